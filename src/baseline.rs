@@ -1,0 +1,72 @@
+//! The uncoordinated-charging baseline (MODEL.md section 5): from the first slot it is
+//! plugged, each EV charges at `x = x_max` every slot until full or gone, paying
+//! `p_c·E0·x`; it never discharges.
+
+use rayon::prelude::*;
+
+use crate::data::fleet::Fleet;
+use crate::data::time::Horizon;
+use crate::game::follower::x_bounds;
+
+/// One EV's outcome under the baseline.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BaselineEv {
+    /// Energy at departure (or at the horizon's end), kWh.
+    pub final_kwh: f64,
+    /// What it paid, CNY.
+    pub cost_cny: f64,
+}
+
+/// Runs the baseline for every EV; `p_c[t]` is slot `t`'s charging price.
+pub fn run(fleet: &Fleet, horizon: &Horizon, p_c: &[f64], e0_kwh: f64) -> Vec<BaselineEv> {
+    fleet
+        .evs()
+        .par_iter()
+        .map(|ev| {
+            let mut e = ev.initial_kwh;
+            let mut cost = 0.0;
+            for t in horizon.plugged_slots(ev.arrival, ev.departure) {
+                let (_, x) = x_bounds(e, ev.capacity_kwh, e0_kwh);
+                if x <= 0.0 {
+                    break;
+                }
+                let energy = e0_kwh * x;
+                cost += p_c[t] * energy;
+                e = (e + energy).clamp(0.0, ev.capacity_kwh);
+            }
+            BaselineEv {
+                final_kwh: e,
+                cost_cny: cost,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::fleet::{Ev, Kind};
+    use crate::data::time::parse_time;
+
+    #[test]
+    fn charges_flat_out_until_full() {
+        let h = Horizon::paper();
+        let ev = Ev {
+            id: "1".into(),
+            kind: Kind::Private,
+            capacity_kwh: 10.0,
+            initial_kwh: 2.0,
+            arrival: parse_time("2021-05-27T07:00").unwrap(),
+            departure: parse_time("2021-05-27T09:00").unwrap(),
+            beta: None,
+            a: None,
+            u_idle: None,
+        };
+        let fleet = Fleet::new(vec![ev]).unwrap();
+        let p_c: Vec<f64> = (0..96).map(|t| 1.0 + t as f64).collect();
+        let b = run(&fleet, &h, &p_c, 3.75);
+        // 3.75 at 1.0, 3.75 at 2.0, then the last 0.5 kWh at 3.0.
+        assert_eq!(b[0].final_kwh, 10.0);
+        approx::assert_relative_eq!(b[0].cost_cny, 3.75 + 7.5 + 1.5, max_relative = 1e-12);
+    }
+}

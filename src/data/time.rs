@@ -1,0 +1,130 @@
+//! Time: 15-minute slots over a horizon (MODEL.md section 1).
+//!
+//! Times are naive local wall-clock times (China, no daylight saving), written
+//! `YYYY-MM-DDTHH:MM` with optional seconds.
+
+use chrono::{Duration, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+
+/// Length of one slot in minutes.
+pub const SLOT_MINUTES: i64 = 15;
+
+/// Parses `YYYY-MM-DDTHH:MM[:SS]` (a space instead of `T` is accepted too).
+pub fn parse_time(s: &str) -> Option<NaiveDateTime> {
+    let s = s.trim();
+    for fmt in [
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%d %H:%M:%S",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
+            return Some(t);
+        }
+    }
+    None
+}
+
+/// Formats a time as `YYYY-MM-DDTHH:MM` (the format of every output file).
+pub fn format_time(t: NaiveDateTime) -> String {
+    t.format("%Y-%m-%dT%H:%M").to_string()
+}
+
+/// The simulated horizon: `slots` slots of 15 minutes from `start`.
+///
+/// Slot `t` covers `[start + 15t min, start + 15(t+1) min)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Horizon {
+    /// Start of slot 0.
+    pub start: NaiveDateTime,
+    /// Number of slots.
+    pub slots: usize,
+}
+
+impl Horizon {
+    /// The paper's horizon: 2021-05-27 07:00, 96 slots (to 2021-05-28 07:00).
+    pub fn paper() -> Self {
+        Horizon {
+            start: parse_time("2021-05-27T07:00").expect("constant time parses"),
+            slots: 96,
+        }
+    }
+
+    /// Start of slot `t`.
+    pub fn slot_start(&self, t: usize) -> NaiveDateTime {
+        self.start + Duration::minutes(SLOT_MINUTES * t as i64)
+    }
+
+    /// End of slot `t` (exclusive).
+    pub fn slot_end(&self, t: usize) -> NaiveDateTime {
+        self.slot_start(t + 1)
+    }
+
+    /// End of the horizon.
+    pub fn end(&self) -> NaiveDateTime {
+        self.slot_start(self.slots)
+    }
+
+    /// The slots in which a session `[arrival, departure]` is plugged in for the whole slot
+    /// (`arrival <= slot start` and `departure >= slot end`), clipped to the horizon, as a
+    /// half-open range of slot indices (empty when there is none).
+    pub fn plugged_slots(
+        &self,
+        arrival: NaiveDateTime,
+        departure: NaiveDateTime,
+    ) -> std::ops::Range<usize> {
+        let step = SLOT_MINUTES * 60;
+        // First slot whose start is >= arrival.
+        let from_start = (arrival - self.start).num_seconds();
+        let first = if from_start <= 0 {
+            0
+        } else {
+            ((from_start + step - 1) / step) as usize
+        };
+        // Last slot whose end is <= departure: end(t) = start + step (t+1) <= departure.
+        let to_dep = (departure - self.start).num_seconds();
+        if to_dep < step {
+            return 0..0;
+        }
+        let last_excl = ((to_dep / step) as usize).min(self.slots);
+        let first = first.min(last_excl);
+        first..last_excl
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> NaiveDateTime {
+        parse_time(s).unwrap()
+    }
+
+    #[test]
+    fn arrival_mid_slot_acts_from_next_slot() {
+        let h = Horizon::paper();
+        // 16:05 arrival first acts in the 16:15 slot (MODEL.md section 1).
+        let r = h.plugged_slots(t("2021-05-27T16:05"), t("2021-05-27T17:00"));
+        assert_eq!(h.slot_start(r.start), t("2021-05-27T16:15"));
+        assert_eq!(h.slot_end(r.end - 1), t("2021-05-27T17:00"));
+    }
+
+    #[test]
+    fn session_partly_outside_horizon_is_clipped() {
+        let h = Horizon::paper();
+        let r = h.plugged_slots(t("2021-05-27T00:00"), t("2021-05-27T07:40"));
+        assert_eq!(r, 0..2);
+        let r = h.plugged_slots(t("2021-05-28T06:00"), t("2021-05-29T00:00"));
+        assert_eq!(r, 92..96);
+        let r = h.plugged_slots(t("2021-05-26T00:00"), t("2021-05-27T07:10"));
+        assert!(r.is_empty());
+        let r = h.plugged_slots(t("2021-05-28T07:00"), t("2021-05-28T09:00"));
+        assert!(r.is_empty());
+    }
+
+    #[test]
+    fn seconds_are_optional() {
+        assert_eq!(t("2021-05-27T07:00:00"), t("2021-05-27T07:00"));
+        assert!(parse_time("2021-05-27").is_none());
+    }
+}

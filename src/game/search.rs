@@ -1,0 +1,522 @@
+//! The EVA's discharging-price search (the paper's Eq. 12, step 4), on the epsilon grid,
+//! its candidates split into contiguous sub-ranges over the SCP workers.
+//!
+//! Candidates are `p_d,max − k·epsilon` for `k = 0, 1, …, K`,
+//! `K = floor((p_d,max − p_d,min)/epsilon + 1e-9)`, plus `p_d,min` itself when it is not on
+//! that grid. `p_d*` is the candidate of highest `R`; on exactly equal `R` the smaller `k`
+//! wins (MODEL.md section 4).
+//!
+//! # How one candidate is evaluated fast
+//!
+//! Only the discharge regime depends on `p_d`, and an EV's best discharge utility grows as
+//! `p_d` falls (it is a maximum of functions increasing in `a − p_d`), so each EV discharges
+//! exactly from some candidate index `k_i` on. [`SlotGame::new`] finds every `k_i` by
+//! bisection over the candidate indices with the follower's own decision
+//! ([`Follower::discharge`]), then sorts the EVs by `k_i`. For candidate `k` the
+//! dischargers are then a prefix of that order; everything the other EVs contribute (their
+//! charging revenue, their idle count) is a suffix sum computed once. The inner loop is a
+//! division, a subtraction and a clamp per discharging EV, with no allocation and no
+//! logarithm.
+//!
+//! Every candidate's `R` is a function of `k` alone, computed the same way whichever
+//! worker evaluates it, and workers are combined with the same order (highest `R`, then
+//! smallest `k`), so the chosen price and revenue are bit-identical for any number of
+//! workers and any capacities.
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use crate::data::scenario::Worker;
+use crate::game::follower::{discharge_x_unchecked, Follower, Regime, Response};
+use crate::game::leader::{Revenue, SlotPrices};
+
+/// The epsilon grid of candidate discharging prices of one slot.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PriceGrid {
+    /// `p_d,max`.
+    pub p_max: f64,
+    /// `p_d,min`.
+    pub p_min: f64,
+    /// `epsilon`.
+    pub epsilon: f64,
+    /// `K`.
+    pub k_max: usize,
+    /// Whether `p_d,min` is an extra candidate (index `K + 1`) off the grid.
+    pub extra_min: bool,
+}
+
+impl PriceGrid {
+    /// The grid for `[p_min, p_max]` at precision `epsilon` (requires `p_min <= p_max`).
+    pub fn new(p_min: f64, p_max: f64, epsilon: f64) -> Self {
+        let k_max = ((p_max - p_min) / epsilon + 1e-9).floor().max(0.0) as usize;
+        let last = p_max - k_max as f64 * epsilon;
+        let extra_min = last - p_min > 1e-9 * epsilon;
+        PriceGrid {
+            p_max,
+            p_min,
+            epsilon,
+            k_max,
+            extra_min,
+        }
+    }
+
+    /// Number of candidates.
+    pub fn len(&self) -> usize {
+        self.k_max + 1 + usize::from(self.extra_min)
+    }
+
+    /// Always false: a grid has at least `p_d,max`.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Candidate `k`'s price: `p_d,max − k·epsilon`, rounded to 1e-12 CNY/kWh so that
+    /// outputs read `-0.237` rather than `-0.23700000000000002`.
+    #[inline]
+    pub fn price(&self, k: usize) -> f64 {
+        if k <= self.k_max {
+            ((self.p_max - k as f64 * self.epsilon) * 1e12).round() / 1e12
+        } else {
+            self.p_min
+        }
+    }
+
+    /// The index of the candidate whose price is `p` (the closest one).
+    pub fn index_of(&self, p: f64) -> usize {
+        if self.extra_min && p <= self.p_min {
+            return self.k_max + 1;
+        }
+        (((self.p_max - p) / self.epsilon).round().max(0.0) as usize).min(self.k_max)
+    }
+}
+
+/// Splits `n` candidates into contiguous sub-ranges in proportion to the capacities of the
+/// available workers; an unavailable worker gets `None`. The ranges cover `0..n` in worker
+/// order.
+pub fn split_ranges(n: usize, workers: &[Worker]) -> Vec<Option<Range<usize>>> {
+    let total: f64 = workers
+        .iter()
+        .filter(|w| w.available)
+        .map(|w| w.capacity)
+        .sum();
+    let last_available = workers.iter().rposition(|w| w.available);
+    let mut cum = 0.0;
+    let mut lo = 0;
+    workers
+        .iter()
+        .enumerate()
+        .map(|(j, w)| {
+            if !w.available {
+                return None;
+            }
+            cum += w.capacity;
+            let hi = if Some(j) == last_available {
+                n
+            } else {
+                (((n as f64) * (cum / total)).floor() as usize).clamp(lo, n)
+            };
+            let r = lo..hi;
+            lo = hi;
+            Some(r)
+        })
+        .collect()
+}
+
+/// The best candidate of a range: its index, price and revenue.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Best {
+    /// Candidate index `k`.
+    pub k: usize,
+    /// Its price `p_d`.
+    pub p_d: f64,
+    /// Its revenue.
+    pub revenue: Revenue,
+}
+
+impl Best {
+    /// The better of two: higher `R`, then smaller `k` (MODEL.md section 4's tie rule).
+    pub fn better(self, other: Best) -> Best {
+        if other.revenue.total > self.revenue.total
+            || (other.revenue.total == self.revenue.total && other.k < self.k)
+        {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+/// One SCP worker's report: its sub-range and the best candidate in it (step 4).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Proposal {
+    /// Index of the worker in the scenario's worker list.
+    pub worker: usize,
+    /// Its sub-range of candidate indices.
+    pub range: Range<usize>,
+    /// Its best candidate; `None` for an empty range.
+    pub best: Option<Best>,
+}
+
+/// The outcome of a slot's search: the winner and every worker's proposal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchResult {
+    /// `p_d*` and its revenue.
+    pub best: Best,
+    /// One proposal per available worker, in worker order.
+    pub proposals: Vec<Proposal>,
+}
+
+/// One slot's leader problem with every plugged EV's follower problem precomputed.
+#[derive(Debug, Clone)]
+pub struct SlotGame {
+    /// The slot's prices and constants.
+    pub prices: SlotPrices,
+    /// The candidate grid.
+    pub grid: PriceGrid,
+    /// The followers, in the caller's order.
+    pub followers: Vec<Follower>,
+    /// `k_i` for each follower: the first candidate at which it discharges
+    /// (`grid.len()` when it never does).
+    pub threshold: Vec<usize>,
+    // Sorted by threshold (ties by follower index): structure of arrays for the inner loop.
+    sorted_thr: Vec<usize>,
+    sorted_w: Vec<f64>,
+    sorted_a: Vec<f64>,
+    sorted_xmin: Vec<f64>,
+    // suffix_*[m]: totals over sorted positions m.. of the non-discharge contributions.
+    suffix_service: Vec<f64>,
+    suffix_charge: Vec<f64>,
+    suffix_n_charge: Vec<usize>,
+    suffix_n_idle: Vec<usize>,
+}
+
+/// Parallelise per-EV precomputation above this many EVs.
+const PAR_MIN_EVS: usize = 4096;
+
+impl SlotGame {
+    /// Builds the slot's game from the followers of the plugged EVs.
+    pub fn new(prices: SlotPrices, epsilon: f64, followers: Vec<Follower>) -> Self {
+        let grid = PriceGrid::new(prices.p_d_min, prices.p_d_max, epsilon);
+        let n_cand = grid.len();
+        let thr_of = |f: &Follower| first_discharge(f, &grid, n_cand);
+        let threshold: Vec<usize> = if followers.len() >= PAR_MIN_EVS {
+            followers.par_iter().map(thr_of).collect()
+        } else {
+            followers.iter().map(thr_of).collect()
+        };
+        let mut order: Vec<u32> = (0..followers.len() as u32).collect();
+        order.sort_unstable_by_key(|&i| (threshold[i as usize], i));
+        let n = order.len();
+        let pick = |g: &dyn Fn(&Follower) -> f64| -> Vec<f64> {
+            order.iter().map(|&i| g(&followers[i as usize])).collect()
+        };
+        let sorted_w = pick(&|f| f.w);
+        let sorted_a = pick(&|f| f.a);
+        let sorted_xmin = pick(&|f| f.x_min);
+        let sorted_thr: Vec<usize> = order.iter().map(|&i| threshold[i as usize]).collect();
+        let mut suffix_service = vec![0.0; n + 1];
+        let mut suffix_charge = vec![0.0; n + 1];
+        let mut suffix_n_charge = vec![0; n + 1];
+        let mut suffix_n_idle = vec![0; n + 1];
+        for m in (0..n).rev() {
+            let f = &followers[order[m] as usize];
+            let (s, c, nc, ni) = match f.fallback.regime {
+                Regime::Charge => (
+                    prices.w_service * prices.e0_kwh * f.fallback.x,
+                    prices.e0_kwh * f.fallback.x,
+                    1,
+                    0,
+                ),
+                _ => (0.0, 0.0, 0, 1),
+            };
+            suffix_service[m] = suffix_service[m + 1] + s;
+            suffix_charge[m] = suffix_charge[m + 1] + c;
+            suffix_n_charge[m] = suffix_n_charge[m + 1] + nc;
+            suffix_n_idle[m] = suffix_n_idle[m + 1] + ni;
+        }
+        SlotGame {
+            prices,
+            grid,
+            followers,
+            threshold,
+            sorted_thr,
+            sorted_w,
+            sorted_a,
+            sorted_xmin,
+            suffix_service,
+            suffix_charge,
+            suffix_n_charge,
+            suffix_n_idle,
+        }
+    }
+
+    /// Number of dischargers at candidate `k`.
+    #[inline]
+    fn dischargers(&self, k: usize) -> usize {
+        self.sorted_thr.partition_point(|&t| t <= k)
+    }
+
+    /// `R` at candidate `k` given the number `m` of dischargers there.
+    #[inline]
+    fn revenue_with(&self, k: usize, m: usize) -> Revenue {
+        let p = self.grid.price(k);
+        let e0 = self.prices.e0_kwh;
+        let mut d = 0.0;
+        for j in 0..m {
+            let x =
+                discharge_x_unchecked(self.sorted_w[j], self.sorted_a[j], self.sorted_xmin[j], p);
+            d += e0 * -x;
+        }
+        self.prices.assemble(
+            p,
+            Revenue {
+                r_service: self.suffix_service[m],
+                n_charge: self.suffix_n_charge[m],
+                n_discharge: m,
+                n_idle: self.suffix_n_idle[m],
+                charge_kwh: self.suffix_charge[m],
+                discharge_kwh: d,
+                ..Revenue::default()
+            },
+        )
+    }
+
+    /// `R(p_d)` at candidate `k` (Eqs. 3–7).
+    pub fn revenue(&self, k: usize) -> Revenue {
+        self.revenue_with(k, self.dischargers(k))
+    }
+
+    /// The best candidate in a range of indices (`None` when it is empty): what one SCP
+    /// worker computes.
+    pub fn best_in(&self, range: Range<usize>) -> Option<Best> {
+        let mut m = self.dischargers(range.start);
+        let mut best: Option<Best> = None;
+        for k in range {
+            while m < self.sorted_thr.len() && self.sorted_thr[m] <= k {
+                m += 1;
+            }
+            let revenue = self.revenue_with(k, m);
+            // Strictly greater: within a range, ties keep the smaller k.
+            if best.is_none_or(|b| revenue.total > b.revenue.total) {
+                best = Some(Best {
+                    k,
+                    p_d: self.grid.price(k),
+                    revenue,
+                });
+            }
+        }
+        best
+    }
+
+    /// The single-threaded scan over every candidate: the reference for [`Self::search`].
+    pub fn scan(&self) -> Best {
+        self.best_in(0..self.grid.len())
+            .expect("a grid has at least one candidate")
+    }
+
+    /// The paper's distributed search: each available worker scans its sub-range (run in
+    /// parallel with rayon), the best proposal wins.
+    pub fn search(&self, workers: &[Worker]) -> SearchResult {
+        let ranges = split_ranges(self.grid.len(), workers);
+        let proposals: Vec<Proposal> = ranges
+            .into_par_iter()
+            .enumerate()
+            .filter_map(|(worker, r)| {
+                let range = r?;
+                Some(Proposal {
+                    worker,
+                    best: self.best_in(range.clone()),
+                    range,
+                })
+            })
+            .collect();
+        let best = proposals
+            .iter()
+            .filter_map(|p| p.best)
+            .reduce(Best::better)
+            .expect("the ranges cover every candidate");
+        SearchResult { best, proposals }
+    }
+
+    /// Each follower's response at candidate `k`, consistent with the search's own
+    /// evaluation (the regime from the thresholds, `x_d` from the shared expression).
+    pub fn responses(&self, k: usize) -> Vec<Response> {
+        let p = self.grid.price(k);
+        self.followers
+            .iter()
+            .zip(&self.threshold)
+            .map(|(f, &t)| {
+                if t <= k {
+                    Response {
+                        regime: Regime::Discharge,
+                        x: discharge_x_unchecked(f.w, f.a, f.x_min, p),
+                    }
+                } else {
+                    f.fallback
+                }
+            })
+            .collect()
+    }
+}
+
+/// The first candidate index at which `f` discharges, by bisection (discharging is
+/// monotone in the index); `n_cand` when it never does.
+fn first_discharge(f: &Follower, grid: &PriceGrid, n_cand: usize) -> usize {
+    if f.x_min >= 0.0 || f.discharge(grid.price(n_cand - 1)).is_none() {
+        return n_cand;
+    }
+    let (mut lo, mut hi) = (0, n_cand - 1); // answer in [lo, hi]; hi discharges
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if f.discharge(grid.price(mid)).is_some() {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    lo
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::game::follower::EvState;
+    use proptest::prelude::*;
+
+    fn prices(p_rt: f64, e_limit: f64) -> SlotPrices {
+        SlotPrices {
+            p_rt,
+            p_c: p_rt + 0.5,
+            p_d_max: 0.0,
+            p_d_min: -3.0 * p_rt,
+            delta: 2.0 * p_rt,
+            e_limit_kwh: e_limit,
+            e0_kwh: 3.75,
+            w_service: 0.5,
+            w_grid: 0.792,
+            p_delay: 0.1,
+        }
+    }
+
+    fn game(p_rt: f64, e_limit: f64, evs: &[(f64, f64, f64)], eps: f64) -> SlotGame {
+        let pr = prices(p_rt, e_limit);
+        let fs = evs
+            .iter()
+            .map(|&(soc, cap, beta)| {
+                Follower::new(
+                    &EvState {
+                        energy_kwh: soc * cap,
+                        capacity_kwh: cap,
+                        beta,
+                        a: -0.01,
+                        u_idle: 0.0,
+                    },
+                    pr.p_c,
+                    pr.e0_kwh,
+                )
+            })
+            .collect();
+        SlotGame::new(pr, eps, fs)
+    }
+
+    #[test]
+    fn grid_candidates() {
+        let g = PriceGrid::new(-3.36, 0.0, 0.001);
+        assert_eq!(g.k_max, 3360);
+        assert!(!g.extra_min);
+        assert_eq!(g.len(), 3361);
+        let g = PriceGrid::new(-0.78, 0.0, 0.007);
+        assert_eq!(g.k_max, 111);
+        assert!(g.extra_min);
+        assert_eq!(g.price(112), -0.78);
+        assert_eq!(g.index_of(-0.78), 112);
+        assert_eq!(g.index_of(g.price(40)), 40);
+        let g = PriceGrid::new(0.0, 0.0, 0.001);
+        assert_eq!(g.len(), 1);
+    }
+
+    #[test]
+    fn ranges_are_proportional_contiguous_and_skip_unavailable() {
+        let w = |c: f64, a: bool| Worker {
+            capacity: c,
+            available: a,
+        };
+        let r = split_ranges(
+            100,
+            &[w(1.0, true), w(3.0, true), w(5.0, false), w(1.0, true)],
+        );
+        assert_eq!(r, vec![Some(0..20), Some(20..80), None, Some(80..100)]);
+        let r = split_ranges(3, &[w(1.0, true); 7]);
+        let total: usize = r.iter().flatten().map(|r| r.len()).sum();
+        assert_eq!(total, 3);
+    }
+
+    #[test]
+    fn fast_revenue_matches_direct_follower_evaluation() {
+        let evs: Vec<(f64, f64, f64)> = (0..60)
+            .map(|i| {
+                (
+                    (i as f64 * 0.37) % 1.0,
+                    20.0 + i as f64 * 3.0,
+                    0.05 + (i % 7) as f64 * 0.05,
+                )
+            })
+            .collect();
+        let g = game(1.12, 40.0, &evs, 0.001);
+        for k in (0..g.grid.len()).step_by(37) {
+            let p = g.grid.price(k);
+            let direct: Vec<Response> = g.followers.iter().map(|f| f.respond(p)).collect();
+            assert_eq!(direct, g.responses(k), "k = {k}");
+            let want = g.prices.revenue(p, &direct);
+            let got = g.revenue(k);
+            approx::assert_relative_eq!(
+                got.total,
+                want.total,
+                max_relative = 1e-12,
+                epsilon = 1e-12
+            );
+            assert_eq!(got.n_discharge, want.n_discharge);
+            assert_eq!(got.n_idle, want.n_idle);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// The split search equals the single-threaded scan, bit for bit, for any number of
+        /// workers and any capacities.
+        #[test]
+        fn split_equals_scan(
+            evs in proptest::collection::vec((0.0f64..=1.0, 1.0f64..300.0, 0.01f64..1.0), 0..80),
+            p_rt in prop_oneof![Just(0.26), Just(0.66), Just(1.12)],
+            e_limit in 0.0f64..200.0,
+            caps in proptest::collection::vec((0.01f64..10.0, any::<bool>()), 1..64),
+            eps in prop_oneof![Just(0.001), Just(0.01), Just(0.0137)],
+        ) {
+            let g = game(p_rt, e_limit, &evs, eps);
+            let scan = g.scan();
+            let mut workers: Vec<Worker> = caps
+                .iter()
+                .map(|&(capacity, available)| Worker { capacity, available })
+                .collect();
+            workers[0].available = true;
+            for ws in [vec![Worker { capacity: 1.0, available: true }],
+                       crate::data::scenario::equal_workers(2),
+                       crate::data::scenario::equal_workers(7),
+                       crate::data::scenario::equal_workers(64),
+                       workers] {
+                let s = g.search(&ws);
+                prop_assert_eq!(s.best.k, scan.k);
+                prop_assert_eq!(s.best.revenue.total.to_bits(), scan.revenue.total.to_bits());
+                prop_assert_eq!(s.best.p_d.to_bits(), scan.p_d.to_bits());
+            }
+            // And the scan is the true maximum over the candidates of the direct evaluation.
+            for k in 0..g.grid.len() {
+                let p = g.grid.price(k);
+                let direct: Vec<Response> = g.followers.iter().map(|f| f.respond(p)).collect();
+                let r = g.prices.revenue(p, &direct).total;
+                prop_assert!(r <= scan.revenue.total + 1e-9 * (1.0 + r.abs()));
+            }
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! The `v2g` command-line tool: parses arguments, calls the library, prints.
+//! All logic lives in the library.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use v2g::data::scenario::equal_workers;
+use v2g::data::time::parse_time;
+use v2g::report::output::{read_summary, run_outputs};
+use v2g::{default_grid_path, Error, Fleet, GridSignals, Run, Scenario, Summary};
+
+/// Vehicle-to-grid research: the blockchain Stackelberg V2G trading scheme, slot by slot.
+#[derive(Debug, Parser)]
+#[command(name = "v2g", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Replay a fleet through the scheme and write slots.csv, evs.csv and summary.json.
+    Simulate(SimulateArgs),
+    /// Reprint the summary of a finished run.
+    Report {
+        /// The run's output folder (holding summary.json).
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+struct SimulateArgs {
+    /// Fleet CSV: ev_id,kind,capacity_kwh,initial_kwh,arrival,departure[,beta][,a][,u_idle].
+    #[arg(long, value_name = "FILE")]
+    fleet: PathBuf,
+    /// Grid-signal CSV: time,base_load_kw,e_limit_kwh[,p_rt]. Default: <fleet stem>_grid.csv
+    /// beside the fleet when it exists; otherwise no auxiliary task and the tariff applies.
+    #[arg(long, value_name = "FILE")]
+    grid: Option<PathBuf>,
+    /// Scenario TOML with Table I parameters, horizon, epsilon, workers and seed.
+    #[arg(long, value_name = "FILE")]
+    scenario: Option<PathBuf>,
+    /// Output folder.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    out: PathBuf,
+    /// Precision of the discharging-price search, CNY/kWh (default 0.001).
+    #[arg(long, value_name = "X")]
+    epsilon: Option<f64>,
+    /// Number of SCP workers splitting the price search, of equal capacity (default 8);
+    /// independent of the number of CPU threads.
+    #[arg(long, value_name = "N")]
+    workers: Option<usize>,
+    /// Start of the horizon, YYYY-MM-DDTHH:MM (default 2021-05-27T07:00).
+    #[arg(long, value_name = "T")]
+    start: Option<String>,
+    /// Number of 15-minute slots (default 96).
+    #[arg(long, value_name = "N")]
+    slots: Option<usize>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("v2g: error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, Error> {
+    match cli.command {
+        Command::Simulate(args) => simulate(args),
+        Command::Report { dir } => {
+            let summary = read_summary(&dir)?;
+            Ok(print_stdout(&summary.render()))
+        }
+    }
+}
+
+/// Prints to stdout; a closed pipe (`v2g ... | head`) is not an error.
+fn print_stdout(text: &str) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(_) => ExitCode::FAILURE,
+    }
+}
+
+fn scenario_from(args: &SimulateArgs) -> Result<Scenario, Error> {
+    let mut sc = match &args.scenario {
+        Some(p) => Scenario::load(p)?,
+        None => Scenario::default(),
+    };
+    if let Some(e) = args.epsilon {
+        sc.params.epsilon = e;
+    }
+    if let Some(n) = args.workers {
+        if n == 0 {
+            return Err(Error::param("--workers", "must be at least 1"));
+        }
+        sc.workers = equal_workers(n);
+    }
+    if let Some(s) = &args.start {
+        sc.horizon.start = parse_time(s)
+            .ok_or_else(|| Error::param("--start", format!("'{s}' is not YYYY-MM-DDTHH:MM")))?;
+    }
+    if let Some(n) = args.slots {
+        sc.horizon.slots = n;
+    }
+    sc.validate()?;
+    Ok(sc)
+}
+
+fn grid_from(args: &SimulateArgs) -> Result<Option<GridSignals>, Error> {
+    if let Some(g) = &args.grid {
+        return GridSignals::load(g).map(Some);
+    }
+    let beside = default_grid_path(&args.fleet);
+    if beside.is_file() {
+        eprintln!("v2g: grid signals from {}", beside.display());
+        GridSignals::load(&beside).map(Some)
+    } else {
+        eprintln!(
+            "v2g: no grid file ({} not found): no auxiliary task (E_limit = 0), the tariff applies",
+            beside.display()
+        );
+        Ok(None)
+    }
+}
+
+fn simulate(args: SimulateArgs) -> Result<ExitCode, Error> {
+    // Validate everything before simulating anything.
+    let scenario = scenario_from(&args)?;
+    let fleet = Fleet::load(&args.fleet)?;
+    let grid = grid_from(&args)?;
+    let run = Run::new(fleet, grid.as_ref(), scenario)?;
+    let bar = progress_bar(run.horizon().slots as u64);
+    let result = run.simulate(|_| bar.inc(1));
+    bar.finish_and_clear();
+    let summary = Summary::of(&result);
+    let written = run_outputs(&result, &summary).commit(&args.out)?;
+    let mut text = summary.render();
+    text += "\nwrote ";
+    text += &names(&written);
+    text.push('\n');
+    Ok(print_stdout(&text))
+}
+
+fn names(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A progress bar on stderr, drawn only when stderr is a terminal.
+fn progress_bar(len: u64) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} slots {elapsed}")
+    {
+        bar.set_style(style);
+    }
+    bar
+}

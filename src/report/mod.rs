@@ -1,0 +1,4 @@
+//! Reports: the summary, the output files and the figures.
+
+pub mod output;
+pub mod summary;

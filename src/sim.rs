@@ -1,0 +1,346 @@
+//! The slot loop: the paper's scheme replayed over a fleet (steps 2–6 of Section III.C).
+//!
+//! Like argmin's executor, [`simulate`] owns the loop; each step takes the state (every
+//! EV's energy) and one slot's signals, plays the Stackelberg game, settles it, and hands
+//! a [`SlotOutcome`] to an observer (a progress bar, the ledger) before moving on.
+
+use chrono::NaiveDateTime;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::baseline;
+use crate::data::fleet::{Fleet, Kind};
+use crate::data::grid::{GridRow, GridSignals};
+use crate::data::scenario::Scenario;
+use crate::data::time::{format_time, Horizon};
+use crate::error::{Error, Result};
+use crate::game::follower::{EvState, Follower};
+use crate::game::leader::SlotPrices;
+use crate::game::search::{SearchResult, SlotGame};
+use crate::settlement::{settle, Cash, Trade};
+
+/// The most candidates one slot's search may have (keeps a typo in epsilon from running
+/// for days).
+pub const MAX_CANDIDATES: usize = 100_000_000;
+
+/// One row of `slots.csv` (MODEL.md section 7).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlotRecord {
+    /// Slot index.
+    pub slot: usize,
+    /// Slot start, `YYYY-MM-DDTHH:MM`.
+    pub time: String,
+    /// Real-time price, CNY/kWh.
+    pub p_rt: f64,
+    /// Charging price, CNY/kWh.
+    pub p_c: f64,
+    /// Chosen discharging price `p_d*`, CNY/kWh.
+    pub p_d: f64,
+    /// Auxiliary-service task, kWh.
+    pub e_limit_kwh: f64,
+    /// EVs plugged for the whole slot.
+    pub n_plugged: usize,
+    /// Charging EVs.
+    pub n_charge: usize,
+    /// Discharging EVs.
+    pub n_discharge: usize,
+    /// Idle EVs.
+    pub n_idle: usize,
+    /// Energy charged, kWh.
+    pub charge_kwh: f64,
+    /// Energy discharged `D`, kWh.
+    pub discharge_kwh: f64,
+    /// `R_service` (Eq. 4), CNY.
+    pub r_service: f64,
+    /// `R_grid,V2G` (Eq. 5), CNY.
+    pub r_grid: f64,
+    /// `C_V2G` (Eq. 6), CNY.
+    pub c_v2g: f64,
+    /// `C_limit` (Eq. 7), CNY.
+    pub c_limit: f64,
+    /// `R` (Eq. 3), CNY.
+    pub revenue: f64,
+}
+
+/// One row of `evs.csv` (MODEL.md section 7).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvRecord {
+    /// The EV's id.
+    pub ev_id: String,
+    /// `bus` or `private`.
+    pub kind: Kind,
+    /// Plug-in time.
+    pub arrival: String,
+    /// Plug-out time.
+    pub departure: String,
+    /// Energy at arrival, kWh.
+    pub initial_kwh: f64,
+    /// Energy at departure (or the horizon's end) under the scheme, kWh.
+    pub final_kwh: f64,
+    /// Paid for charging, CNY.
+    pub paid_cny: f64,
+    /// Received for discharging and idling, CNY.
+    pub received_cny: f64,
+    /// `paid − received`, CNY.
+    pub net_cost_cny: f64,
+    /// Energy at departure under uncoordinated charging, kWh.
+    pub baseline_final_kwh: f64,
+    /// Cost under uncoordinated charging, CNY.
+    pub baseline_cost_cny: f64,
+}
+
+/// What one slot produced, handed to the observer.
+#[derive(Debug)]
+pub struct SlotOutcome<'a> {
+    /// The slot's row of `slots.csv`.
+    pub record: &'a SlotRecord,
+    /// The slot's prices and constants (the oracle's data).
+    pub prices: &'a SlotPrices,
+    /// The leader's game (followers, candidate grid).
+    pub game: &'a SlotGame,
+    /// The search's outcome: `p_d*` and each SCP worker's proposal.
+    pub search: &'a SearchResult,
+    /// One trade per plugged EV, in fleet order.
+    pub trades: &'a [Trade],
+    /// The slot's cash by party.
+    pub cash: &'a Cash,
+}
+
+/// The validated inputs of a run: nothing can fail once this exists.
+#[derive(Debug, Clone)]
+pub struct Run {
+    fleet: Fleet,
+    scenario: Scenario,
+    rows: Vec<GridRow>,
+}
+
+/// The result of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunResult {
+    /// One record per slot.
+    pub slots: Vec<SlotRecord>,
+    /// One record per EV, in fleet order.
+    pub evs: Vec<EvRecord>,
+    /// Money by party over the horizon.
+    pub cash: Cash,
+}
+
+impl Run {
+    /// Checks the scenario and matches the grid signals to the horizon. Without grid
+    /// signals there is no auxiliary task (`E_limit = 0`) and the tariff applies.
+    pub fn new(fleet: Fleet, grid: Option<&GridSignals>, scenario: Scenario) -> Result<Self> {
+        scenario.validate()?;
+        let h = scenario.horizon;
+        let rows = match grid {
+            Some(g) => g.for_horizon(&h)?,
+            None => (0..h.slots)
+                .map(|t| GridRow {
+                    time: h.slot_start(t),
+                    base_load_kw: 0.0,
+                    e_limit_kwh: 0.0,
+                    p_rt: None,
+                })
+                .collect(),
+        };
+        let run = Run {
+            fleet,
+            scenario,
+            rows,
+        };
+        for t in 0..h.slots {
+            let p = run.prices(t);
+            if p.p_d_min > p.p_d_max {
+                return Err(Error::param(
+                    "p_d_max",
+                    format!(
+                        "slot {t}: p_d,max = {} is below p_d,min = {} (Eq. 11)",
+                        p.p_d_max, p.p_d_min
+                    ),
+                ));
+            }
+            let n = (p.p_d_max - p.p_d_min) / run.scenario.params.epsilon;
+            if n > MAX_CANDIDATES as f64 {
+                return Err(Error::param(
+                    "epsilon",
+                    format!("slot {t} would have {n:.0} candidates (at most {MAX_CANDIDATES})"),
+                ));
+            }
+        }
+        Ok(run)
+    }
+
+    /// The fleet.
+    pub fn fleet(&self) -> &Fleet {
+        &self.fleet
+    }
+
+    /// The scenario.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// The horizon.
+    pub fn horizon(&self) -> &Horizon {
+        &self.scenario.horizon
+    }
+
+    /// The grid row of each slot.
+    pub fn grid_rows(&self) -> &[GridRow] {
+        &self.rows
+    }
+
+    /// Slot `t`'s prices and constants (step 3's oracle data).
+    pub fn prices(&self, t: usize) -> SlotPrices {
+        let p = &self.scenario.params;
+        let row = &self.rows[t];
+        let p_rt = row
+            .p_rt
+            .unwrap_or_else(|| p.tariff.price_at(self.scenario.horizon.slot_start(t)));
+        SlotPrices {
+            p_rt,
+            p_c: p_rt + p.w_service,
+            p_d_max: p.p_d_max,
+            p_d_min: -p.p_d_min_factor * p_rt,
+            delta: p.delta_factor * p_rt,
+            e_limit_kwh: row.e_limit_kwh,
+            e0_kwh: p.e0_kwh,
+            w_service: p.w_service,
+            w_grid: p.w_grid,
+            p_delay: p.p_delay,
+        }
+    }
+
+    /// Plays every slot; `observe` sees each slot's outcome as it is settled.
+    pub fn simulate(&self, mut observe: impl FnMut(&SlotOutcome<'_>)) -> RunResult {
+        let h = self.scenario.horizon;
+        let params = &self.scenario.params;
+        let evs = self.fleet.evs();
+        let n = evs.len();
+        let ranges: Vec<std::ops::Range<usize>> = evs
+            .iter()
+            .map(|e| h.plugged_slots(e.arrival, e.departure))
+            .collect();
+        // starts[t]: EVs whose first plugged slot is t.
+        let mut starts: Vec<Vec<usize>> = vec![Vec::new(); h.slots];
+        for (i, r) in ranges.iter().enumerate() {
+            if !r.is_empty() {
+                starts[r.start].push(i);
+            }
+        }
+        let capacity: Vec<f64> = evs.iter().map(|e| e.capacity_kwh).collect();
+        let states: Vec<EvState> = evs
+            .iter()
+            .map(|e| EvState {
+                energy_kwh: e.initial_kwh,
+                capacity_kwh: e.capacity_kwh,
+                beta: e.beta(params),
+                a: e.a(params),
+                u_idle: e.u_idle(params),
+            })
+            .collect();
+        let mut energy: Vec<f64> = evs.iter().map(|e| e.initial_kwh).collect();
+        let mut paid = vec![0.0; n];
+        let mut received = vec![0.0; n];
+        let mut total_cash = Cash::default();
+        let mut active: Vec<usize> = Vec::new();
+        let mut slots = Vec::with_capacity(h.slots);
+        let mut p_c_all = Vec::with_capacity(h.slots);
+        for (t, starting) in starts.iter().enumerate() {
+            active.retain(|&i| ranges[i].end > t);
+            active.extend_from_slice(starting);
+            active.sort_unstable();
+            let prices = self.prices(t);
+            p_c_all.push(prices.p_c);
+            let follower = |&i: &usize| {
+                let s = EvState {
+                    energy_kwh: energy[i],
+                    ..states[i]
+                };
+                Follower::new(&s, prices.p_c, prices.e0_kwh)
+            };
+            let followers: Vec<Follower> = if active.len() >= 4096 {
+                active.par_iter().map(follower).collect()
+            } else {
+                active.iter().map(follower).collect()
+            };
+            let game = SlotGame::new(prices, params.epsilon, followers);
+            let search = game.search(&self.scenario.workers);
+            let best = search.best;
+            let responses = game.responses(best.k);
+            let (trades, cash) = settle(
+                t,
+                &prices,
+                best.p_d,
+                &active,
+                &responses,
+                &mut energy,
+                &capacity,
+            );
+            for tr in &trades {
+                paid[tr.ev] += tr.paid_cny;
+                received[tr.ev] += tr.received_cny;
+            }
+            total_cash.ev_paid += cash.ev_paid;
+            total_cash.ev_received += cash.ev_received;
+            total_cash.eva_net += cash.eva_net;
+            total_cash.operator_net += cash.operator_net;
+            let r = best.revenue;
+            let record = SlotRecord {
+                slot: t,
+                time: format_time(h.slot_start(t)),
+                p_rt: prices.p_rt,
+                p_c: prices.p_c,
+                p_d: best.p_d,
+                e_limit_kwh: prices.e_limit_kwh,
+                n_plugged: active.len(),
+                n_charge: r.n_charge,
+                n_discharge: r.n_discharge,
+                n_idle: r.n_idle,
+                charge_kwh: r.charge_kwh,
+                discharge_kwh: r.discharge_kwh,
+                r_service: r.r_service,
+                r_grid: r.r_grid,
+                c_v2g: r.c_v2g,
+                c_limit: r.c_limit,
+                revenue: r.total,
+            };
+            observe(&SlotOutcome {
+                record: &record,
+                prices: &prices,
+                game: &game,
+                search: &search,
+                trades: &trades,
+                cash: &cash,
+            });
+            slots.push(record);
+        }
+        let base = baseline::run(&self.fleet, &h, &p_c_all, params.e0_kwh);
+        let evs = evs
+            .iter()
+            .enumerate()
+            .map(|(i, e)| EvRecord {
+                ev_id: e.id.clone(),
+                kind: e.kind,
+                arrival: format_time(e.arrival),
+                departure: format_time(e.departure),
+                initial_kwh: e.initial_kwh,
+                final_kwh: energy[i],
+                paid_cny: paid[i],
+                received_cny: received[i],
+                net_cost_cny: paid[i] - received[i],
+                baseline_final_kwh: base[i].final_kwh,
+                baseline_cost_cny: base[i].cost_cny,
+            })
+            .collect();
+        RunResult {
+            slots,
+            evs,
+            cash: total_cash,
+        }
+    }
+}
+
+/// Slot start times of a horizon (for plots and reports).
+pub fn slot_times(h: &Horizon) -> Vec<NaiveDateTime> {
+    (0..h.slots).map(|t| h.slot_start(t)).collect()
+}
