@@ -1,0 +1,5 @@
+//! Integration tests: one test binary (it compiles much faster than one per file), one
+//! module per area. They run the real `v2g` binary on real files.
+
+mod common;
+mod simulate;
