@@ -344,3 +344,142 @@ impl Run {
 pub fn slot_times(h: &Horizon) -> Vec<NaiveDateTime> {
     (0..h.slots).map(|t| h.slot_start(t)).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::fleet::Ev;
+    use crate::data::scenario::equal_workers;
+    use crate::data::time::parse_time;
+    use crate::settlement::eva_net_matches_revenue;
+    use proptest::prelude::*;
+
+    fn fleet_strategy() -> impl Strategy<Value = Fleet> {
+        proptest::collection::vec(
+            (
+                prop_oneof![Just(1.0), 0.5f64..300.0],
+                0.0f64..=1.0,
+                -8i64..100,
+                1i64..120,
+                prop_oneof![Just(None), (0.01f64..1.0).prop_map(Some)],
+                prop_oneof![Just(None), (-0.2f64..=0.0).prop_map(Some)],
+                prop_oneof![Just(None), (0.0f64..0.3).prop_map(Some)],
+            ),
+            1..25,
+        )
+        .prop_map(|rows| {
+            let start = parse_time("2021-05-27T07:00").unwrap();
+            let evs = rows
+                .into_iter()
+                .enumerate()
+                .map(|(i, (cap, soc, arr, dur, beta, a, u_idle))| {
+                    // Arrivals on and off the slot grid (multiples of 5 minutes).
+                    let arrival = start + chrono::Duration::minutes(5 * arr);
+                    Ev {
+                        id: i.to_string(),
+                        kind: if cap > 100.0 {
+                            Kind::Bus
+                        } else {
+                            Kind::Private
+                        },
+                        capacity_kwh: cap,
+                        initial_kwh: soc * cap,
+                        arrival,
+                        departure: arrival + chrono::Duration::minutes(5 * dur),
+                        beta,
+                        a,
+                        u_idle,
+                    }
+                })
+                .collect();
+            Fleet::new(evs).unwrap()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        /// Invariants on every slot of random fleets: `0 <= SOC <= 1`; `E_new = E_old + E0·x`;
+        /// money balances between EVs, the EVA and the operator; the EVA's net cash is `R`;
+        /// an EV acts only in slots it is plugged in for the whole slot, and then always.
+        #[test]
+        fn slot_invariants_on_random_fleets(
+            fleet in fleet_strategy(),
+            e_limit in proptest::collection::vec(0.0f64..60.0, 12),
+            workers in 1usize..9,
+        ) {
+            let mut sc = Scenario::default();
+            sc.horizon.slots = 12;
+            sc.params.epsilon = 0.01;
+            sc.workers = equal_workers(workers);
+            let h = sc.horizon;
+            let rows = (0..h.slots)
+                .map(|t| GridRow { time: h.slot_start(t), base_load_kw: 0.0, e_limit_kwh: e_limit[t], p_rt: None })
+                .collect();
+            let grid = GridSignals::new(rows).unwrap();
+            let run = Run::new(fleet.clone(), Some(&grid), sc).unwrap();
+            let mut checked = 0usize;
+            let mut failures: Vec<String> = Vec::new();
+            let result = run.simulate(|o| {
+                let t = o.record.slot;
+                let (s, e) = (h.slot_start(t), h.slot_end(t));
+                let expected: Vec<usize> = fleet.evs().iter().enumerate()
+                    .filter(|(_, ev)| ev.arrival <= s && ev.departure >= e)
+                    .map(|(i, _)| i)
+                    .collect();
+                let acting: Vec<usize> = o.trades.iter().map(|tr| tr.ev).collect();
+                if acting != expected {
+                    failures.push(format!("slot {t}: acting {acting:?} != plugged {expected:?}"));
+                }
+                for tr in o.trades {
+                    let cap = fleet.evs()[tr.ev].capacity_kwh;
+                    let soc = tr.energy_after_kwh / cap;
+                    if !(0.0..=1.0).contains(&soc) {
+                        failures.push(format!("slot {t} ev {}: SOC {soc}", tr.ev));
+                    }
+                    let want = tr.energy_before_kwh + o.prices.e0_kwh * tr.x;
+                    if (tr.energy_after_kwh - want).abs() > 1e-9 * (1.0 + cap) {
+                        failures.push(format!("slot {t} ev {}: E_new {} != E_old + E0 x {}", tr.ev, tr.energy_after_kwh, want));
+                    }
+                }
+                let c = o.cash;
+                let balance = (c.ev_paid - c.ev_received) - (c.eva_net + c.operator_net);
+                if balance.abs() > 1e-9 * (1.0 + c.ev_paid + c.ev_received) {
+                    failures.push(format!("slot {t}: money does not balance by {balance}"));
+                }
+                if !eva_net_matches_revenue(c, &o.search.best.revenue, 1e-9) {
+                    failures.push(format!("slot {t}: EVA net {} != R {}", c.eva_net, o.search.best.revenue.total));
+                }
+                checked += 1;
+            });
+            prop_assert!(failures.is_empty(), "{:#?}", failures);
+            prop_assert_eq!(checked, 12);
+            prop_assert_eq!(result.slots.len(), 12);
+            // Per-EV totals add up to the fleet's cash.
+            let paid: f64 = result.evs.iter().map(|e| e.paid_cny).sum();
+            prop_assert!((paid - result.cash.ev_paid).abs() <= 1e-9 * (1.0 + paid));
+            for e in &result.evs {
+                prop_assert!(e.baseline_final_kwh >= e.initial_kwh - 1e-12);
+            }
+        }
+    }
+
+    #[test]
+    fn a_range_above_its_floor_is_refused() {
+        let fleet = Fleet::new(vec![Ev {
+            id: "1".into(),
+            kind: Kind::Bus,
+            capacity_kwh: 10.0,
+            initial_kwh: 1.0,
+            arrival: parse_time("2021-05-27T07:00").unwrap(),
+            departure: parse_time("2021-05-27T08:00").unwrap(),
+            beta: None,
+            a: None,
+            u_idle: None,
+        }])
+        .unwrap();
+        let mut sc = Scenario::default();
+        sc.params.p_d_max = -5.0;
+        let e = Run::new(fleet, None, sc).unwrap_err().to_string();
+        assert!(e.contains("p_d_max") && e.contains("Eq. 11"), "{e}");
+    }
+}
