@@ -2,4 +2,5 @@
 //! module per area. They run the real `v2g` binary on real files.
 
 mod common;
+mod examples;
 mod simulate;
