@@ -154,13 +154,8 @@ impl Fleet {
 
     /// Reads and validates fleet CSV from a reader; `path` names it in errors.
     pub fn from_reader(reader: impl Read, path: &Path) -> Result<Self> {
-        let mut rdr = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .trim(csv::Trim::All)
-            .from_reader(reader);
+        let (mut rdr, cols) = open_csv(reader, path, &REQUIRED, &OPTIONAL)?;
         let csv_err = |e: csv::Error| csv_error(path, e);
-        let header = rdr.headers().map_err(csv_err)?.clone();
-        let cols = Columns::new(&header, &REQUIRED, &OPTIONAL, path)?;
         let mut evs = Vec::new();
         let mut seen: HashSet<String> = HashSet::new();
         let mut record = csv::StringRecord::new();
@@ -258,6 +253,22 @@ impl Fleet {
     pub fn is_empty(&self) -> bool {
         self.evs.is_empty()
     }
+}
+
+/// Opens CSV with a required header (fields trimmed) and maps its columns.
+pub(crate) fn open_csv<R: Read>(
+    reader: R,
+    path: &Path,
+    required: &[&'static str],
+    optional: &[&'static str],
+) -> Result<(csv::Reader<R>, Columns)> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .trim(csv::Trim::All)
+        .from_reader(reader);
+    let header = rdr.headers().map_err(|e| csv_error(path, e))?.clone();
+    let cols = Columns::new(&header, required, optional, path)?;
+    Ok((rdr, cols))
 }
 
 /// Turns a csv error into an input error with its position.

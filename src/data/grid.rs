@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDateTime;
 
-use crate::data::fleet::{csv_error, Columns, Fields};
+use crate::data::fleet::{csv_error, open_csv, Fields};
 use crate::data::time::{format_time, Horizon};
 use crate::error::{Error, Result};
 
@@ -70,12 +70,7 @@ impl GridSignals {
 
     /// Reads and validates grid-signal CSV from a reader; `path` names it in errors.
     pub fn from_reader(reader: impl Read, path: &Path) -> Result<Self> {
-        let mut rdr = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .trim(csv::Trim::All)
-            .from_reader(reader);
-        let header = rdr.headers().map_err(|e| csv_error(path, e))?.clone();
-        let cols = Columns::new(&header, &REQUIRED, &OPTIONAL, path)?;
+        let (mut rdr, cols) = open_csv(reader, path, &REQUIRED, &OPTIONAL)?;
         let mut rows = Vec::new();
         let mut by_time = HashMap::new();
         let mut record = csv::StringRecord::new();
