@@ -9,8 +9,10 @@ use clap::{Args, Parser, Subcommand};
 
 use v2g::data::scenario::equal_workers;
 use v2g::data::time::parse_time;
-use v2g::report::output::{read_summary, run_outputs};
-use v2g::{default_grid_path, Error, Fleet, GridSignals, Run, Scenario, Summary};
+use v2g::generate::fleet::{generate_fleet, FleetSpec};
+use v2g::generate::grid::{generate_grid, GridSpec};
+use v2g::report::output::{read_summary, run_outputs, write_atomic};
+use v2g::{default_grid_path, Error, Fleet, GridSignals, Horizon, Run, Scenario, Summary};
 
 /// Vehicle-to-grid research: the blockchain Stackelberg V2G trading scheme, slot by slot.
 #[derive(Debug, Parser)]
@@ -29,6 +31,69 @@ enum Command {
         /// The run's output folder (holding summary.json).
         dir: PathBuf,
     },
+    /// Synthetic fleets (the SUSTech records are not public).
+    Fleet {
+        #[command(subcommand)]
+        command: FleetCommand,
+    },
+    /// Synthetic grid signals: campus base load and auxiliary-service task.
+    Grid {
+        #[command(subcommand)]
+        command: GridCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum FleetCommand {
+    /// Generate a seeded SUSTech-like fleet of buses and private EVs with Table II's rows.
+    Generate(FleetGenerateArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum GridCommand {
+    /// Generate a seeded campus grid day (base load, peak-shaving task).
+    Generate(GridGenerateArgs),
+}
+
+#[derive(Debug, Args)]
+struct FleetGenerateArgs {
+    /// Number of sessions, Table II's six included.
+    #[arg(long, value_name = "N", default_value_t = 2000)]
+    n: usize,
+    /// Seed of the random stream.
+    #[arg(long, value_name = "S", default_value_t = v2g::generate::SUSTECH_SEED)]
+    seed: u64,
+    /// Share of buses, in [0, 1].
+    #[arg(long, value_name = "X", default_value_t = 0.1)]
+    bus_share: f64,
+    /// First day, YYYY-MM-DD (clock times of the sessions are relative to it).
+    #[arg(long, value_name = "DATE", default_value = "2021-05-27")]
+    day: String,
+    /// Output CSV file (written atomically).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct GridGenerateArgs {
+    /// Seed of the load noise.
+    #[arg(long, value_name = "S", default_value_t = v2g::generate::SUSTECH_SEED)]
+    seed: u64,
+    /// First slot, YYYY-MM-DDTHH:MM.
+    #[arg(long, value_name = "T", default_value = "2021-05-27T07:00")]
+    start: String,
+    /// Number of 15-minute slots.
+    #[arg(long, value_name = "N", default_value_t = 96)]
+    slots: usize,
+    /// Shaving threshold between the day's lowest (0) and highest (1) load.
+    #[arg(long, value_name = "X", default_value_t = 0.4)]
+    threshold: f64,
+    /// Share of the load above the threshold asked of the EV fleet, in [0, 1].
+    #[arg(long, value_name = "X", default_value_t = 0.8)]
+    fleet_share: f64,
+    /// Output CSV file (written atomically).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -79,7 +144,58 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             let summary = read_summary(&dir)?;
             Ok(print_stdout(&summary.render()))
         }
+        Command::Fleet {
+            command: FleetCommand::Generate(args),
+        } => fleet_generate(args),
+        Command::Grid {
+            command: GridCommand::Generate(args),
+        } => grid_generate(args),
     }
+}
+
+fn fleet_generate(args: FleetGenerateArgs) -> Result<ExitCode, Error> {
+    let day = parse_time(&format!("{}T00:00", args.day))
+        .ok_or_else(|| Error::param("--day", format!("'{}' is not YYYY-MM-DD", args.day)))?;
+    let spec = FleetSpec {
+        n: args.n,
+        seed: args.seed,
+        day,
+        bus_share: args.bus_share,
+    };
+    let fleet = generate_fleet(&spec)?;
+    write_atomic(&args.out, fleet.to_csv().as_bytes())?;
+    eprintln!(
+        "v2g: wrote {} sessions to {}",
+        fleet.len(),
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn grid_generate(args: GridGenerateArgs) -> Result<ExitCode, Error> {
+    let start = parse_time(&args.start).ok_or_else(|| {
+        Error::param(
+            "--start",
+            format!("'{}' is not YYYY-MM-DDTHH:MM", args.start),
+        )
+    })?;
+    let spec = GridSpec {
+        seed: args.seed,
+        horizon: Horizon {
+            start,
+            slots: args.slots,
+        },
+        threshold: args.threshold,
+        fleet_share: args.fleet_share,
+    };
+    let grid = generate_grid(&spec)?;
+    write_atomic(&args.out, grid.to_csv().as_bytes())?;
+    eprintln!(
+        "v2g: wrote {} slots to {}",
+        grid.rows().len(),
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Prints to stdout; a closed pipe (`v2g ... | head`) is not an error.

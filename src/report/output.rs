@@ -58,6 +58,25 @@ impl OutputSet {
     }
 }
 
+/// Writes one file atomically: to a temporary file beside it, then renamed into place.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".v2g.")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(dir, e))?;
+    tmp.write_all(bytes)
+        .and_then(|_| tmp.as_file().sync_all())
+        .map_err(|e| Error::io(tmp.path(), e))?;
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}
+
 /// Serialises records as CSV with a header from their field names.
 pub fn to_csv<T: Serialize>(rows: &[T], header_if_empty: &[&str]) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
