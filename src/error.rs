@@ -58,6 +58,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Drawing a figure failed.
+    #[error("drawing a figure failed: {0}")]
+    Plot(String),
 }
 
 impl Error {

@@ -64,7 +64,12 @@ struct FleetGenerateArgs {
     #[arg(long, value_name = "S", default_value_t = v2g::generate::SUSTECH_SEED)]
     seed: u64,
     /// Share of buses, in [0, 1].
-    #[arg(long, value_name = "X", default_value_t = 0.1)]
+    #[arg(
+        long,
+        value_name = "X",
+        default_value_t = 0.1,
+        allow_negative_numbers = true
+    )]
     bus_share: f64,
     /// First day, YYYY-MM-DD (clock times of the sessions are relative to it).
     #[arg(long, value_name = "DATE", default_value = "2021-05-27")]
@@ -86,10 +91,20 @@ struct GridGenerateArgs {
     #[arg(long, value_name = "N", default_value_t = 96)]
     slots: usize,
     /// Shaving threshold between the day's lowest (0) and highest (1) load.
-    #[arg(long, value_name = "X", default_value_t = 0.4)]
+    #[arg(
+        long,
+        value_name = "X",
+        default_value_t = 0.4,
+        allow_negative_numbers = true
+    )]
     threshold: f64,
     /// Share of the load above the threshold asked of the EV fleet, in [0, 1].
-    #[arg(long, value_name = "X", default_value_t = 0.8)]
+    #[arg(
+        long,
+        value_name = "X",
+        default_value_t = 0.8,
+        allow_negative_numbers = true
+    )]
     fleet_share: f64,
     /// Output CSV file (written atomically).
     #[arg(long, value_name = "FILE")]
@@ -112,7 +127,7 @@ struct SimulateArgs {
     #[arg(long, value_name = "DIR", default_value = "results")]
     out: PathBuf,
     /// Precision of the discharging-price search, CNY/kWh (default 0.001).
-    #[arg(long, value_name = "X")]
+    #[arg(long, value_name = "X", allow_negative_numbers = true)]
     epsilon: Option<f64>,
     /// Number of SCP workers splitting the price search, of equal capacity (default 8);
     /// independent of the number of CPU threads.
@@ -260,7 +275,7 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, Error> {
     let result = run.simulate(|_| bar.inc(1));
     bar.finish_and_clear();
     let summary = Summary::of(&result);
-    let written = run_outputs(&result, &summary).commit(&args.out)?;
+    let written = run_outputs(&result, run.grid_rows(), &summary)?.commit(&args.out)?;
     let mut text = summary.render();
     text += "\nwrote ";
     text += &names(&written);

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::data::grid::GridRow;
 use crate::error::{Error, Result};
+use crate::report::figures::case_study_figures;
 use crate::report::summary::Summary;
 use crate::sim::RunResult;
 
@@ -39,14 +41,7 @@ impl OutputSet {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let mut staged = Vec::with_capacity(self.files.len());
         for (name, bytes) in self.files {
-            let mut tmp = tempfile::Builder::new()
-                .prefix(&format!(".{name}."))
-                .suffix(".tmp")
-                .tempfile_in(dir)
-                .map_err(|e| Error::io(dir, e))?;
-            tmp.write_all(&bytes)
-                .and_then(|_| tmp.as_file().sync_all())
-                .map_err(|e| Error::io(tmp.path(), e))?;
+            let tmp = stage(dir, &name, &bytes)?;
             staged.push((tmp, dir.join(name)));
         }
         let mut out = Vec::with_capacity(staged.len());
@@ -58,6 +53,24 @@ impl OutputSet {
     }
 }
 
+/// Writes `bytes` to a new temporary file in `dir`, synced, readable by everyone like an
+/// ordinary new file (`rw-r--r--` before the umask), ready to be renamed into place.
+fn stage(dir: &Path, name: &str, bytes: &[u8]) -> Result<tempfile::NamedTempFile> {
+    let prefix = format!(".{name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    let mut tmp = builder.tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
+    tmp.write_all(bytes)
+        .and_then(|_| tmp.as_file().sync_all())
+        .map_err(|e| Error::io(tmp.path(), e))?;
+    Ok(tmp)
+}
+
 /// Writes one file atomically: to a temporary file beside it, then renamed into place.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = match path.parent() {
@@ -65,14 +78,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".v2g.")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, e))?;
-    tmp.write_all(bytes)
-        .and_then(|_| tmp.as_file().sync_all())
-        .map_err(|e| Error::io(tmp.path(), e))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = stage(dir, &name, bytes)?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(())
 }
@@ -125,15 +135,19 @@ pub const EV_COLUMNS: [&str; 11] = [
     "baseline_cost_cny",
 ];
 
-/// `slots.csv`, `evs.csv` and `summary.json` of a run.
-pub fn run_outputs(result: &RunResult, summary: &Summary) -> OutputSet {
+/// A run's outputs: `slots.csv`, `evs.csv`, `summary.json` and the three figures of
+/// [`figures`](crate::report::figures) (`grid` is the run's grid row per slot, for Fig. 3).
+pub fn run_outputs(result: &RunResult, grid: &[GridRow], summary: &Summary) -> Result<OutputSet> {
     let mut set = OutputSet::new();
     set.add("slots.csv", to_csv(&result.slots, &SLOT_COLUMNS));
     set.add("evs.csv", to_csv(&result.evs, &EV_COLUMNS));
     let mut json = serde_json::to_vec_pretty(summary).expect("summary serialises");
     json.push(b'\n');
     set.add("summary.json", json);
-    set
+    for (name, svg) in case_study_figures(&result.slots, grid)? {
+        set.add(name, svg.into_bytes());
+    }
+    Ok(set)
 }
 
 /// Reads `summary.json` from a finished run's folder.

@@ -18,6 +18,14 @@ pub struct EvaTotals {
     pub c_v2g: f64,
     /// `Σ C_limit` (penalties paid to the operator).
     pub c_limit: f64,
+    /// The part of `Σ C_limit` paid in slots that delivered less than `E_limit`.
+    pub c_limit_shortfall: f64,
+    /// The part of `Σ C_limit` paid in slots that delivered more than `E_limit`.
+    pub c_limit_excess: f64,
+    /// The EVA's net cash from settlement (MODEL.md section 5): `R` plus the margin
+    /// `p_c − p_rt = W_service` it keeps on charging energy bought at `p_rt`, which is
+    /// already `R_service`; so it equals `R` up to rounding and is the EVA's profit.
+    pub profit_cny: f64,
 }
 
 /// Energy moved and the auxiliary task, kWh.
@@ -143,6 +151,11 @@ impl Summary {
             eva.r_grid += r.r_grid;
             eva.c_v2g += r.c_v2g;
             eva.c_limit += r.c_limit;
+            if r.discharge_kwh < r.e_limit_kwh {
+                eva.c_limit_shortfall += r.c_limit;
+            } else {
+                eva.c_limit_excess += r.c_limit;
+            }
             en.charged_kwh += r.charge_kwh;
             en.discharged_kwh += r.discharge_kwh;
             en.aux_asked_kwh += r.e_limit_kwh;
@@ -167,6 +180,7 @@ impl Summary {
         ev.baseline_gained_kwh = ev.baseline_final_kwh - ev.initial_kwh;
         ev.cost_per_kwh_gained = per_kwh(ev.net_cost_cny, ev.gained_kwh);
         ev.baseline_cost_per_kwh_gained = per_kwh(ev.baseline_cost_cny, ev.baseline_gained_kwh);
+        eva.profit_cny = result.cash.eva_net;
         Summary {
             slots: s.len(),
             start: s.first().map(|r| r.time.clone()).unwrap_or_default(),
@@ -211,6 +225,10 @@ impl Summary {
             a.revenue, a.r_service, a.r_grid, a.c_v2g, a.c_limit
         );
         o += &format!(
+            "EVA profit (settlement)  {:>12.2} CNY; penalties C_limit: {:.2} for shortfall, {:.2} for excess\n",
+            a.profit_cny, a.c_limit_shortfall, a.c_limit_excess
+        );
+        o += &format!(
             "Energy                   charged {:.1} kWh, discharged {:.1} kWh\n",
             en.charged_kwh, en.discharged_kwh
         );
@@ -221,15 +239,17 @@ impl Summary {
             100.0 * en.aux_share_met
         );
         if !self.periods.is_empty() {
-            o += "\nperiod  slots   revenue   R_grid  C_limit  asked kWh  delivered kWh  met    mean p_d\n";
+            o += "\nperiod  slots   revenue  R/slot   R_grid  C_limit  charged kWh  asked kWh  delivered kWh  met    mean p_d\n";
             for p in &self.periods {
                 o += &format!(
-                    "{:<7} {:>5} {:>9.2} {:>8.2} {:>8.2} {:>10.1} {:>14.1} {:>5.1}% {:>9.3}\n",
+                    "{:<7} {:>5} {:>9.2} {:>7.2} {:>8.2} {:>8.2} {:>12.1} {:>10.1} {:>14.1} {:>5.1}% {:>9.3}\n",
                     p.period,
                     p.slots,
                     p.revenue,
+                    p.revenue / p.slots as f64,
                     p.r_grid,
                     p.c_limit,
+                    p.charged_kwh,
                     p.aux_asked_kwh,
                     p.aux_delivered_kwh,
                     100.0 * p.aux_share_met,

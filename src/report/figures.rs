@@ -1,0 +1,472 @@
+//! The case study's figures, counterparts of the paper's Figs. 3–5, as SVG.
+//!
+//! * [`fig3`]: base load and auxiliary-service demand over the day (Fig. 3).
+//! * [`fig4`]: aggregate charging and discharging power, with the real-time price
+//!   `p_rt` and the chosen discharging price `p_d*` (Fig. 4).
+//! * [`fig5`]: the EVA's revenue `R` and its components per slot, Eqs. 3–7 (Fig. 5).
+//!
+//! The x axis is the time of day; every quantity held for a slot is drawn as a step over
+//! that slot. Drawing uses `plotters`' SVG backend into memory; the files are written with
+//! the run's other outputs, atomically.
+
+use chrono::Timelike;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use crate::data::grid::GridRow;
+use crate::data::time::{parse_time, SLOT_MINUTES};
+use crate::error::{Error, Result};
+use crate::sim::SlotRecord;
+
+/// Width and height of every figure, in pixels.
+pub const SIZE: (u32, u32) = (960, 540);
+
+const SLOT_H: f64 = SLOT_MINUTES as f64 / 60.0;
+const FONT: &str = "sans-serif";
+
+fn plot_err(e: impl std::fmt::Display) -> Error {
+    Error::Plot(e.to_string())
+}
+
+/// Hours since midnight of the first slot's day, for each slot start.
+fn slot_hours(slots: &[SlotRecord]) -> Vec<f64> {
+    let day0 = slots
+        .first()
+        .and_then(|s| parse_time(&s.time))
+        .map(|t| t.date());
+    slots
+        .iter()
+        .map(|s| match (parse_time(&s.time), day0) {
+            (Some(t), Some(d0)) => {
+                let days = (t.date() - d0).num_days() as f64;
+                24.0 * days + f64::from(t.hour()) + f64::from(t.minute()) / 60.0
+            }
+            _ => 0.0,
+        })
+        .collect()
+}
+
+/// A step line: each value held from its slot's start to its end.
+fn steps(hours: &[f64], values: impl Iterator<Item = f64>) -> Vec<(f64, f64)> {
+    hours
+        .iter()
+        .zip(values)
+        .flat_map(|(&h, v)| [(h, v), (h + SLOT_H, v)])
+        .collect()
+}
+
+fn clock(x: &f64) -> String {
+    format!("{:02}:00", (x.round() as i64).rem_euclid(24))
+}
+
+fn x_range(hours: &[f64]) -> std::ops::Range<f64> {
+    let lo = hours.first().copied().unwrap_or(0.0);
+    let hi = hours.last().copied().unwrap_or(0.0) + SLOT_H;
+    lo..hi
+}
+
+/// `[lo, hi]` widened by a margin, never empty.
+fn padded(lo: f64, hi: f64) -> std::ops::Range<f64> {
+    let span = (hi - lo).max(1e-6);
+    (lo - 0.05 * span)..(hi + 0.05 * span)
+}
+
+fn min_max(vals: impl Iterator<Item = f64>) -> (f64, f64) {
+    vals.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    })
+}
+
+fn render(draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<()>) -> Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_err)?;
+        draw(&root)?;
+        root.present().map_err(plot_err)?;
+    }
+    Ok(svg)
+}
+
+/// How a series shows in the legend.
+#[derive(Clone, Copy)]
+enum Mark {
+    /// A line of this width.
+    Line(u32),
+    /// A filled area.
+    Area,
+}
+
+/// Draws the title and a legend (items flowed left to right, wrapping) in a band at the
+/// top of `root`, and returns the area below it for the chart, so that the legend never
+/// hides data.
+fn header<'a>(
+    root: &DrawingArea<SVGBackend<'a>, Shift>,
+    title: &str,
+    items: &[(&str, RGBColor, Mark)],
+) -> Result<DrawingArea<SVGBackend<'a>, Shift>> {
+    let title_font: TextStyle = (FONT, 22).into();
+    let font: TextStyle = (FONT, 15).into();
+    let (w, _) = root.dim_in_pixel();
+    // Lay the items out first to know the band's height.
+    let (left, sample, gap, row_h) = (80_i32, 26_i32, 22_i32, 22_i32);
+    let mut pos = Vec::with_capacity(items.len());
+    let (mut x, mut y) = (left, 44_i32);
+    for (name, ..) in items {
+        let (nw, _) = root.estimate_text_size(name, &font).map_err(plot_err)?;
+        let item_w = sample + 6 + nw as i32;
+        if x > left && x + item_w > w as i32 - 20 {
+            x = left;
+            y += row_h;
+        }
+        pos.push((x, y));
+        x += item_w + gap;
+    }
+    let band = (y + row_h) as u32;
+    let (top, chart) = root.split_vertically(band);
+    let centred = title_font.pos(Pos::new(HPos::Center, VPos::Top));
+    top.draw(&Text::new(title.to_string(), ((w / 2) as i32, 10), centred))
+        .map_err(plot_err)?;
+    for ((name, color, mark), (x, y)) in items.iter().zip(pos) {
+        let mid = y + 8;
+        match mark {
+            Mark::Line(width) => top.draw(&PathElement::new(
+                vec![(x, mid), (x + sample, mid)],
+                color.stroke_width(*width),
+            )),
+            Mark::Area => top.draw(&Rectangle::new(
+                [(x, mid - 6), (x + sample, mid + 6)],
+                color.mix(0.5).filled(),
+            )),
+        }
+        .map_err(plot_err)?;
+        top.draw(&Text::new(
+            name.to_string(),
+            (x + sample + 6, y),
+            font.clone(),
+        ))
+        .map_err(plot_err)?;
+    }
+    Ok(chart)
+}
+
+/// Axis numbers without a spurious `-0`.
+fn num(v: &f64, decimals: usize) -> String {
+    let scale = 10f64.powi(decimals as i32);
+    format!("{:.*}", decimals, (v * scale).round() / scale + 0.0)
+}
+
+const BLUE_: RGBColor = RGBColor(31, 119, 180);
+const ORANGE: RGBColor = RGBColor(255, 127, 14);
+const GREEN_: RGBColor = RGBColor(44, 160, 44);
+const RED_: RGBColor = RGBColor(214, 39, 40);
+const PURPLE: RGBColor = RGBColor(148, 103, 189);
+
+/// Fig. 3: the campus base load and the auxiliary-service demand `E_limit` (as average
+/// power over its slot), both in MW.
+pub fn fig3(slots: &[SlotRecord], grid: &[GridRow]) -> Result<String> {
+    let hours = slot_hours(slots);
+    let load: Vec<f64> = grid.iter().map(|r| r.base_load_kw / 1000.0).collect();
+    let aux: Vec<f64> = slots
+        .iter()
+        .map(|s| s.e_limit_kwh / SLOT_H / 1000.0)
+        .collect();
+    let (_, hi) = min_max(load.iter().chain(aux.iter()).copied());
+    render(|root| {
+        let area = header(
+            root,
+            "Fig. 3  Campus base load and auxiliary-service demand",
+            &[
+                ("base load", BLUE_, Mark::Line(2)),
+                (
+                    "auxiliary-service demand (E_limit per 15 min, as power)",
+                    ORANGE,
+                    Mark::Area,
+                ),
+            ],
+        )?;
+        let mut chart = ChartBuilder::on(&area)
+            .margin(12)
+            .x_label_area_size(48)
+            .y_label_area_size(64)
+            .build_cartesian_2d(x_range(&hours), 0.0..(hi.max(0.001) * 1.05))
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_labels(13)
+            .x_label_formatter(&clock)
+            .y_label_formatter(&|v| num(v, 1))
+            .x_desc("time of day")
+            .y_desc("power (MW)")
+            .label_style((FONT, 15))
+            .draw()
+            .map_err(plot_err)?;
+        chart
+            .draw_series(AreaSeries::new(
+                steps(&hours, aux.iter().copied()),
+                0.0,
+                ORANGE.mix(0.35),
+            ))
+            .map_err(plot_err)?;
+        chart
+            .draw_series(LineSeries::new(
+                steps(&hours, aux.iter().copied()),
+                ORANGE.stroke_width(2),
+            ))
+            .map_err(plot_err)?;
+        chart
+            .draw_series(LineSeries::new(
+                steps(&hours, load.iter().copied()),
+                BLUE_.stroke_width(2),
+            ))
+            .map_err(plot_err)?;
+        Ok(())
+    })
+}
+
+/// Fig. 4: aggregate charging power (positive) and discharging power (negative), kW, on
+/// the left axis; the real-time price `p_rt` and the chosen discharging price `p_d*`,
+/// CNY/kWh, on the right axis.
+pub fn fig4(slots: &[SlotRecord]) -> Result<String> {
+    let hours = slot_hours(slots);
+    let charge: Vec<f64> = slots.iter().map(|s| s.charge_kwh / SLOT_H).collect();
+    let discharge: Vec<f64> = slots.iter().map(|s| -s.discharge_kwh / SLOT_H).collect();
+    let (plo, phi) = min_max(charge.iter().chain(discharge.iter()).copied());
+    let (qlo, qhi) = min_max(slots.iter().flat_map(|s| [s.p_rt, s.p_d, 0.0]));
+    render(|root| {
+        let area = header(
+            root,
+            "Fig. 4  EV charging and discharging power, real-time and discharging prices",
+            &[
+                ("charging power", GREEN_, Mark::Area),
+                ("discharging power", RED_, Mark::Area),
+                ("real-time price p_rt (right axis)", BLUE_, Mark::Line(2)),
+                ("discharging price p_d* (right axis)", BLACK, Mark::Line(2)),
+            ],
+        )?;
+        let mut chart = ChartBuilder::on(&area)
+            .margin(12)
+            .x_label_area_size(48)
+            .y_label_area_size(72)
+            .right_y_label_area_size(72)
+            .build_cartesian_2d(x_range(&hours), padded(plo.min(0.0), phi.max(0.0)))
+            .map_err(plot_err)?
+            .set_secondary_coord(x_range(&hours), padded(qlo, qhi));
+        chart
+            .configure_mesh()
+            .x_labels(13)
+            .x_label_formatter(&clock)
+            .y_label_formatter(&|v| num(v, 0))
+            .x_desc("time of day")
+            .y_desc("power (kW): charging > 0, discharging < 0")
+            .label_style((FONT, 15))
+            .draw()
+            .map_err(plot_err)?;
+        chart
+            .configure_secondary_axes()
+            .y_label_formatter(&|v| num(v, 2))
+            .y_desc("price (CNY/kWh)")
+            .label_style((FONT, 15))
+            .draw()
+            .map_err(plot_err)?;
+        for (vals, color) in [(&charge, GREEN_), (&discharge, RED_)] {
+            chart
+                .draw_series(AreaSeries::new(
+                    steps(&hours, vals.iter().copied()),
+                    0.0,
+                    color.mix(0.35),
+                ))
+                .map_err(plot_err)?;
+        }
+        for (f, color) in [
+            ((|s: &SlotRecord| s.p_rt) as fn(&SlotRecord) -> f64, BLUE_),
+            (|s: &SlotRecord| s.p_d, BLACK),
+        ] {
+            chart
+                .draw_secondary_series(LineSeries::new(
+                    steps(&hours, slots.iter().map(f)),
+                    color.stroke_width(2),
+                ))
+                .map_err(plot_err)?;
+        }
+        Ok(())
+    })
+}
+
+/// Fig. 5: per slot, the EVA's revenues `R_service` (Eq. 4) and `R_grid` (Eq. 5) above
+/// zero, its costs `C_V2G` (Eq. 6) and `C_limit` (Eq. 7) below zero, and the revenue `R`
+/// (Eq. 3), CNY.
+pub fn fig5(slots: &[SlotRecord]) -> Result<String> {
+    let hours = slot_hours(slots);
+    type Get = fn(&SlotRecord) -> f64;
+    let series: [(Get, RGBColor, u32, &str); 5] = [
+        (|s| s.r_service, GREEN_, 2, "R_service (Eq. 4)"),
+        (|s| s.r_grid, BLUE_, 2, "R_grid (Eq. 5)"),
+        (|s| -s.c_v2g, ORANGE, 2, "−C_V2G (Eq. 6)"),
+        (|s| -s.c_limit, PURPLE, 2, "−C_limit (Eq. 7)"),
+        (
+            |s| s.revenue,
+            BLACK,
+            3,
+            "R = R_service + R_grid − C_V2G − C_limit (Eq. 3)",
+        ),
+    ];
+    let (lo, hi) = min_max(
+        slots
+            .iter()
+            .flat_map(|s| series.iter().map(move |(f, ..)| f(s)))
+            .chain([0.0]),
+    );
+    let items: Vec<(&str, RGBColor, Mark)> = series
+        .iter()
+        .map(|(_, c, w, name)| (*name, *c, Mark::Line(*w)))
+        .collect();
+    render(|root| {
+        let area = header(
+            root,
+            "Fig. 5  EVA revenue and cost components per slot",
+            &items,
+        )?;
+        let mut chart = ChartBuilder::on(&area)
+            .margin(12)
+            .x_label_area_size(48)
+            .y_label_area_size(72)
+            .build_cartesian_2d(x_range(&hours), padded(lo, hi))
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_labels(13)
+            .x_label_formatter(&clock)
+            .y_label_formatter(&|v| num(v, 0))
+            .x_desc("time of day")
+            .y_desc("CNY per 15-min slot")
+            .label_style((FONT, 15))
+            .draw()
+            .map_err(plot_err)?;
+        for (f, color, width, _) in series {
+            chart
+                .draw_series(LineSeries::new(
+                    steps(&hours, slots.iter().map(f)),
+                    color.stroke_width(width),
+                ))
+                .map_err(plot_err)?;
+        }
+        Ok(())
+    })
+}
+
+/// The three figures as `(file name, SVG)`.
+pub fn case_study_figures(
+    slots: &[SlotRecord],
+    grid: &[GridRow],
+) -> Result<Vec<(&'static str, String)>> {
+    Ok(vec![
+        ("fig3_load_and_aux_demand.svg", fig3(slots, grid)?),
+        ("fig4_power_and_prices.svg", fig4(slots)?),
+        ("fig5_revenue_and_costs.svg", fig5(slots)?),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(slot: usize, time: &str, p_d: f64, charge: f64, discharge: f64) -> SlotRecord {
+        SlotRecord {
+            slot,
+            time: time.to_string(),
+            p_rt: 0.66,
+            p_c: 1.16,
+            p_d,
+            e_limit_kwh: 100.0,
+            n_plugged: 10,
+            n_charge: 1,
+            n_discharge: 2,
+            n_idle: 7,
+            charge_kwh: charge,
+            discharge_kwh: discharge,
+            r_service: 1.0,
+            r_grid: 2.0,
+            c_v2g: 0.5,
+            c_limit: 0.25,
+            revenue: 2.25,
+        }
+    }
+
+    fn two_slots() -> Vec<SlotRecord> {
+        vec![
+            record(0, "2021-05-27T23:45", -0.2, 3.75, 0.0),
+            record(1, "2021-05-28T00:00", -0.3, 0.0, 7.5),
+        ]
+    }
+
+    #[test]
+    fn slots_are_hours_since_the_first_midnight_and_steps_hold_each_value() {
+        let h = slot_hours(&two_slots());
+        assert_eq!(h, vec![23.75, 24.0]);
+        let st = steps(&h, [1.0, 2.0].into_iter());
+        assert_eq!(
+            st,
+            vec![(23.75, 1.0), (24.0, 1.0), (24.0, 2.0), (24.25, 2.0)]
+        );
+        assert_eq!(clock(&24.0), "00:00");
+        assert_eq!(clock(&31.0), "07:00");
+    }
+
+    #[test]
+    fn axis_numbers_never_show_minus_zero() {
+        assert_eq!(num(&-0.0001, 2), "0.00");
+        assert_eq!(num(&-0.004, 2), "0.00");
+        assert_eq!(num(&-0.25, 2), "-0.25");
+        assert_eq!(num(&1500.0, 0), "1500");
+    }
+
+    #[test]
+    fn each_figure_has_its_title_axes_with_units_and_legend() {
+        let slots = two_slots();
+        let grid: Vec<GridRow> = slots
+            .iter()
+            .map(|s| GridRow {
+                time: parse_time(&s.time).unwrap(),
+                base_load_kw: 5000.0,
+                e_limit_kwh: s.e_limit_kwh,
+                p_rt: None,
+            })
+            .collect();
+        let figs = case_study_figures(&slots, &grid).unwrap();
+        let want: [&[&str]; 3] = [
+            &[
+                "Fig. 3",
+                "power (MW)",
+                "time of day",
+                "base load",
+                "auxiliary-service demand",
+            ],
+            &[
+                "Fig. 4",
+                "power (kW)",
+                "price (CNY/kWh)",
+                "charging power",
+                "discharging power",
+                "p_rt",
+                "p_d*",
+            ],
+            &[
+                "Fig. 5",
+                "CNY per 15-min slot",
+                "R_service",
+                "R_grid",
+                "C_V2G",
+                "C_limit",
+            ],
+        ];
+        for ((name, svg), texts) in figs.iter().zip(want) {
+            assert!(svg.starts_with("<svg"), "{name}");
+            for t in texts {
+                assert!(svg.contains(t), "{name} lacks {t}");
+            }
+            assert!(!svg.contains("NaN") && !svg.contains("inf"), "{name}");
+        }
+    }
+}
