@@ -18,6 +18,13 @@ const REL_TOL: f64 = 1e-9;
 /// Absolute floor for values that are (close to) zero.
 const ABS_TOL: f64 = 1e-9;
 
+/// The figures of a run and their titles.
+const FIGURES: [(&str, &str); 3] = [
+    ("fig3_load_and_aux_demand.svg", "Fig. 3"),
+    ("fig4_power_and_prices.svg", "Fig. 4"),
+    ("fig5_revenue_and_costs.svg", "Fig. 5"),
+];
+
 fn golden(name: &str) -> std::path::PathBuf {
     root().join("tests").join("golden").join(name)
 }
@@ -135,6 +142,9 @@ fn the_case_study_matches_the_golden_results() {
         std::fs::create_dir_all(golden("")).unwrap();
         std::fs::copy(out.join("slots.csv"), golden("sustech_slots.csv")).unwrap();
         std::fs::copy(out.join("summary.json"), golden("sustech_summary.json")).unwrap();
+        for f in FIGURES {
+            std::fs::copy(out.join(f.0), golden(f.0)).unwrap();
+        }
     }
     let (header, got) = read_csv(&out.join("slots.csv"));
     let (gheader, want) = read_csv(&golden("sustech_slots.csv"));
@@ -147,15 +157,18 @@ fn the_case_study_matches_the_golden_results() {
     if let Some(d) = json_diff(&summary, &read_json(&golden("sustech_summary.json")), "") {
         panic!("summary.json moved from tests/golden/sustech_summary.json: {d}");
     }
-    // The figures are written with the run and are SVG with their titles.
-    for (file, title) in [
-        ("fig3_load_and_aux_demand.svg", "Fig. 3"),
-        ("fig4_power_and_prices.svg", "Fig. 4"),
-        ("fig5_revenue_and_costs.svg", "Fig. 5"),
-    ] {
+    // The figures are written with the run, are SVG with their titles, and are the ones
+    // the README shows (tests/golden/*.svg): pixel coordinates are integers, so the same
+    // results draw the same bytes.
+    for (file, title) in FIGURES {
         let svg = std::fs::read_to_string(out.join(file)).unwrap();
         assert!(svg.starts_with("<svg") && svg.contains(title), "{file}");
         assert!(!svg.contains("NaN"), "{file}");
+        let shown = std::fs::read_to_string(golden(file)).unwrap();
+        assert!(
+            svg == shown,
+            "{file} differs from tests/golden/{file} (the README's)"
+        );
     }
     // `v2g report` reprints the same summary table.
     let report = ok(&v2g(["report", out.to_str().unwrap()]));
