@@ -12,6 +12,7 @@
 //! * [`settlement`] (Eq. 10, step 5) and the uncoordinated [`baseline`]
 //! * the slot loop: [`sim`]
 //! * reports: [`report`]
+//! * the trust layer (Section III.C steps 1–6): [`ledger`]
 //!
 //! ```no_run
 //! use v2g::{Fleet, GridSignals, Run, Scenario};
@@ -31,6 +32,7 @@ pub mod baseline;
 pub mod data;
 pub mod error;
 pub mod game;
+pub mod ledger;
 pub mod report;
 pub mod settlement;
 pub mod sim;
