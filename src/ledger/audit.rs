@@ -365,7 +365,7 @@ pub fn verify_ledger(l: &Ledger) -> Result<AuditReport, LedgerError> {
                     Fault::Terms(format!("EV {} is not plugged into SCP {}", tx.ev, tx.scp)),
                 );
             }
-            let expected = nonces[ev] + 1;
+            let expected = nonces[ev].wrapping_add(1);
             if tx.nonce != expected {
                 return at(
                     Some(i),

@@ -148,8 +148,9 @@ impl Tx {
     ///
     /// * the meter reads what the EV signed;
     /// * idle: `x = 0`, no energy, price 0, the EV receives exactly `p_delay`;
-    /// * charge: `x > 0`, energy >= 0, price `p_c`, amount `≈ p_c·E`;
-    /// * discharge: `x < 0`, energy <= 0, price `p_d*`, amount `≈ −|p_d*|·|E|`;
+    /// * charge: `x >= 0`, energy >= 0, price `p_c`, amount `≈ p_c·E`;
+    /// * discharge: `x <= 0`, energy <= 0, price `p_d*`, amount `≈ −|p_d*|·|E|`
+    ///   (`x` of a trade is never 0, but a tiny one rounds to 0 ppm);
     ///
     /// where `≈` allows only the rounding of the conversion (half a Wh of energy at the
     /// price, 1 µCNY/kWh of price over the energy, and 2 µCNY).
@@ -166,17 +167,18 @@ impl Tx {
                 if self.x_ppm != 0 || self.energy_wh != 0 || self.unit_price != 0 {
                     return bad("an idle trade moves energy or has a price".into());
                 }
-                if self.amount != -p_delay {
+                if Some(self.amount) != p_delay.checked_neg() {
                     return bad(format!(
                         "idle amount {} µCNY, expected -p_delay = {}",
-                        self.amount, -p_delay
+                        self.amount,
+                        p_delay.saturating_neg()
                     ));
                 }
                 return Ok(());
             }
             Regime::Charge => {
-                if self.x_ppm <= 0 || self.energy_wh < 0 {
-                    return bad("a charging trade with x <= 0".into());
+                if self.x_ppm < 0 || self.energy_wh < 0 {
+                    return bad("a charging trade with x < 0".into());
                 }
                 if self.unit_price != p_c {
                     return bad(format!(
@@ -186,8 +188,8 @@ impl Tx {
                 }
             }
             Regime::Discharge => {
-                if self.x_ppm >= 0 || self.energy_wh > 0 {
-                    return bad("a discharging trade with x >= 0".into());
+                if self.x_ppm > 0 || self.energy_wh > 0 {
+                    return bad("a discharging trade with x > 0".into());
                 }
                 if self.unit_price != p_d {
                     return bad(format!(
