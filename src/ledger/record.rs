@@ -70,7 +70,7 @@ impl Ledger {
 }
 
 /// Builds a run's ledger slot by slot.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct LedgerBuilder {
     ring: Keyring,
     genesis: Genesis,

@@ -659,3 +659,34 @@ mod fuzz {
         assert!(verify(small()).is_ok());
     }
 }
+
+#[test]
+fn keystore_written_by_simulate_matches_the_genesis_keys() {
+    let dir = tmp();
+    let out = dir.path().join("out");
+    let ks_path = dir.path().join("keys.json");
+    run_cli(
+        &out,
+        &[
+            "--seed",
+            "7",
+            "--keystore",
+            ks_path.to_str().unwrap(),
+            "--slots",
+            "4",
+        ],
+    );
+    let ks = v2g::ledger::keys::Keystore::load(&ks_path).unwrap();
+    let l = store::parse(&std::fs::read(out.join("ledger.jsonl")).unwrap()).unwrap();
+    assert_eq!(ks.chain_id, l.genesis.chain_id);
+    assert_eq!(ks.seed, 7);
+    for w in &l.genesis.evs {
+        assert!(
+            ks.keys.iter().any(|k| k.id == w.id && k.public == w.key),
+            "{}",
+            w.id
+        );
+    }
+    // Another seed, other keys.
+    assert_ne!(l.genesis.evs[0].key, honest().genesis.evs[0].key);
+}
