@@ -4,7 +4,8 @@
 //!
 //! Checked, in this order per block (so the first failure is the earliest one):
 //!
-//! 1. height and the previous-header hash link (block 0 links to the genesis hash);
+//! 1. height and the previous-header hash link (block 0 links to the genesis hash), and
+//!    one block per slot of the genesis record's horizon (a truncated ledger is refused);
 //! 2. the oracle message: its slot, the operator's signature, the header's oracle hash;
 //! 3. the proposals: known workers, signatures, the header's proposals hash, and the
 //!    decision: contiguous sub-ranges from 0, each accepted claim inside its sub-range,
@@ -286,6 +287,13 @@ pub fn verify_ledger(l: &Ledger) -> Result<AuditReport, LedgerError> {
         let at = |tx: Option<usize>, f: Fault| Err(LedgerError::at(height, tx, f));
         let sig_ok = |site: Site| bad_sig != Some((bi, site));
         let h = &b.header;
+        let length = Fault::Length {
+            expected: g.slots,
+            got: l.blocks.len() as u64,
+        };
+        if height >= g.slots {
+            return at(None, length);
+        }
         if h.height != height {
             return at(
                 None,
@@ -466,6 +474,13 @@ pub fn verify_ledger(l: &Ledger) -> Result<AuditReport, LedgerError> {
             None,
             Fault::Signature(format!("{site:?}")),
         ));
+    }
+    if (l.blocks.len() as u64) < g.slots {
+        let length = Fault::Length {
+            expected: g.slots,
+            got: l.blocks.len() as u64,
+        };
+        return Err(LedgerError::at(l.blocks.len() as u64, None, length));
     }
     report.blocks = l.blocks.len() as u64;
     report.total_balance = balances.iter().sum();

@@ -1,6 +1,6 @@
 //! Blocks: one per slot, hash-chained from a genesis record.
 //!
-//! * [`Genesis`] (step 1): the chain id, the seed, `E0` and `p_delay`, and every public key
+//! * [`Genesis`] (step 1): the chain id, the seed, `E0`, `p_delay`, the number of slots, and every public key
 //!   (EV wallets with their ids, SCPs, the oracle, the EVA), signed by the EVA. Its hash is
 //!   the previous-header hash of block 0: the trust anchor of every light client.
 //! * [`Header`]: chain id (in the hashed bytes), height, previous header hash, Merkle root
@@ -42,6 +42,9 @@ pub struct Genesis {
     pub e0_wh: i64,
     /// `p_delay`, µCNY paid to each idle EV per slot.
     pub p_delay: i64,
+    /// Number of slots of the horizon: the ledger has exactly one block per slot, so a
+    /// truncated ledger is caught.
+    pub slots: u64,
     /// EV wallets, in fleet order (a transaction's `ev` indexes this list).
     pub evs: Vec<Wallet>,
     /// SCP node keys, in worker order (validators and price-search workers).
@@ -56,12 +59,13 @@ pub struct Genesis {
 
 impl Genesis {
     /// The genesis record of a keyring, signed by the EVA.
-    pub fn new(ring: &Keyring, e0_wh: i64, p_delay: i64) -> Self {
+    pub fn new(ring: &Keyring, e0_wh: i64, p_delay: i64, slots: u64) -> Self {
         let mut g = Genesis {
             chain_id: ring.chain_id.clone(),
             seed: ring.seed,
             e0_wh,
             p_delay,
+            slots,
             evs: ring
                 .ev_ids
                 .iter()
@@ -86,6 +90,7 @@ impl Genesis {
         e.u64(self.seed)
             .i64(self.e0_wh)
             .i64(self.p_delay)
+            .u64(self.slots)
             .u64(self.evs.len() as u64);
         for w in &self.evs {
             e.str(&w.id).fixed(&w.key.0);

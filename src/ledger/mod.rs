@@ -98,6 +98,14 @@ pub enum Fault {
         /// Height found.
         got: u64,
     },
+    /// The ledger does not have one block per slot of the horizon (truncated or extended).
+    #[error("the ledger has {got} blocks, its genesis says {expected} slots")]
+    Length {
+        /// Slots in the genesis record.
+        expected: u64,
+        /// Blocks in the ledger.
+        got: u64,
+    },
     /// The header's previous-hash link does not match the previous header.
     #[error("broken hash link: prev_hash does not match the previous header")]
     HashLink,

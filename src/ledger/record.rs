@@ -92,7 +92,12 @@ impl LedgerBuilder {
         let ids: Vec<String> = run.fleet().evs().iter().map(|e| e.id.clone()).collect();
         let ring = Keyring::derive(run.scenario().seed, &ids, n);
         let p = &run.scenario().params;
-        let genesis = Genesis::new(&ring, wh(p.e0_kwh), micro(p.p_delay));
+        let genesis = Genesis::new(
+            &ring,
+            wh(p.e0_kwh),
+            micro(p.p_delay),
+            run.horizon().slots as u64,
+        );
         Ok(LedgerBuilder {
             ev_keys: ring.evs.iter().map(|k| k.verifying_key()).collect(),
             scp_keys: ring.scps.iter().map(|k| k.verifying_key()).collect(),

@@ -170,6 +170,24 @@ fn cli_writes_a_ledger_that_verifies() {
         std::fs::read(dir.path().join("again/ledger.jsonl")).unwrap(),
         f.bytes
     );
+    // The same bytes on one thread.
+    let one = dir.path().join("one");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_v2g"))
+        .current_dir(root())
+        .env("RAYON_NUM_THREADS", "1")
+        .args([
+            "simulate",
+            "--fleet",
+            "data/example.csv",
+            "--epsilon",
+            "0.01",
+        ])
+        .args(["--workers", &WORKERS.to_string(), "--out"])
+        .arg(&one)
+        .output()
+        .unwrap();
+    ok(&o);
+    assert_eq!(std::fs::read(one.join("ledger.jsonl")).unwrap(), f.bytes);
     // Off: no ledger.
     run_cli(&dir.path().join("off"), &["--ledger", "off"]);
     assert!(!dir.path().join("off/ledger.jsonl").exists());
@@ -363,6 +381,24 @@ fn broken_link_too_few_votes_and_double_votes_are_caught() {
     let mut l = honest();
     l.blocks.remove(30);
     refused(&l, 30, None, |f| matches!(f, Fault::Height { .. }));
+    // The last block cut off, or a copy of it appended.
+    let mut l = honest();
+    l.blocks.pop();
+    refused(&l, 95, None, |f| {
+        *f == Fault::Length {
+            expected: 96,
+            got: 95,
+        }
+    });
+    let mut l = honest();
+    let last = l.blocks[95].clone();
+    l.blocks.push(last);
+    refused(&l, 96, None, |f| {
+        *f == Fault::Length {
+            expected: 96,
+            got: 97,
+        }
+    });
     // Exactly two thirds (4 of 6) is too few; 5 of 6 is enough.
     let mut l = honest();
     l.blocks[12].votes.truncate(5);
