@@ -11,6 +11,10 @@
 //! * An SCP that signs two different headers at one height equivocates: [`Tally`] records
 //!   the two signed votes as [`Evidence`] and counts neither.
 //!
+//! The validators are all SCPs of the scenario's worker list, an unavailable worker
+//! included (availability concerns only the price search's split); an EV is plugged into
+//! SCP `ev mod n`.
+//!
 //! Byzantine SCPs (`--byzantine F`, allowed only when `n > 3F`) are the last `F` workers.
 //! Each reports a false best (another candidate of its sub-range, its revenue inflated by
 //! 1 CNY, so that it would win if believed) and signs a wrong header besides the right one.

@@ -401,3 +401,85 @@ pub fn simulate_with_ledger(
         None => Ok((result, builder.finish())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::fleet::{Ev, Fleet, Kind};
+    use crate::data::scenario::{equal_workers, Scenario};
+    use crate::data::time::parse_time;
+
+    fn run(workers: usize) -> Run {
+        let t = |s| parse_time(s).unwrap();
+        let evs = (0..5)
+            .map(|i| Ev {
+                id: format!("e{i}"),
+                kind: Kind::Private,
+                capacity_kwh: 40.0 + 10.0 * i as f64,
+                initial_kwh: 5.0 + 8.0 * i as f64,
+                arrival: t("2021-05-27T06:00"),
+                departure: t("2021-05-27T12:00"),
+                beta: None,
+                a: None,
+                u_idle: None,
+            })
+            .collect();
+        let mut sc = Scenario::default();
+        sc.horizon.slots = 6;
+        sc.params.epsilon = 0.05;
+        sc.workers = equal_workers(workers);
+        Run::new(Fleet::new(evs).unwrap(), None, sc).unwrap()
+    }
+
+    #[test]
+    fn byzantine_bound_is_enforced() {
+        let r = run(3);
+        let err = LedgerBuilder::new(&r, LedgerConfig { byzantine: 1 }).unwrap_err();
+        assert!(err.to_string().contains("n > 3F"), "{err}");
+        assert!(LedgerBuilder::new(&run(4), LedgerConfig { byzantine: 1 }).is_ok());
+    }
+
+    #[test]
+    fn honest_and_byzantine_ledgers_agree_on_every_price_and_trade() {
+        let r = run(4);
+        let (res, honest) = simulate_with_ledger(&r, LedgerConfig::default(), || {}).unwrap();
+        let (res_b, byz) = simulate_with_ledger(&r, LedgerConfig { byzantine: 1 }, || {}).unwrap();
+        assert_eq!(res, res_b);
+        assert_eq!(honest.blocks.len(), 6);
+        for (h, b) in honest.blocks.iter().zip(&byz.blocks) {
+            assert_eq!(h.header.p_d, b.header.p_d);
+            assert_eq!(h.header.p_d, micro(res.slots[h.header.height as usize].p_d));
+            assert_eq!(h.txs.len(), res.slots[h.header.height as usize].n_plugged);
+            assert_eq!(h.votes.len(), 4);
+            assert!(h.evidence.is_empty() && h.proposals.iter().all(|p| !p.faulty));
+            assert_eq!(b.votes.len(), 3);
+            assert_eq!(b.evidence.len(), 1);
+            // The EV-signed terms do not depend on the SCPs' behaviour.
+            let terms = |b: &Block| b.txs.iter().map(|t| t.ev_sig).collect::<Vec<_>>();
+            assert_eq!(terms(h), terms(b));
+        }
+        crate::ledger::audit::verify_ledger(&honest).unwrap();
+        crate::ledger::audit::verify_ledger(&byz).unwrap();
+    }
+
+    #[test]
+    fn slots_out_of_order_are_refused() {
+        let r = run(4);
+        let mut b = LedgerBuilder::new(&r, LedgerConfig::default()).unwrap();
+        let mut outcomes = 0;
+        r.simulate(|o| {
+            if o.record.slot == 1 {
+                let e = b.record(o).unwrap_err();
+                assert_eq!(
+                    e.fault,
+                    Fault::Height {
+                        expected: 0,
+                        got: 1
+                    }
+                );
+                outcomes += 1;
+            }
+        });
+        assert_eq!(outcomes, 1);
+    }
+}
