@@ -91,10 +91,11 @@ pub const BATCH: usize = 512;
 /// parallel; when a chunk fails, single `verify_strict` checks name the first culprit.
 /// Returns the index of the first bad signature, if any.
 ///
-/// The keys must have been checked not to be weak ([`verifying_key`]); the batch
-/// equation then accepts exactly the signatures `verify_strict` accepts, save for ones a
-/// key's owner could only make deliberately (a small-order `R`), which cannot forge or
-/// malleate another party's signature.
+/// The keys must have been checked not to be weak ([`verifying_key`]). The batch
+/// equation is cofactorless like `verify_strict` and refuses non-canonical `s`; it accepts
+/// a signature that `verify_strict` refuses only when its `R` is of small order or
+/// encoded non-canonically, which only the key's owner can produce: nobody can forge or
+/// malleate another party's signature past it.
 pub fn verify_all(items: &[(&VerifyingKey, &[u8], &Sig)]) -> std::result::Result<(), usize> {
     let bad: Vec<usize> = items
         .par_chunks(BATCH)
