@@ -15,7 +15,7 @@
 //!    final with more than two thirds of the votes.
 //!
 //! All SCPs run the same deterministic code, so the honest validators' own evaluation of
-//! every sub-range is the simulation's search itself ([`SearchResult::proposals`]), and
+//! every sub-range is the simulation's search itself ([`crate::game::search::SearchResult::proposals`]), and
 //! the body check every honest validator makes is made once.
 
 use ed25519_dalek::VerifyingKey;
