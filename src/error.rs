@@ -49,6 +49,9 @@ pub enum Error {
         /// The rule that was broken.
         rule: String,
     },
+    /// The ledger (trust layer) failed a check: where, and why (see `ledger::audit`).
+    #[error("{0}")]
+    Ledger(#[from] crate::ledger::LedgerError),
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]
     Io {

@@ -13,6 +13,7 @@
 //! * the slot loop: [`sim`]
 //! * reports: [`report`]
 //! * synthetic case-study data: [`generate`]
+//! * the trust layer (Section III.C steps 1–6): [`ledger`]
 //!
 //! ```no_run
 //! use v2g::{Fleet, GridSignals, Run, Scenario};
@@ -33,6 +34,7 @@ pub mod data;
 pub mod error;
 pub mod game;
 pub mod generate;
+pub mod ledger;
 pub mod report;
 pub mod settlement;
 pub mod sim;

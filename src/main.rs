@@ -11,6 +11,9 @@ use v2g::data::scenario::equal_workers;
 use v2g::data::time::parse_time;
 use v2g::generate::fleet::{generate_fleet, FleetSpec};
 use v2g::generate::grid::{generate_grid, GridSpec};
+use v2g::ledger::keys::Keyring;
+use v2g::ledger::record::simulate_with_ledger;
+use v2g::ledger::LedgerConfig;
 use v2g::report::output::{read_summary, run_outputs, write_atomic};
 use v2g::{default_grid_path, Error, Fleet, GridSignals, Horizon, Run, Scenario, Summary};
 
@@ -25,7 +28,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Replay a fleet through the scheme and write slots.csv, evs.csv and summary.json.
-    Simulate(SimulateArgs),
+    Simulate(Box<SimulateArgs>),
     /// Reprint the summary of a finished run.
     Report {
         /// The run's output folder (holding summary.json).
@@ -40,6 +43,13 @@ enum Command {
     Grid {
         #[command(subcommand)]
         command: GridCommand,
+    },
+    /// Re-check a ledger (hashes, Merkle roots, every signature, quorums, nonces,
+    /// balances, oracle messages, meters, light-client inclusion proofs). Prints OK with
+    /// counts, or the first failure and exits 1.
+    Verify {
+        /// The ledger file (ledger.jsonl in a run's output folder).
+        file: PathBuf,
     },
 }
 
@@ -111,6 +121,13 @@ struct GridGenerateArgs {
     out: PathBuf,
 }
 
+/// `--ledger on|off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum OnOff {
+    On,
+    Off,
+}
+
 #[derive(Debug, Args)]
 struct SimulateArgs {
     /// Fleet CSV: ev_id,kind,capacity_kwh,initial_kwh,arrival,departure[,beta][,a][,u_idle].
@@ -139,6 +156,18 @@ struct SimulateArgs {
     /// Number of 15-minute slots (default 96).
     #[arg(long, value_name = "N")]
     slots: Option<usize>,
+    /// Record the run in the ledger (ledger.jsonl); off for large sweeps (default on).
+    #[arg(long, value_name = "on|off")]
+    ledger: Option<OnOff>,
+    /// Number of byzantine SCPs among the workers (needs workers > 3F; default 0).
+    #[arg(long, value_name = "F")]
+    byzantine: Option<usize>,
+    /// Seed of the ledger's keys (default 2021).
+    #[arg(long, value_name = "S")]
+    seed: Option<u64>,
+    /// Also write every key of the run to this keystore file (JSON).
+    #[arg(long, value_name = "FILE")]
+    keystore: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -154,7 +183,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
-        Command::Simulate(args) => simulate(args),
+        Command::Simulate(args) => simulate(*args),
         Command::Report { dir } => {
             let summary = read_summary(&dir)?;
             Ok(print_stdout(&summary.render()))
@@ -165,6 +194,16 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Grid {
             command: GridCommand::Generate(args),
         } => grid_generate(args),
+        Command::Verify { file } => {
+            let bytes = std::fs::read(&file).map_err(|e| Error::io(&file, e))?;
+            match v2g::ledger::verify(&bytes) {
+                Ok(report) => Ok(print_stdout(&format!("{}: {report}\n", file.display()))),
+                Err(e) => {
+                    eprintln!("v2g: {}: {e}", file.display());
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
     }
 }
 
@@ -244,6 +283,18 @@ fn scenario_from(args: &SimulateArgs) -> Result<Scenario, Error> {
     if let Some(n) = args.slots {
         sc.horizon.slots = n;
     }
+    if let Some(l) = args.ledger {
+        sc.ledger = l == OnOff::On;
+    }
+    if let Some(f) = args.byzantine {
+        sc.byzantine = f;
+    }
+    if let Some(s) = args.seed {
+        sc.seed = s;
+    }
+    if args.keystore.is_some() && !sc.ledger {
+        return Err(Error::param("--keystore", "needs the ledger on"));
+    }
     sc.validate()?;
     Ok(sc)
 }
@@ -272,10 +323,28 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, Error> {
     let grid = grid_from(&args)?;
     let run = Run::new(fleet, grid.as_ref(), scenario)?;
     let bar = progress_bar(run.horizon().slots as u64);
-    let result = run.simulate(|_| bar.inc(1));
+    let (result, ledger) = if run.scenario().ledger {
+        let config = LedgerConfig {
+            byzantine: run.scenario().byzantine,
+        };
+        let (result, ledger) = simulate_with_ledger(&run, config, || bar.inc(1))?;
+        (result, Some(ledger))
+    } else {
+        (run.simulate(|_| bar.inc(1)), None)
+    };
     bar.finish_and_clear();
     let summary = Summary::of(&result);
-    let written = run_outputs(&result, run.grid_rows(), &summary)?.commit(&args.out)?;
+    let mut outputs = run_outputs(&result, run.grid_rows(), &summary)?;
+    if let Some(ledger) = &ledger {
+        outputs.add("ledger.jsonl", ledger.to_jsonl());
+    }
+    if let Some(path) = &args.keystore {
+        let ids: Vec<String> = run.fleet().evs().iter().map(|e| e.id.clone()).collect();
+        Keyring::derive(run.scenario().seed, &ids, run.scenario().workers.len())
+            .to_keystore()
+            .save(path)?;
+    }
+    let written = outputs.commit(&args.out)?;
     let mut text = summary.render();
     text += "\nwrote ";
     text += &names(&written);

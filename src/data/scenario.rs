@@ -3,6 +3,8 @@
 //!
 //! ```toml
 //! seed = 2021
+//! ledger = "on"          # "off" skips the trust layer (large sweeps)
+//! byzantine = 0          # byzantine SCPs among the workers (needs workers > 3F)
 //! [horizon]
 //! start = "2021-05-27T07:00"
 //! slots = 96
@@ -195,6 +197,18 @@ pub struct Scenario {
     pub workers: Vec<Worker>,
     /// Seed for everything random or derived (ledger keys, generators).
     pub seed: u64,
+    /// Whether the run records the ledger (`ledger = "on"` / `"off"`).
+    pub ledger: bool,
+    /// Number of byzantine SCPs `F` in the ledger's consensus (needs `workers > 3F`).
+    pub byzantine: usize,
+}
+
+/// `"on"` / `"off"` in a scenario file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum OnOff {
+    On,
+    Off,
 }
 
 impl Default for Scenario {
@@ -204,6 +218,8 @@ impl Default for Scenario {
             params: Params::default(),
             workers: equal_workers(DEFAULT_WORKERS),
             seed: 2021,
+            ledger: true,
+            byzantine: 0,
         }
     }
 }
@@ -236,6 +252,8 @@ struct RawParams {
 #[serde(deny_unknown_fields)]
 struct RawScenario {
     seed: Option<u64>,
+    ledger: Option<OnOff>,
+    byzantine: Option<usize>,
     horizon: Option<RawHorizon>,
     params: Option<RawParams>,
     workers: Option<Vec<Worker>>,
@@ -257,6 +275,12 @@ impl Scenario {
         let mut sc = Scenario::default();
         if let Some(seed) = raw.seed {
             sc.seed = seed;
+        }
+        if let Some(l) = raw.ledger {
+            sc.ledger = l == OnOff::On;
+        }
+        if let Some(f) = raw.byzantine {
+            sc.byzantine = f;
         }
         if let Some(h) = raw.horizon {
             if let Some(s) = h.start {
@@ -300,6 +324,9 @@ impl Scenario {
     pub fn validate(&self) -> Result<()> {
         self.params.validate()?;
         validate_workers(&self.workers)?;
+        if self.ledger {
+            crate::ledger::consensus::check_byzantine(self.workers.len(), self.byzantine)?;
+        }
         if self.horizon.slots == 0 {
             return Err(Error::param("slots", "the horizon needs at least one slot"));
         }
@@ -314,6 +341,8 @@ impl Scenario {
         let p = &self.params;
         let raw = RawScenario {
             seed: Some(self.seed),
+            ledger: Some(if self.ledger { OnOff::On } else { OnOff::Off }),
+            byzantine: Some(self.byzantine),
             horizon: Some(RawHorizon {
                 start: Some(format_time(self.horizon.start)),
                 slots: Some(self.horizon.slots),
@@ -362,6 +391,8 @@ mod tests {
         let mut sc = Scenario::default();
         sc.params.epsilon = 0.01;
         sc.workers[2].available = false;
+        sc.ledger = false;
+        sc.byzantine = 2;
         let back = Scenario::from_toml(&sc.to_toml(), Path::new("s.toml")).unwrap();
         assert_eq!(back, sc);
     }
@@ -373,6 +404,21 @@ mod tests {
             .to_string();
         assert!(err.starts_with("s.toml:3:1"), "{err}");
         assert!(err.contains("betta"), "{err}");
+    }
+
+    #[test]
+    fn ledger_keys_and_the_byzantine_bound() {
+        let sc =
+            Scenario::from_toml("ledger = \"off\"\nbyzantine = 5\n", Path::new("s.toml")).unwrap();
+        assert!(!sc.ledger);
+        assert_eq!(sc.byzantine, 5);
+        // Off, the bound does not apply; on, 8 workers allow at most 2.
+        sc.validate().unwrap();
+        let on = Scenario { ledger: true, ..sc };
+        assert!(on.validate().unwrap_err().to_string().contains("n > 3F"));
+        let two = Scenario { byzantine: 2, ..on };
+        two.validate().unwrap();
+        assert!(Scenario::from_toml("ledger = \"maybe\"\n", Path::new("s.toml")).is_err());
     }
 
     #[test]

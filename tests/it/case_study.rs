@@ -170,6 +170,20 @@ fn the_case_study_matches_the_golden_results() {
             "{file} differs from tests/golden/{file} (the README's)"
         );
     }
+    // The run's ledger holds every trade of the day and passes the audit.
+    let audit = ok(&v2g(["verify", out.join("ledger.jsonl").to_str().unwrap()]));
+    let trades: usize = got
+        .iter()
+        .map(|r| {
+            r[header.iter().position(|h| h == "n_plugged").unwrap()]
+                .parse::<usize>()
+                .unwrap()
+        })
+        .sum();
+    assert!(
+        audit.contains(&format!("OK: 96 blocks, {trades} transactions")),
+        "{audit}"
+    );
     // `v2g report` reprints the same summary table.
     let report = ok(&v2g(["report", out.to_str().unwrap()]));
     assert!(text.starts_with(&report), "report:\n{report}\nrun:\n{text}");

@@ -4,4 +4,5 @@
 mod case_study;
 mod common;
 mod examples;
+mod ledger;
 mod simulate;

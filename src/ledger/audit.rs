@@ -1,0 +1,519 @@
+//! The audit behind `v2g verify FILE`: re-checks everything in a ledger and reports
+//! either counts or the first failure with its location (line, block height, transaction
+//! index) and reason.
+//!
+//! Checked, in this order per block (so the first failure is the earliest one):
+//!
+//! 1. height and the previous-header hash link (block 0 links to the genesis hash), and
+//!    one block per slot of the genesis record's horizon (a truncated ledger is refused);
+//! 2. the oracle message: its slot, the operator's signature, the header's oracle hash;
+//! 3. the proposals: known workers, signatures, the header's proposals hash, and the
+//!    decision: contiguous sub-ranges from 0, each accepted claim inside its sub-range,
+//!    the header's `p_d*` the proposer's accepted claim, no accepted claim of higher
+//!    revenue, and `p_d*` within the oracle's range;
+//! 4. each transaction: known wallet and SCP (the EV's SCP is `ev mod n`), its slot (a
+//!    transaction replayed from another slot is refused), both signatures, the nonce
+//!    (exactly one more than the wallet's last), the balance (previous − amount), the
+//!    SCP's meter against the EV's signed energy, and the terms against the oracle's
+//!    prices, `p_d*` and `p_delay`;
+//! 5. the transaction count and the RFC 6962 Merkle root;
+//! 6. the votes: known SCPs, one vote each (a second is equivocation), signatures, and
+//!    more than two thirds of the SCPs; equivocation evidence must prove two signed votes
+//!    for different headers, and its SCP must not be among the counted votes.
+//!
+//! Every signature is checked first, all at once, with batch verification in parallel;
+//! the first bad one is then reported at its place in the order above. Finally a light
+//! client ([`crate::ledger::light`]) follows the header chain and every EV's transactions
+//! are checked by inclusion proof against it.
+
+use ed25519_dalek::VerifyingKey;
+use rayon::prelude::*;
+
+use crate::ledger::block::{Block, Genesis};
+use crate::ledger::consensus::{proposals_hash, vote_bytes, Proposal};
+use crate::ledger::keys::{verify_all, verify_one, verifying_key};
+use crate::ledger::light::LightClient;
+use crate::ledger::merkle::{self, Tree};
+use crate::ledger::oracle::OracleMsg;
+use crate::ledger::record::Ledger;
+use crate::ledger::store;
+use crate::ledger::units::{Hash, Sig};
+use crate::ledger::{Fault, LedgerError};
+
+/// What a successful audit checked.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AuditReport {
+    /// Blocks.
+    pub blocks: u64,
+    /// Transactions.
+    pub transactions: u64,
+    /// Signatures verified (genesis, oracle, proposals, transactions, votes, evidence).
+    pub signatures: u64,
+    /// Counted votes.
+    pub votes: u64,
+    /// Proposals the validators marked false.
+    pub faulty_proposals: u64,
+    /// Equivocation evidence records.
+    pub evidence: u64,
+    /// Wallets in the genesis record.
+    pub wallets: u64,
+    /// EVs whose light client checked at least one transaction.
+    pub light_clients: u64,
+    /// Inclusion proofs verified.
+    pub inclusion_proofs: u64,
+    /// Sum of all wallet balances at the end, µCNY.
+    pub total_balance: i64,
+}
+
+impl std::fmt::Display for AuditReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "OK: {} blocks, {} transactions, {} signatures ({} votes), {} wallets, \
+             {} light clients with {} inclusion proofs, {} false proposals and {} \
+             equivocations on record; wallets total {} µCNY",
+            self.blocks,
+            self.transactions,
+            self.signatures,
+            self.votes,
+            self.wallets,
+            self.light_clients,
+            self.inclusion_proofs,
+            self.faulty_proposals,
+            self.evidence,
+            self.total_balance
+        )
+    }
+}
+
+/// Verifies a ledger file's bytes.
+pub fn verify(bytes: &[u8]) -> Result<AuditReport, LedgerError> {
+    let ledger = store::parse(bytes)?;
+    verify_ledger(&ledger).map_err(|e| {
+        let line = e.location.height.map_or(1, store::line_of_block);
+        e.on_line(line)
+    })
+}
+
+/// Where a signature sits in a block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Site {
+    Oracle,
+    Proposal(usize),
+    TxEv(usize),
+    TxScp(usize),
+    Vote(usize),
+    Evidence(usize, bool),
+}
+
+struct Keys {
+    evs: Vec<VerifyingKey>,
+    scps: Vec<VerifyingKey>,
+    oracle: VerifyingKey,
+}
+
+/// The signed messages of one block, and its transactions' leaf hashes.
+struct Prepared<'a> {
+    items: Vec<(&'a VerifyingKey, Vec<u8>, &'a Sig, Site)>,
+    leaves: Vec<Hash>,
+}
+
+fn prepare<'a>(chain: &str, keys: &'a Keys, b: &'a Block) -> Prepared<'a> {
+    let h = b.header.height;
+    let mut items = Vec::with_capacity(2 * b.txs.len() + b.votes.len() + b.proposals.len() + 1);
+    items.push((
+        &keys.oracle,
+        b.oracle.signed_bytes(chain),
+        &b.oracle.sig,
+        Site::Oracle,
+    ));
+    for (i, p) in b.proposals.iter().enumerate() {
+        if let Some(k) = keys.scps.get(p.worker as usize) {
+            items.push((k, p.signed_bytes(chain, h), &p.sig, Site::Proposal(i)));
+        }
+    }
+    let mut leaves = Vec::with_capacity(b.txs.len());
+    for (i, tx) in b.txs.iter().enumerate() {
+        let consent = tx.consent_bytes(chain);
+        let meter = tx.meter_bytes(chain, &consent);
+        leaves.push(merkle::leaf_hash(&tx.leaf_bytes(&meter)));
+        if let Some(k) = keys.evs.get(tx.ev as usize) {
+            items.push((k, consent, &tx.ev_sig, Site::TxEv(i)));
+        }
+        if let Some(k) = keys.scps.get(tx.scp as usize) {
+            items.push((k, meter, &tx.scp_sig, Site::TxScp(i)));
+        }
+    }
+    let hash = b.header.hash(chain);
+    for (i, v) in b.votes.iter().enumerate() {
+        if let Some(k) = keys.scps.get(v.scp as usize) {
+            items.push((k, vote_bytes(chain, h, &hash, v.scp), &v.sig, Site::Vote(i)));
+        }
+    }
+    for (i, e) in b.evidence.iter().enumerate() {
+        if let Some(k) = keys.scps.get(e.scp as usize) {
+            items.push((
+                k,
+                vote_bytes(chain, h, &e.first, e.scp),
+                &e.first_sig,
+                Site::Evidence(i, false),
+            ));
+            items.push((
+                k,
+                vote_bytes(chain, h, &e.second, e.scp),
+                &e.second_sig,
+                Site::Evidence(i, true),
+            ));
+        }
+    }
+    Prepared { items, leaves }
+}
+
+fn check_genesis(g: &Genesis) -> Result<Keys, LedgerError> {
+    let fail = |f| Err(LedgerError::global(f));
+    if g.scps.is_empty() {
+        return fail(Fault::Genesis("no SCPs".into()));
+    }
+    let key = |pk, who: String| verifying_key(pk).ok_or(Fault::WeakKey(who));
+    let wrap = |r: Result<VerifyingKey, Fault>| r.map_err(LedgerError::global);
+    let eva = wrap(key(&g.eva, "the EVA".into()))?;
+    if !verify_one(&eva, &g.signed_bytes(), &g.eva_sig) {
+        return fail(Fault::Signature("the EVA (genesis)".into()));
+    }
+    let mut ids: Vec<&str> = g.evs.iter().map(|w| w.id.as_str()).collect();
+    ids.sort_unstable();
+    if ids.windows(2).any(|w| w[0] == w[1]) {
+        return fail(Fault::Genesis("two wallets with one EV id".into()));
+    }
+    Ok(Keys {
+        evs: g
+            .evs
+            .iter()
+            .map(|w| wrap(key(&w.key, format!("EV {}", w.id))))
+            .collect::<Result<_, _>>()?,
+        scps: g
+            .scps
+            .iter()
+            .enumerate()
+            .map(|(j, k)| wrap(key(k, format!("SCP {j}"))))
+            .collect::<Result<_, _>>()?,
+        oracle: wrap(key(&g.oracle, "the oracle".into()))?,
+    })
+}
+
+/// The decision rule of step 4 as recorded (see the module docs).
+fn check_decision(b: &Block) -> Result<(), Fault> {
+    let h = &b.header;
+    let bad = |s: &str| Err(Fault::Decision(s.into()));
+    let ps: &[Proposal] = &b.proposals;
+    if ps.is_empty() {
+        return bad("no proposals");
+    }
+    let mut next = 0u64;
+    let mut last_worker: Option<u32> = None;
+    for p in ps {
+        if last_worker.is_some_and(|w| p.worker <= w) {
+            return bad("proposals are not in worker order");
+        }
+        last_worker = Some(p.worker);
+        if p.lo != next || p.hi < p.lo {
+            return bad("sub-ranges are not contiguous from 0");
+        }
+        next = p.hi;
+        if !p.faulty {
+            match p.best {
+                None if p.lo < p.hi => return bad("an accepted proposal without a best"),
+                Some(_) if p.lo == p.hi => return bad("a best in an empty sub-range"),
+                Some(c) if !(p.lo..p.hi).contains(&c.k) => {
+                    return bad("an accepted best outside its sub-range")
+                }
+                Some(c) if c.revenue > h.revenue => {
+                    return bad("an accepted proposal beats the chosen price")
+                }
+                _ => {}
+            }
+        }
+    }
+    let Some(win) = ps.iter().find(|p| p.worker == h.proposer) else {
+        return bad("the proposer made no proposal");
+    };
+    if win.faulty {
+        return bad("the proposer's proposal was refuted");
+    }
+    match win.best {
+        Some(c) if c.k == h.k && c.p_d == h.p_d && c.revenue == h.revenue => {}
+        _ => return bad("the header's price is not the proposer's claim"),
+    }
+    if h.p_d < b.oracle.p_d_min || h.p_d > b.oracle.p_d_max {
+        return bad("p_d* outside the oracle's range");
+    }
+    Ok(())
+}
+
+/// Verifies a parsed ledger.
+pub fn verify_ledger(l: &Ledger) -> Result<AuditReport, LedgerError> {
+    let g = &l.genesis;
+    let chain = g.chain_id.as_str();
+    let keys = check_genesis(g)?;
+    let n = keys.scps.len();
+
+    // Every signature at once, batch-verified in parallel.
+    let prepared: Vec<Prepared<'_>> = l
+        .blocks
+        .par_iter()
+        .map(|b| prepare(chain, &keys, b))
+        .collect();
+    let mut all: Vec<(&VerifyingKey, &[u8], &Sig)> = Vec::new();
+    let mut sites: Vec<(usize, Site)> = Vec::new();
+    for (bi, p) in prepared.iter().enumerate() {
+        for (k, m, s, site) in &p.items {
+            all.push((k, m.as_slice(), s));
+            sites.push((bi, *site));
+        }
+    }
+    let bad_sig = verify_all(&all).err().map(|i| sites[i]);
+    let mut report = AuditReport {
+        signatures: all.len() as u64 + 1,
+        wallets: g.evs.len() as u64,
+        ..AuditReport::default()
+    };
+    drop(all);
+
+    let mut prev = g.hash();
+    let mut nonces = vec![0u64; keys.evs.len()];
+    let mut balances = vec![0i64; keys.evs.len()];
+    for (bi, (b, prep)) in l.blocks.iter().zip(&prepared).enumerate() {
+        let height = bi as u64;
+        let at = |tx: Option<usize>, f: Fault| Err(LedgerError::at(height, tx, f));
+        let sig_ok = |site: Site| bad_sig != Some((bi, site));
+        let h = &b.header;
+        let length = Fault::Length {
+            expected: g.slots,
+            got: l.blocks.len() as u64,
+        };
+        if height >= g.slots {
+            return at(None, length);
+        }
+        if h.height != height {
+            return at(
+                None,
+                Fault::Height {
+                    expected: height,
+                    got: h.height,
+                },
+            );
+        }
+        if h.prev_hash != prev {
+            return at(None, Fault::HashLink);
+        }
+        // Oracle.
+        let o: &OracleMsg = &b.oracle;
+        if o.slot != height {
+            return at(
+                None,
+                Fault::OracleSlot {
+                    expected: height,
+                    got: o.slot,
+                },
+            );
+        }
+        if !sig_ok(Site::Oracle) {
+            return at(None, Fault::Signature("the oracle".into()));
+        }
+        if o.hash(chain) != h.oracle_hash {
+            return at(None, Fault::OracleHash);
+        }
+        // Proposals and the decision.
+        for (i, p) in b.proposals.iter().enumerate() {
+            if p.worker as usize >= n {
+                return at(None, Fault::UnknownScp(p.worker));
+            }
+            if !sig_ok(Site::Proposal(i)) {
+                return at(
+                    None,
+                    Fault::Signature(format!("SCP {} (proposal)", p.worker)),
+                );
+            }
+        }
+        if proposals_hash(chain, height, &b.proposals) != h.proposals_hash {
+            return at(None, Fault::ProposalsHash);
+        }
+        if let Err(f) = check_decision(b) {
+            return at(None, f);
+        }
+        report.faulty_proposals += b.proposals.iter().filter(|p| p.faulty).count() as u64;
+        // Transactions.
+        let p_c = o.p_c();
+        for (i, tx) in b.txs.iter().enumerate() {
+            let ev = tx.ev as usize;
+            if ev >= keys.evs.len() {
+                return at(Some(i), Fault::UnknownEv(tx.ev));
+            }
+            if tx.scp as usize >= n {
+                return at(Some(i), Fault::UnknownScp(tx.scp));
+            }
+            if tx.slot != height {
+                return at(
+                    Some(i),
+                    Fault::TxSlot {
+                        expected: height,
+                        got: tx.slot,
+                    },
+                );
+            }
+            if !sig_ok(Site::TxEv(i)) {
+                return at(Some(i), Fault::Signature(format!("EV wallet {}", tx.ev)));
+            }
+            if !sig_ok(Site::TxScp(i)) {
+                return at(Some(i), Fault::Signature(format!("SCP {} (meter)", tx.scp)));
+            }
+            if tx.scp as usize != ev % n {
+                return at(
+                    Some(i),
+                    Fault::Terms(format!("EV {} is not plugged into SCP {}", tx.ev, tx.scp)),
+                );
+            }
+            let expected = nonces[ev].wrapping_add(1);
+            if tx.nonce != expected {
+                return at(
+                    Some(i),
+                    Fault::Nonce {
+                        ev: tx.ev,
+                        expected,
+                        got: tx.nonce,
+                    },
+                );
+            }
+            let want = balances[ev].checked_sub(tx.amount);
+            if want != Some(tx.balance) {
+                return at(
+                    Some(i),
+                    Fault::Balance {
+                        ev: tx.ev,
+                        expected: want.unwrap_or(i64::MIN),
+                        got: tx.balance,
+                    },
+                );
+            }
+            if let Err(f) = tx.check_terms(p_c, h.p_d, g.p_delay) {
+                return at(Some(i), f);
+            }
+            nonces[ev] = tx.nonce;
+            balances[ev] = tx.balance;
+        }
+        if h.tx_count != b.txs.len() as u64 {
+            return at(
+                None,
+                Fault::TxCount {
+                    header: h.tx_count,
+                    body: b.txs.len() as u64,
+                },
+            );
+        }
+        if merkle::root(prep.leaves.clone()) != h.tx_root {
+            return at(None, Fault::MerkleRoot);
+        }
+        // Votes and evidence.
+        let mut seen = vec![false; n];
+        for (i, v) in b.votes.iter().enumerate() {
+            let j = v.scp as usize;
+            if j >= n {
+                return at(None, Fault::UnknownScp(v.scp));
+            }
+            if std::mem::replace(&mut seen[j], true) {
+                return at(None, Fault::Equivocation(v.scp));
+            }
+            if !sig_ok(Site::Vote(i)) {
+                return at(None, Fault::Signature(format!("SCP {} (vote)", v.scp)));
+            }
+        }
+        if !crate::ledger::consensus::quorum(b.votes.len(), n) {
+            return at(
+                None,
+                Fault::Quorum {
+                    votes: b.votes.len() as u64,
+                    validators: n as u64,
+                },
+            );
+        }
+        let mut accused = vec![false; n];
+        for (i, e) in b.evidence.iter().enumerate() {
+            let j = e.scp as usize;
+            if j >= n {
+                return at(None, Fault::UnknownScp(e.scp));
+            }
+            if std::mem::replace(&mut accused[j], true) {
+                return at(
+                    None,
+                    Fault::Evidence(format!("SCP {} accused twice", e.scp)),
+                );
+            }
+            if e.first == e.second {
+                return at(
+                    None,
+                    Fault::Evidence(format!("SCP {}: the same header twice", e.scp)),
+                );
+            }
+            if !sig_ok(Site::Evidence(i, false)) || !sig_ok(Site::Evidence(i, true)) {
+                return at(None, Fault::Signature(format!("SCP {} (evidence)", e.scp)));
+            }
+            if seen[j] {
+                return at(None, Fault::Equivocation(e.scp));
+            }
+        }
+        report.votes += b.votes.len() as u64;
+        report.evidence += b.evidence.len() as u64;
+        report.transactions += b.txs.len() as u64;
+        prev = h.hash(chain);
+    }
+    if let Some((bi, site)) = bad_sig {
+        // Every site is visited above; reaching here means the batch failed without a
+        // culprit being reached, which is reported rather than ignored.
+        return Err(LedgerError::at(
+            bi as u64,
+            None,
+            Fault::Signature(format!("{site:?}")),
+        ));
+    }
+    if (l.blocks.len() as u64) < g.slots {
+        let length = Fault::Length {
+            expected: g.slots,
+            got: l.blocks.len() as u64,
+        };
+        return Err(LedgerError::at(l.blocks.len() as u64, None, length));
+    }
+    report.blocks = l.blocks.len() as u64;
+    report.total_balance = balances.iter().sum();
+
+    // Step 6: a light client follows the headers; every EV checks its transactions.
+    let mut client = LightClient::new(g).map_err(LedgerError::global)?;
+    for b in &l.blocks {
+        client
+            .accept(&b.header, &b.votes)
+            .map_err(|f| LedgerError::at(b.header.height, None, f))?;
+    }
+    let mut has_tx = vec![false; keys.evs.len()];
+    let proofs: Result<Vec<u64>, LedgerError> = l
+        .blocks
+        .par_iter()
+        .zip(&prepared)
+        .map(|(b, prep)| {
+            let tree = Tree::new(prep.leaves.clone());
+            for (i, leaf) in prep.leaves.iter().enumerate() {
+                let proof = tree.proof(i).unwrap_or_default();
+                client
+                    .verify_inclusion(b.header.height, i as u64, leaf, &proof)
+                    .map_err(|f| LedgerError::at(b.header.height, Some(i), f))?;
+            }
+            Ok(prep.leaves.len() as u64)
+        })
+        .collect();
+    report.inclusion_proofs = proofs?.iter().sum();
+    for b in &l.blocks {
+        for tx in &b.txs {
+            has_tx[tx.ev as usize] = true;
+        }
+    }
+    report.light_clients = has_tx.iter().filter(|&&x| x).count() as u64;
+    Ok(report)
+}

@@ -1,0 +1,255 @@
+//! Consensus on the price (steps 4 and 5).
+//!
+//! * Each SCP worker of the price search reports its sub-range's best candidate as a
+//!   signed [`Proposal`].
+//! * The SCPs, as validators, check every proposal against their own evaluation of that
+//!   sub-range; a proposal that disagrees is marked faulty (its signed false claim stays in
+//!   the block as evidence against its worker). `p_d*` is the best of the checked results.
+//! * Each validator signs the header ([`Vote`]); a block is final only with votes from
+//!   more than two thirds of the SCPs ([`quorum`]: `3·votes > 2·n`, so exactly two thirds
+//!   is too few, as in CometBFT).
+//! * An SCP that signs two different headers at one height equivocates: [`Tally`] records
+//!   the two signed votes as [`Evidence`] and counts neither.
+//!
+//! The validators are all SCPs of the scenario's worker list, an unavailable worker
+//! included (availability concerns only the price search's split); an EV is plugged into
+//! SCP `ev mod n`.
+//!
+//! Byzantine SCPs (`--byzantine F`, allowed only when `n > 3F`) are the last `F` workers.
+//! Each reports a false best (another candidate of its sub-range, its revenue inflated by
+//! 1 CNY, so that it would win if believed) and signs a wrong header besides the right one.
+//! With `n > 3F` the `n − F` honest votes make a quorum on their own and the `F` byzantine
+//! ones cannot make one for anything else: the honest result stands.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::ledger::units::{sha256, Enc, Hash, Sig};
+
+/// A worker's claim: the best candidate of its sub-range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Claim {
+    /// Candidate index on the epsilon grid.
+    pub k: u64,
+    /// Its price, µCNY/kWh.
+    pub p_d: i64,
+    /// Its revenue `R`, µCNY.
+    pub revenue: i64,
+}
+
+/// An SCP worker's signed report of its sub-range (step 4), with the validators' verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Proposal {
+    /// The worker (SCP index).
+    pub worker: u32,
+    /// First candidate index of its sub-range.
+    pub lo: u64,
+    /// One past the last.
+    pub hi: u64,
+    /// Its claimed best (`None` for an empty sub-range).
+    pub best: Option<Claim>,
+    /// The worker's signature over the above.
+    pub sig: Sig,
+    /// The validators' verdict: the claim disagrees with their own evaluation.
+    pub faulty: bool,
+}
+
+impl Proposal {
+    /// The bytes the worker signs.
+    pub fn signed_bytes(&self, chain_id: &str, height: u64) -> Vec<u8> {
+        let mut e = Enc::new("proposal", chain_id);
+        e.u64(height).u32(self.worker).u64(self.lo).u64(self.hi);
+        match self.best {
+            None => e.u8(0),
+            Some(c) => e.u8(1).u64(c.k).i64(c.p_d).i64(c.revenue),
+        };
+        e.finish()
+    }
+}
+
+/// The hash of a block's proposals and verdicts, committed to by the header.
+pub fn proposals_hash(chain_id: &str, height: u64, proposals: &[Proposal]) -> Hash {
+    let mut e = Enc::new("proposals", chain_id);
+    e.u64(height).u64(proposals.len() as u64);
+    for p in proposals {
+        e.bytes(&p.signed_bytes(chain_id, height))
+            .fixed(&p.sig.0)
+            .u8(u8::from(p.faulty));
+    }
+    sha256(&e.finish())
+}
+
+/// An SCP's signature on a header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vote {
+    /// The SCP.
+    pub scp: u32,
+    /// Its signature over [`vote_bytes`].
+    pub sig: Sig,
+}
+
+/// The bytes of a vote: chain, height, header hash and the voter.
+pub fn vote_bytes(chain_id: &str, height: u64, header_hash: &Hash, scp: u32) -> Vec<u8> {
+    Enc::new("vote", chain_id)
+        .u64(height)
+        .fixed(&header_hash.0)
+        .u32(scp)
+        .finish()
+}
+
+/// Proof that an SCP signed two different headers at one height.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    /// The equivocating SCP.
+    pub scp: u32,
+    /// The first header hash it signed.
+    pub first: Hash,
+    /// Its signature on the first.
+    pub first_sig: Sig,
+    /// The second, different header hash it signed.
+    pub second: Hash,
+    /// Its signature on the second.
+    pub second_sig: Sig,
+}
+
+/// Whether `votes` distinct SCP votes out of `n` SCPs are more than two thirds.
+pub fn quorum(votes: usize, n: usize) -> bool {
+    3 * votes > 2 * n
+}
+
+/// Checks the byzantine bound: `n > 3F`.
+pub fn check_byzantine(n: usize, f: usize) -> Result<()> {
+    if n <= 3 * f {
+        return Err(Error::param(
+            "--byzantine",
+            format!(
+                "{f} byzantine SCP(s) need more than {} SCP workers (n > 3F), have {n}",
+                3 * f
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Which SCPs are byzantine: the last `f` of `n`.
+pub fn byzantine_set(n: usize, f: usize) -> Vec<bool> {
+    (0..n).map(|j| j + f >= n).collect()
+}
+
+/// Votes gathered at one height: at most one counted vote per SCP; a second vote for a
+/// different header is equivocation, recorded as evidence, and neither counts.
+#[derive(Debug, Default)]
+pub struct Tally {
+    votes: BTreeMap<u32, (Hash, Sig)>,
+    equivocators: BTreeMap<u32, Evidence>,
+}
+
+impl Tally {
+    /// An empty tally.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a (signature-checked) vote of `scp` for `hash`.
+    pub fn add(&mut self, scp: u32, hash: Hash, sig: Sig) {
+        if self.equivocators.contains_key(&scp) {
+            return;
+        }
+        match self.votes.get(&scp) {
+            None => {
+                self.votes.insert(scp, (hash, sig));
+            }
+            Some((h, _)) if *h == hash => {} // the same vote again: counted once
+            Some(&(first, first_sig)) => {
+                self.votes.remove(&scp);
+                self.equivocators.insert(
+                    scp,
+                    Evidence {
+                        scp,
+                        first,
+                        first_sig,
+                        second: hash,
+                        second_sig: sig,
+                    },
+                );
+            }
+        }
+    }
+
+    /// The counted votes for `hash`, by SCP index.
+    pub fn votes_for(&self, hash: &Hash) -> Vec<Vote> {
+        self.votes
+            .iter()
+            .filter(|(_, (h, _))| h == hash)
+            .map(|(&scp, &(_, sig))| Vote { scp, sig })
+            .collect()
+    }
+
+    /// The equivocation evidence, by SCP index.
+    pub fn evidence(&self) -> Vec<Evidence> {
+        self.equivocators.values().cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::units::Bytes;
+
+    #[test]
+    fn quorum_is_strictly_more_than_two_thirds() {
+        assert!(!quorum(2, 3));
+        assert!(quorum(3, 3));
+        assert!(!quorum(4, 6));
+        assert!(quorum(5, 6));
+        assert!(quorum(6, 8));
+        assert!(!quorum(5, 8));
+        assert!(quorum(1, 1));
+        assert!(!quorum(0, 1));
+    }
+
+    #[test]
+    fn byzantine_bound() {
+        assert!(check_byzantine(4, 1).is_ok());
+        let e = check_byzantine(3, 1).unwrap_err().to_string();
+        assert!(e.contains("n > 3F"), "{e}");
+        assert!(check_byzantine(6, 2).is_err());
+        assert!(check_byzantine(7, 2).is_ok());
+        assert!(check_byzantine(1, 0).is_ok());
+        assert_eq!(byzantine_set(4, 1), vec![false, false, false, true]);
+        // With n > 3F the honest votes alone are a quorum, the byzantine ones never are.
+        for n in 1..40 {
+            for f in 0..n {
+                if 3 * f < n {
+                    assert!(quorum(n - f, n) && !quorum(f, n), "n {n} f {f}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn equivocation_is_evidence_not_a_vote() {
+        let (a, b) = (Bytes([1; 32]), Bytes([2; 32]));
+        let s = |x: u8| Bytes([x; 64]);
+        let mut t = Tally::new();
+        t.add(0, a, s(0));
+        t.add(1, a, s(1));
+        t.add(1, a, s(1)); // a repeat is one vote
+        t.add(2, a, s(2));
+        t.add(2, b, s(3)); // equivocation
+        t.add(2, a, s(2)); // ignored from now on
+        assert_eq!(
+            t.votes_for(&a).iter().map(|v| v.scp).collect::<Vec<_>>(),
+            [0, 1]
+        );
+        let ev = t.evidence();
+        assert_eq!(ev.len(), 1);
+        assert_eq!((ev[0].scp, ev[0].first, ev[0].second), (2, a, b));
+    }
+}

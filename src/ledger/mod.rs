@@ -1,0 +1,241 @@
+//! The trust layer: the "blockchain" half of the paper (Section III.C, steps 1–6).
+//!
+//! Every simulation run (unless `--ledger off`) records each slot as one block of a hash
+//! chain, with real cryptography (ed25519-dalek signatures, SHA-256 hashes):
+//!
+//! | step | what | module |
+//! |---|---|---|
+//! | 1 initialisation | wallet, SCP, oracle and EVA key pairs, derived from the seed; the genesis record lists them | [`keys`], [`block::Genesis`] |
+//! | 2 information transfer | the EV signs its trade (consent) | [`tx`] |
+//! | 3 data assimilation | the operator signs the slot's prices, `E_limit`, `W_service` | [`oracle`] |
+//! | 4 price calculation | each SCP worker signs its sub-range's best candidate | [`consensus::Proposal`] |
+//! | 5 logging and voting | the SCP countersigns its meter reading; the SCPs validate and sign the header; > 2/3 makes it final | [`tx`], [`block`], [`consensus`] |
+//! | 6 light clients | an EV keeps headers and checks inclusion proofs of its own trades | [`light`], [`merkle`] |
+//!
+//! [`audit::verify`] re-checks a whole ledger file (`v2g verify`); [`store`] reads and
+//! writes it as JSON lines.
+//!
+//! # Integers in the ledger
+//!
+//! Money, prices, energy and `x` are integers in the ledger so that balances add up
+//! exactly and hash identically everywhere. One rule converts the simulation's floats:
+//! **round half away from zero of `value × scale`** ([`units::to_int`]), with the scales
+//! micro-CNY (`1e6`) for money and prices (µCNY, µCNY/kWh), Wh (`1e3`) for energy, and
+//! parts per million (`1e6`) for `x`.
+
+pub mod audit;
+pub mod block;
+pub mod consensus;
+pub mod keys;
+pub mod light;
+pub mod merkle;
+pub mod oracle;
+pub mod record;
+pub mod store;
+pub mod tx;
+pub mod units;
+
+pub use audit::{verify, AuditReport};
+pub use block::{Block, Genesis, Header};
+pub use record::{Ledger, LedgerBuilder, LedgerConfig};
+
+/// Where a ledger check failed: the line of the file (when read from one), the block
+/// height and the transaction index (when the fault is inside a block or transaction).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Location {
+    /// 1-based line of `ledger.jsonl`.
+    pub line: Option<u64>,
+    /// Block height (= slot index).
+    pub height: Option<u64>,
+    /// Index of the transaction within its block.
+    pub tx: Option<usize>,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(l) = self.line {
+            parts.push(format!("line {l}"));
+        }
+        if let Some(h) = self.height {
+            parts.push(format!("block {h}"));
+        }
+        if let Some(t) = self.tx {
+            parts.push(format!("tx {t}"));
+        }
+        if parts.is_empty() {
+            parts.push("ledger".into());
+        }
+        f.write_str(&parts.join(", "))
+    }
+}
+
+/// Why a ledger check failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Fault {
+    /// The file is not a well-formed, canonical ledger.
+    #[error("malformed record: {0}")]
+    Format(String),
+    /// A signature does not verify (forged, altered message, or the wrong key).
+    #[error("bad signature by {0}")]
+    Signature(String),
+    /// A batch of signatures failed, yet every single one verifies (cannot happen with
+    /// a correct implementation; reported rather than ignored).
+    #[error("signature batch failed without a single culprit")]
+    Batch,
+    /// A public key in the genesis record is weak (small order) or not a point.
+    #[error("weak or invalid public key of {0}")]
+    WeakKey(String),
+    /// The genesis record is inconsistent.
+    #[error("genesis: {0}")]
+    Genesis(String),
+    /// Heights must be 0, 1, 2, … in order.
+    #[error("height {got} where {expected} was expected")]
+    Height {
+        /// Expected height.
+        expected: u64,
+        /// Height found.
+        got: u64,
+    },
+    /// The ledger does not have one block per slot of the horizon (truncated or extended).
+    #[error("the ledger has {got} blocks, its genesis says {expected} slots")]
+    Length {
+        /// Slots in the genesis record.
+        expected: u64,
+        /// Blocks in the ledger.
+        got: u64,
+    },
+    /// The header's previous-hash link does not match the previous header.
+    #[error("broken hash link: prev_hash does not match the previous header")]
+    HashLink,
+    /// The header's Merkle root does not match its transactions.
+    #[error("Merkle root does not match the block's transactions")]
+    MerkleRoot,
+    /// The header's transaction count does not match the body.
+    #[error("header says {header} transactions, body has {body}")]
+    TxCount {
+        /// Count in the header.
+        header: u64,
+        /// Count in the body.
+        body: u64,
+    },
+    /// The header's oracle hash does not match the oracle message.
+    #[error("oracle message does not match the header's oracle hash")]
+    OracleHash,
+    /// The oracle message is for another slot.
+    #[error("oracle message is for slot {got}, block is {expected}")]
+    OracleSlot {
+        /// The block's slot.
+        expected: u64,
+        /// The message's slot.
+        got: u64,
+    },
+    /// The header's proposals hash does not match the proposals in the body.
+    #[error("proposals do not match the header's proposals hash")]
+    ProposalsHash,
+    /// The header's price is not what the accepted proposals support.
+    #[error("price decision: {0}")]
+    Decision(String),
+    /// Fewer than more-than-two-thirds of the SCPs signed the header.
+    #[error("too few votes: {votes} of {validators} SCPs (need more than two thirds)")]
+    Quorum {
+        /// Valid distinct votes.
+        votes: u64,
+        /// Number of SCPs.
+        validators: u64,
+    },
+    /// An SCP voted twice at one height.
+    #[error("equivocation: SCP {0} voted twice at this height")]
+    Equivocation(u32),
+    /// A vote or proposal names an SCP that does not exist.
+    #[error("unknown SCP {0}")]
+    UnknownScp(u32),
+    /// A transaction names a wallet that does not exist.
+    #[error("unknown EV wallet {0}")]
+    UnknownEv(u32),
+    /// A transaction belongs to another slot (replayed into this block).
+    #[error("transaction of slot {got} in block {expected} (replay)")]
+    TxSlot {
+        /// The block's slot.
+        expected: u64,
+        /// The transaction's slot.
+        got: u64,
+    },
+    /// A wallet's nonce is not exactly one more than its last (replay or gap).
+    #[error("EV {ev}: nonce {got}, expected {expected} (replay or missing transaction)")]
+    Nonce {
+        /// The wallet.
+        ev: u32,
+        /// Expected nonce.
+        expected: u64,
+        /// Nonce found.
+        got: u64,
+    },
+    /// A wallet's balance after the transaction does not add up.
+    #[error("EV {ev}: balance {got} µCNY, expected {expected}")]
+    Balance {
+        /// The wallet.
+        ev: u32,
+        /// Expected balance.
+        expected: i64,
+        /// Balance found.
+        got: i64,
+    },
+    /// The SCP's meter reading disagrees with the EV's signed energy.
+    #[error("SCP meter reads {meter_wh} Wh, the EV signed {ev_wh} Wh")]
+    Meter {
+        /// EV-signed energy.
+        ev_wh: i64,
+        /// Meter reading.
+        meter_wh: i64,
+    },
+    /// The transaction's price, energy and amount do not fit together or with the
+    /// oracle's prices and the block's `p_d*`.
+    #[error("inconsistent transaction: {0}")]
+    Terms(String),
+    /// An equivocation evidence record does not prove anything.
+    #[error("invalid evidence: {0}")]
+    Evidence(String),
+    /// A Merkle inclusion proof does not lead to the header's root.
+    #[error("inclusion proof does not verify")]
+    Inclusion,
+}
+
+/// A ledger check failed: where and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("ledger check failed at {location}: {fault}")]
+pub struct LedgerError {
+    /// Where.
+    pub location: Location,
+    /// Why.
+    pub fault: Fault,
+}
+
+impl LedgerError {
+    /// A fault at a block (and optionally a transaction).
+    pub fn at(height: u64, tx: Option<usize>, fault: Fault) -> Self {
+        LedgerError {
+            location: Location {
+                line: None,
+                height: Some(height),
+                tx,
+            },
+            fault,
+        }
+    }
+
+    /// A fault without a block (genesis, file level).
+    pub fn global(fault: Fault) -> Self {
+        LedgerError {
+            location: Location::default(),
+            fault,
+        }
+    }
+
+    /// The same error with the file's line number attached.
+    pub fn on_line(mut self, line: u64) -> Self {
+        self.location.line = Some(line);
+        self
+    }
+}

@@ -1,0 +1,485 @@
+//! Building the ledger of a run, one block per slot, from the simulation's observer
+//! ([`crate::sim::Run::simulate`]).
+//!
+//! Per slot ([`LedgerBuilder::record`]):
+//!
+//! 1. the operator signs the slot's oracle message; the SCPs accept it (step 3);
+//! 2. each SCP worker signs its proposal; the validators check each against their own
+//!    evaluation and mark the false ones (step 4);
+//! 3. each plugged EV signs its trade, its SCP countersigns the meter reading (steps 2, 5),
+//!    in parallel;
+//! 4. the validators check the body before voting: every transaction's two signatures by
+//!    batch verification, its terms, the meter, nonces and balances;
+//! 5. the header (Merkle root, oracle hash, proposals hash, `p_d*`) is signed by the SCPs;
+//!    byzantine ones also sign a wrong header and are caught equivocating; the block is
+//!    final with more than two thirds of the votes.
+//!
+//! All SCPs run the same deterministic code, so the honest validators' own evaluation of
+//! every sub-range is the simulation's search itself ([`crate::game::search::SearchResult::proposals`]), and
+//! the body check every honest validator makes is made once.
+
+use ed25519_dalek::VerifyingKey;
+use rayon::prelude::*;
+
+use crate::error::Result;
+use crate::ledger::block::{vote, Block, Genesis, Header};
+use crate::ledger::consensus::{
+    byzantine_set, check_byzantine, proposals_hash, quorum, vote_bytes, Claim, Proposal, Tally,
+};
+use crate::ledger::keys::{sign, verify_all, Keyring};
+use crate::ledger::merkle;
+use crate::ledger::oracle::OracleMsg;
+use crate::ledger::tx::Tx;
+use crate::ledger::units::{micro, wh, Bytes, Sig};
+use crate::ledger::{Fault, LedgerError};
+use crate::sim::{Run, SlotOutcome};
+
+/// How the ledger is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LedgerConfig {
+    /// Number of byzantine SCPs `F` (the last `F` workers); needs `workers > 3F`.
+    pub byzantine: usize,
+}
+
+/// A finished ledger: the genesis record and one block per slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ledger {
+    /// The genesis record.
+    pub genesis: Genesis,
+    /// The blocks, by height.
+    pub blocks: Vec<Block>,
+}
+
+impl Ledger {
+    /// The ledger as JSON lines (`ledger.jsonl`).
+    pub fn to_jsonl(&self) -> Vec<u8> {
+        crate::ledger::store::write(self)
+    }
+
+    /// The inclusion proof of transaction `tx` of block `height` (what an SCP hands to
+    /// the EV's light client), or `None` when there is no such transaction.
+    pub fn inclusion_proof(
+        &self,
+        height: usize,
+        tx: usize,
+    ) -> Option<Vec<crate::ledger::units::Hash>> {
+        let b = self.blocks.get(height)?;
+        let chain = &self.genesis.chain_id;
+        merkle::Tree::new(b.txs.iter().map(|t| t.leaf_hash(chain)).collect()).proof(tx)
+    }
+}
+
+/// Builds a run's ledger slot by slot.
+#[derive(Debug, Clone)]
+pub struct LedgerBuilder {
+    ring: Keyring,
+    genesis: Genesis,
+    ev_keys: Vec<VerifyingKey>,
+    scp_keys: Vec<VerifyingKey>,
+    byzantine: Vec<bool>,
+    nonces: Vec<u64>,
+    balances: Vec<i64>,
+    prev: crate::ledger::units::Hash,
+    blocks: Vec<Block>,
+}
+
+impl LedgerBuilder {
+    /// Keys for every EV of the fleet and every SCP worker of the scenario, derived from
+    /// the scenario's seed; refuses `byzantine` unless `workers > 3·byzantine`.
+    pub fn new(run: &Run, config: LedgerConfig) -> Result<Self> {
+        let n = run.scenario().workers.len();
+        check_byzantine(n, config.byzantine)?;
+        let ids: Vec<String> = run.fleet().evs().iter().map(|e| e.id.clone()).collect();
+        let ring = Keyring::derive(run.scenario().seed, &ids, n);
+        let p = &run.scenario().params;
+        let genesis = Genesis::new(
+            &ring,
+            wh(p.e0_kwh),
+            micro(p.p_delay),
+            run.horizon().slots as u64,
+        );
+        Ok(LedgerBuilder {
+            ev_keys: ring.evs.iter().map(|k| k.verifying_key()).collect(),
+            scp_keys: ring.scps.iter().map(|k| k.verifying_key()).collect(),
+            byzantine: byzantine_set(n, config.byzantine),
+            nonces: vec![0; ids.len()],
+            balances: vec![0; ids.len()],
+            prev: genesis.hash(),
+            blocks: Vec::with_capacity(run.horizon().slots),
+            genesis,
+            ring,
+        })
+    }
+
+    /// The keys of the run.
+    pub fn keyring(&self) -> &Keyring {
+        &self.ring
+    }
+
+    /// Records one slot as a block.
+    pub fn record(&mut self, o: &SlotOutcome<'_>) -> Result<(), LedgerError> {
+        let chain = self.ring.chain_id.clone();
+        let chain = chain.as_str();
+        let height = o.record.slot as u64;
+        let fail = |tx, fault| LedgerError::at(height, tx, fault);
+        if height != self.blocks.len() as u64 {
+            return Err(fail(
+                None,
+                Fault::Height {
+                    expected: self.blocks.len() as u64,
+                    got: height,
+                },
+            ));
+        }
+        let n = self.scp_keys.len();
+
+        // Step 3: the oracle.
+        let oracle = OracleMsg::issue(chain, height, o.prices, &self.ring.oracle);
+        oracle
+            .accept(chain, height, &self.ring.oracle.verifying_key())
+            .map_err(|f| fail(None, f))?;
+
+        // Step 4: proposals, checked against the validators' own evaluation.
+        let game = o.game;
+        let claim = |b: &crate::game::search::Best| Claim {
+            k: b.k as u64,
+            p_d: micro(b.p_d),
+            revenue: micro(b.revenue.total),
+        };
+        let mut proposals: Vec<Proposal> = o
+            .search
+            .proposals
+            .iter()
+            .map(|p| {
+                let own = p.best.as_ref().map(claim);
+                let reported = if self.byzantine[p.worker] {
+                    Some(false_claim(game, &p.range, own))
+                } else {
+                    own
+                };
+                let mut prop = Proposal {
+                    worker: p.worker as u32,
+                    lo: p.range.start as u64,
+                    hi: p.range.end as u64,
+                    best: reported,
+                    sig: Bytes([0; 64]),
+                    faulty: reported != own,
+                };
+                prop.sig = sign(&self.ring.scps[p.worker], &prop.signed_bytes(chain, height));
+                prop
+            })
+            .collect();
+        proposals.sort_by_key(|p| p.worker);
+        {
+            let msgs: Vec<Vec<u8>> = proposals
+                .iter()
+                .map(|p| p.signed_bytes(chain, height))
+                .collect();
+            let items: Vec<_> = proposals
+                .iter()
+                .zip(&msgs)
+                .map(|(p, m)| (&self.scp_keys[p.worker as usize], m.as_slice(), &p.sig))
+                .collect();
+            verify_all(&items).map_err(|i| {
+                fail(
+                    None,
+                    Fault::Signature(format!("SCP {} (proposal)", proposals[i].worker)),
+                )
+            })?;
+        }
+        let best = o.search.best;
+        let win = claim(&best);
+        let proposer = proposals
+            .iter()
+            .find(|p| (p.lo..p.hi).contains(&win.k))
+            .map(|p| p.worker)
+            .ok_or_else(|| fail(None, Fault::Decision("no sub-range holds p_d*".into())))?;
+
+        // Steps 2 and 5: transactions, signed by the EV and countersigned by its SCP.
+        let p_c = oracle.p_c();
+        let ring = &self.ring;
+        let (nonces, balances) = (&self.nonces, &self.balances);
+        let signed: Vec<(Tx, Vec<u8>, Vec<u8>)> = o
+            .trades
+            .par_iter()
+            .map(|t| {
+                let ev = t.ev;
+                let scp = ev % n;
+                let mut tx = Tx::terms(
+                    t,
+                    ev as u32,
+                    scp as u32,
+                    p_c,
+                    win.p_d,
+                    balances[ev],
+                    nonces[ev] + 1,
+                );
+                let consent = tx.consent_bytes(chain);
+                tx.ev_sig = sign(&ring.evs[ev], &consent);
+                let meter = tx.meter_bytes(chain, &consent);
+                tx.scp_sig = sign(&ring.scps[scp], &meter);
+                (tx, consent, meter)
+            })
+            .collect();
+
+        // The validators' check of the body before they vote.
+        let items: Vec<(&VerifyingKey, &[u8], &Sig)> = signed
+            .iter()
+            .flat_map(|(tx, consent, meter)| {
+                [
+                    (
+                        &self.ev_keys[tx.ev as usize],
+                        consent.as_slice(),
+                        &tx.ev_sig,
+                    ),
+                    (
+                        &self.scp_keys[tx.scp as usize],
+                        meter.as_slice(),
+                        &tx.scp_sig,
+                    ),
+                ]
+            })
+            .collect();
+        verify_all(&items).map_err(|i| {
+            let tx = &signed[i / 2].0;
+            let who = if i % 2 == 0 {
+                format!("EV wallet {}", tx.ev)
+            } else {
+                format!("SCP {} (meter)", tx.scp)
+            };
+            fail(Some(i / 2), Fault::Signature(who))
+        })?;
+        for (i, (tx, _, _)) in signed.iter().enumerate() {
+            let ev = tx.ev as usize;
+            if tx.nonce != self.nonces[ev] + 1 {
+                return Err(fail(
+                    Some(i),
+                    Fault::Nonce {
+                        ev: tx.ev,
+                        expected: self.nonces[ev] + 1,
+                        got: tx.nonce,
+                    },
+                ));
+            }
+            tx.check_terms(p_c, win.p_d, self.genesis.p_delay)
+                .map_err(|f| fail(Some(i), f))?;
+        }
+        let leaves: Vec<_> = signed
+            .par_iter()
+            .map(|(tx, _, meter)| merkle::leaf_hash(&tx.leaf_bytes(meter)))
+            .collect();
+        let txs: Vec<Tx> = signed.into_iter().map(|(tx, _, _)| tx).collect();
+
+        let header = Header {
+            height,
+            prev_hash: self.prev,
+            tx_root: merkle::root(leaves),
+            tx_count: txs.len() as u64,
+            oracle_hash: oracle.hash(chain),
+            proposals_hash: proposals_hash(chain, height, &proposals),
+            k: win.k,
+            p_d: win.p_d,
+            revenue: win.revenue,
+            proposer,
+        };
+        let hash = header.hash(chain);
+
+        // Step 5: votes. Byzantine SCPs also sign a header with a wrong price.
+        let mut wrong = header.clone();
+        wrong.p_d = wrong.p_d.saturating_sub(1_000);
+        wrong.revenue = wrong.revenue.saturating_add(1_000_000);
+        let wrong_hash = wrong.hash(chain);
+        let mut cast = Vec::with_capacity(n + self.byzantine.len());
+        for j in 0..n {
+            cast.push((
+                j as u32,
+                hash,
+                vote(chain, height, &hash, j as u32, &ring.scps[j]).sig,
+            ));
+            if self.byzantine[j] {
+                let v = vote(chain, height, &wrong_hash, j as u32, &ring.scps[j]);
+                cast.push((j as u32, wrong_hash, v.sig));
+            }
+        }
+        let msgs: Vec<Vec<u8>> = cast
+            .iter()
+            .map(|(j, h, _)| vote_bytes(chain, height, h, *j))
+            .collect();
+        let items: Vec<_> = cast
+            .iter()
+            .zip(&msgs)
+            .map(|((j, _, s), m)| (&self.scp_keys[*j as usize], m.as_slice(), s))
+            .collect();
+        verify_all(&items)
+            .map_err(|i| fail(None, Fault::Signature(format!("SCP {} (vote)", cast[i].0))))?;
+        let mut tally = Tally::new();
+        for (j, h, s) in cast {
+            tally.add(j, h, s);
+        }
+        let votes = tally.votes_for(&hash);
+        if !quorum(votes.len(), n) {
+            return Err(fail(
+                None,
+                Fault::Quorum {
+                    votes: votes.len() as u64,
+                    validators: n as u64,
+                },
+            ));
+        }
+
+        for tx in &txs {
+            self.nonces[tx.ev as usize] = tx.nonce;
+            self.balances[tx.ev as usize] = tx.balance;
+        }
+        self.prev = hash;
+        self.blocks.push(Block {
+            header,
+            oracle,
+            proposals,
+            txs,
+            votes,
+            evidence: tally.evidence(),
+        });
+        Ok(())
+    }
+
+    /// The finished ledger.
+    pub fn finish(self) -> Ledger {
+        Ledger {
+            genesis: self.genesis,
+            blocks: self.blocks,
+        }
+    }
+}
+
+/// A byzantine worker's report: another candidate of its sub-range (or the same one when
+/// it has only one) with its revenue inflated by 1 CNY, so that it would win if believed.
+fn false_claim(
+    game: &crate::game::search::SlotGame,
+    range: &std::ops::Range<usize>,
+    own: Option<Claim>,
+) -> Claim {
+    match own {
+        Some(c) => {
+            let k = if c.k as usize != range.start {
+                range.start
+            } else {
+                range.end - 1
+            };
+            Claim {
+                k: k as u64,
+                p_d: micro(game.grid.price(k)),
+                revenue: c.revenue.saturating_add(1_000_000),
+            }
+        }
+        None => Claim {
+            k: range.start as u64,
+            p_d: micro(game.prices.p_d_max),
+            revenue: 1_000_000,
+        },
+    }
+}
+
+/// Runs a simulation with the ledger on: the run's result and its ledger.
+pub fn simulate_with_ledger(
+    run: &Run,
+    config: LedgerConfig,
+    mut progress: impl FnMut(),
+) -> Result<(crate::sim::RunResult, Ledger)> {
+    let mut builder = LedgerBuilder::new(run, config)?;
+    let mut error: Option<LedgerError> = None;
+    let result = run.simulate(|o| {
+        progress();
+        if error.is_none() {
+            if let Err(e) = builder.record(o) {
+                error = Some(e);
+            }
+        }
+    });
+    match error {
+        Some(e) => Err(e.into()),
+        None => Ok((result, builder.finish())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::fleet::{Ev, Fleet, Kind};
+    use crate::data::scenario::{equal_workers, Scenario};
+    use crate::data::time::parse_time;
+
+    fn run(workers: usize) -> Run {
+        let t = |s| parse_time(s).unwrap();
+        let evs = (0..5)
+            .map(|i| Ev {
+                id: format!("e{i}"),
+                kind: Kind::Private,
+                capacity_kwh: 40.0 + 10.0 * i as f64,
+                initial_kwh: 5.0 + 8.0 * i as f64,
+                arrival: t("2021-05-27T06:00"),
+                departure: t("2021-05-27T12:00"),
+                beta: None,
+                a: None,
+                u_idle: None,
+            })
+            .collect();
+        let mut sc = Scenario::default();
+        sc.horizon.slots = 6;
+        sc.params.epsilon = 0.05;
+        sc.workers = equal_workers(workers);
+        Run::new(Fleet::new(evs).unwrap(), None, sc).unwrap()
+    }
+
+    #[test]
+    fn byzantine_bound_is_enforced() {
+        let r = run(3);
+        let err = LedgerBuilder::new(&r, LedgerConfig { byzantine: 1 }).unwrap_err();
+        assert!(err.to_string().contains("n > 3F"), "{err}");
+        assert!(LedgerBuilder::new(&run(4), LedgerConfig { byzantine: 1 }).is_ok());
+    }
+
+    #[test]
+    fn honest_and_byzantine_ledgers_agree_on_every_price_and_trade() {
+        let r = run(4);
+        let (res, honest) = simulate_with_ledger(&r, LedgerConfig::default(), || {}).unwrap();
+        let (res_b, byz) = simulate_with_ledger(&r, LedgerConfig { byzantine: 1 }, || {}).unwrap();
+        assert_eq!(res, res_b);
+        assert_eq!(honest.blocks.len(), 6);
+        for (h, b) in honest.blocks.iter().zip(&byz.blocks) {
+            assert_eq!(h.header.p_d, b.header.p_d);
+            assert_eq!(h.header.p_d, micro(res.slots[h.header.height as usize].p_d));
+            assert_eq!(h.txs.len(), res.slots[h.header.height as usize].n_plugged);
+            assert_eq!(h.votes.len(), 4);
+            assert!(h.evidence.is_empty() && h.proposals.iter().all(|p| !p.faulty));
+            assert_eq!(b.votes.len(), 3);
+            assert_eq!(b.evidence.len(), 1);
+            // The EV-signed terms do not depend on the SCPs' behaviour.
+            let terms = |b: &Block| b.txs.iter().map(|t| t.ev_sig).collect::<Vec<_>>();
+            assert_eq!(terms(h), terms(b));
+        }
+        crate::ledger::audit::verify_ledger(&honest).unwrap();
+        crate::ledger::audit::verify_ledger(&byz).unwrap();
+    }
+
+    #[test]
+    fn slots_out_of_order_are_refused() {
+        let r = run(4);
+        let mut b = LedgerBuilder::new(&r, LedgerConfig::default()).unwrap();
+        let mut outcomes = 0;
+        r.simulate(|o| {
+            if o.record.slot == 1 {
+                let e = b.record(o).unwrap_err();
+                assert_eq!(
+                    e.fault,
+                    Fault::Height {
+                        expected: 0,
+                        got: 1
+                    }
+                );
+                outcomes += 1;
+            }
+        });
+        assert_eq!(outcomes, 1);
+    }
+}

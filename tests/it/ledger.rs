@@ -1,0 +1,728 @@
+//! The trust layer against a real ledger: the CLI writes `ledger.jsonl`, `v2g verify`
+//! accepts it, and every attack of the issue is caught, located and named, while the
+//! honest ledger still verifies.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use v2g::ledger::block::vote;
+use v2g::ledger::consensus::proposals_hash;
+use v2g::ledger::keys::{sign, Keyring};
+use v2g::ledger::light::LightClient;
+use v2g::ledger::merkle;
+use v2g::ledger::{store, verify, Fault, Ledger, LedgerError};
+use v2g::Regime;
+
+use crate::common::*;
+
+const WORKERS: usize = 6;
+
+/// A run of the example fleet (6 EVs, 96 slots) with 6 SCP workers.
+struct Fixture {
+    _dir: tempfile::TempDir,
+    out: PathBuf,
+    bytes: Vec<u8>,
+}
+
+fn run_cli(out: &Path, extra: &[&str]) {
+    let mut args: Vec<String> = [
+        "simulate",
+        "--fleet",
+        "data/example.csv",
+        "--epsilon",
+        "0.01",
+        "--workers",
+        &WORKERS.to_string(),
+        "--out",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.push(out.display().to_string());
+    args.extend(extra.iter().map(|s| s.to_string()));
+    ok(&v2g(&args));
+}
+
+fn fixture(byzantine: bool) -> &'static Fixture {
+    static HONEST: OnceLock<Fixture> = OnceLock::new();
+    static BYZANTINE: OnceLock<Fixture> = OnceLock::new();
+    let cell = if byzantine { &BYZANTINE } else { &HONEST };
+    cell.get_or_init(|| {
+        let dir = tmp();
+        let out = dir.path().join("out");
+        let extra: &[&str] = if byzantine {
+            &["--byzantine", "1"]
+        } else {
+            &[]
+        };
+        run_cli(&out, extra);
+        let bytes = std::fs::read(out.join("ledger.jsonl")).unwrap();
+        Fixture {
+            _dir: dir,
+            out,
+            bytes,
+        }
+    })
+}
+
+fn honest() -> Ledger {
+    store::parse(&fixture(false).bytes).unwrap()
+}
+
+fn keyring(l: &Ledger) -> Keyring {
+    let ids: Vec<String> = l.genesis.evs.iter().map(|w| w.id.clone()).collect();
+    Keyring::derive(l.genesis.seed, &ids, l.genesis.scps.len())
+}
+
+/// The first block with a transaction of `regime` and the transaction's index.
+fn find(l: &Ledger, regime: Regime) -> (usize, usize) {
+    l.blocks
+        .iter()
+        .enumerate()
+        .find_map(|(h, b)| {
+            b.txs
+                .iter()
+                .position(|t| t.regime == regime)
+                .map(|i| (h, i))
+        })
+        .expect("the example run has such a transaction")
+}
+
+/// The first block with at least two transactions.
+fn busy_block(l: &Ledger) -> usize {
+    l.blocks.iter().position(|b| b.txs.len() >= 2).unwrap()
+}
+
+/// Asserts that the tampered ledger is refused, by the library with `fault` at
+/// `(height, tx)` and by `v2g verify` with exit code 1 and the location in its message;
+/// and that the honest file is untouched and still verifies.
+fn refused(l: &Ledger, height: usize, tx: Option<usize>, fault: impl Fn(&Fault) -> bool) {
+    let bytes = store::write(l);
+    let err: LedgerError = verify(&bytes).expect_err("a tampered ledger must be refused");
+    assert!(fault(&err.fault), "unexpected fault: {err}");
+    assert_eq!(err.location.height, Some(height as u64), "{err}");
+    assert_eq!(err.location.tx, tx, "{err}");
+    assert_eq!(err.location.line, Some(height as u64 + 2), "{err}");
+
+    let dir = tmp();
+    let path = write_bytes(dir.path(), "ledger.jsonl", &bytes);
+    let o = v2g(["verify".as_ref(), path.as_os_str()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let msg = stderr(&o);
+    assert!(msg.contains(&format!("block {height}")), "{msg}");
+    if let Some(i) = tx {
+        assert!(msg.contains(&format!("tx {i}")), "{msg}");
+    }
+    let f = fixture(false);
+    assert_eq!(std::fs::read(f.out.join("ledger.jsonl")).unwrap(), f.bytes);
+    assert!(verify(&f.bytes).is_ok());
+}
+
+fn write_bytes(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+/// Recomputes every header from `from` on (roots, counts, hashes, links) and has the SCPs
+/// in `signers` sign them: what an attacker holding those keys could do.
+fn reseal(l: &mut Ledger, from: usize, signers: &[usize]) {
+    let ring = keyring(l);
+    let chain = l.genesis.chain_id.clone();
+    for h in from..l.blocks.len() {
+        let prev = if h == 0 {
+            l.genesis.hash()
+        } else {
+            l.blocks[h - 1].header.hash(&chain)
+        };
+        let b = &mut l.blocks[h];
+        b.header.prev_hash = prev;
+        b.header.tx_count = b.txs.len() as u64;
+        b.header.tx_root = merkle::root(b.txs.iter().map(|t| t.leaf_hash(&chain)).collect());
+        b.header.oracle_hash = b.oracle.hash(&chain);
+        b.header.proposals_hash = proposals_hash(&chain, h as u64, &b.proposals);
+        let hash = b.header.hash(&chain);
+        b.votes = signers
+            .iter()
+            .map(|&j| vote(&chain, h as u64, &hash, j as u32, &ring.scps[j]))
+            .collect();
+        b.evidence.clear();
+    }
+}
+
+#[test]
+fn cli_writes_a_ledger_that_verifies() {
+    let f = fixture(false);
+    let l = honest();
+    assert_eq!(l.blocks.len(), 96);
+    let o = v2g(["verify".as_ref(), f.out.join("ledger.jsonl").as_os_str()]);
+    let text = ok(&o);
+    let txs: usize = l.blocks.iter().map(|b| b.txs.len()).sum();
+    assert!(
+        text.contains(&format!("OK: 96 blocks, {txs} transactions")),
+        "{text}"
+    );
+    assert!(text.contains("6 light clients"), "{text}");
+    // Reproducible: the same run gives the same bytes.
+    let dir = tmp();
+    run_cli(&dir.path().join("again"), &[]);
+    assert_eq!(
+        std::fs::read(dir.path().join("again/ledger.jsonl")).unwrap(),
+        f.bytes
+    );
+    // The same bytes on one thread.
+    let one = dir.path().join("one");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_v2g"))
+        .current_dir(root())
+        .env("RAYON_NUM_THREADS", "1")
+        .args([
+            "simulate",
+            "--fleet",
+            "data/example.csv",
+            "--epsilon",
+            "0.01",
+        ])
+        .args(["--workers", &WORKERS.to_string(), "--out"])
+        .arg(&one)
+        .output()
+        .unwrap();
+    ok(&o);
+    assert_eq!(std::fs::read(one.join("ledger.jsonl")).unwrap(), f.bytes);
+    // Off: no ledger.
+    run_cli(&dir.path().join("off"), &["--ledger", "off"]);
+    assert!(!dir.path().join("off/ledger.jsonl").exists());
+    assert_eq!(
+        std::fs::read(dir.path().join("off/slots.csv")).unwrap(),
+        std::fs::read(f.out.join("slots.csv")).unwrap()
+    );
+}
+
+#[test]
+fn ledger_amounts_follow_the_simulation() {
+    // Each wallet's final balance is minus its net cost in evs.csv, to the rounding rule
+    // (half a µCNY per conversion).
+    let f = fixture(false);
+    let l = honest();
+    let (_, rows) = read_csv(&f.out.join("evs.csv"));
+    for (i, w) in l.genesis.evs.iter().enumerate() {
+        let row = rows.iter().find(|r| r[0] == w.id).unwrap();
+        let net: f64 = row[8].parse().unwrap();
+        let txs: Vec<_> = l
+            .blocks
+            .iter()
+            .flat_map(|b| &b.txs)
+            .filter(|t| t.ev as usize == i)
+            .collect();
+        let balance = txs.last().map_or(0, |t| t.balance);
+        let tol = txs.len() as f64 * 1.0 + 1.0;
+        assert!(
+            ((-net * 1e6) - balance as f64).abs() <= tol,
+            "EV {}: {net} vs {balance}",
+            w.id
+        );
+    }
+}
+
+#[test]
+fn changed_amount_energy_or_price_is_caught() {
+    let (h, i) = find(&honest(), Regime::Charge);
+    for change in 0..3 {
+        let mut l = honest();
+        let t = &mut l.blocks[h].txs[i];
+        match change {
+            0 => t.amount += 1,
+            1 => t.energy_wh += 1,
+            _ => t.unit_price -= 1,
+        }
+        refused(
+            &l,
+            h,
+            Some(i),
+            |f| matches!(f, Fault::Signature(s) if s.starts_with("EV wallet")),
+        );
+    }
+}
+
+#[test]
+fn removed_reordered_or_inserted_transaction_is_caught() {
+    let l0 = honest();
+    let h = busy_block(&l0);
+    let mut l = l0.clone();
+    l.blocks[h].txs.remove(0);
+    refused(&l, h, None, |f| matches!(f, Fault::TxCount { .. }));
+
+    let mut l = l0.clone();
+    l.blocks[h].txs.swap(0, 1);
+    refused(&l, h, None, |f| *f == Fault::MerkleRoot);
+
+    // A validly signed extra transaction by the EV itself (its next nonce).
+    let mut l = l0.clone();
+    let ring = keyring(&l);
+    let mut extra = l.blocks[h].txs[0].clone();
+    let ev = extra.ev as usize;
+    extra.nonce += 1;
+    extra.balance -= extra.amount;
+    extra.sign_both(
+        &l.genesis.chain_id,
+        &ring.evs[ev],
+        &ring.scps[extra.scp as usize],
+    );
+    l.blocks[h].txs.push(extra);
+    refused(&l, h, None, |f| matches!(f, Fault::TxCount { .. }));
+}
+
+#[test]
+fn replayed_transactions_are_caught() {
+    let l0 = honest();
+    let h = busy_block(&l0);
+    // The same transaction twice (old nonce).
+    let mut l = l0.clone();
+    let t = l.blocks[h].txs[0].clone();
+    l.blocks[h].txs.insert(1, t.clone());
+    refused(
+        &l,
+        h,
+        Some(1),
+        |f| matches!(f, Fault::Nonce { got, .. } if *got == t.nonce),
+    );
+    // Replayed into a later slot as it is, and with its slot rewritten.
+    let later = (h + 1..l0.blocks.len())
+        .find(|&g| !l0.blocks[g].txs.is_empty())
+        .unwrap();
+    let mut l = l0.clone();
+    l.blocks[later].txs.insert(0, t.clone());
+    refused(&l, later, Some(0), |f| matches!(f, Fault::TxSlot { .. }));
+    let mut l = l0.clone();
+    let mut moved = t.clone();
+    moved.slot = later as u64;
+    l.blocks[later].txs.insert(0, moved);
+    refused(&l, later, Some(0), |f| matches!(f, Fault::Signature(_)));
+}
+
+#[test]
+fn forged_and_wrong_key_signatures_are_caught() {
+    let l0 = honest();
+    let (h, i) = find(&l0, Regime::Charge);
+    let mut l = l0.clone();
+    l.blocks[h].txs[i].ev_sig.0[10] ^= 0x40;
+    refused(
+        &l,
+        h,
+        Some(i),
+        |f| matches!(f, Fault::Signature(s) if s.starts_with("EV wallet")),
+    );
+    // Signed by another wallet's key.
+    let mut l = l0.clone();
+    let ring = keyring(&l);
+    let chain = l.genesis.chain_id.clone();
+    let t = &mut l.blocks[h].txs[i];
+    let other = (t.ev as usize + 1) % ring.evs.len();
+    let consent = t.consent_bytes(&chain);
+    t.ev_sig = sign(&ring.evs[other], &consent);
+    t.scp_sig = sign(&ring.scps[t.scp as usize], &t.meter_bytes(&chain, &consent));
+    refused(
+        &l,
+        h,
+        Some(i),
+        |f| matches!(f, Fault::Signature(s) if s.starts_with("EV wallet")),
+    );
+    // The SCP's countersignature forged.
+    let mut l = l0.clone();
+    l.blocks[h].txs[i].scp_sig.0[3] ^= 1;
+    refused(
+        &l,
+        h,
+        Some(i),
+        |f| matches!(f, Fault::Signature(s) if s.contains("meter")),
+    );
+    // A vote signed by the wrong SCP key.
+    let mut l = l0.clone();
+    let hash = l.blocks[h].header.hash(&chain);
+    l.blocks[h].votes[0] = vote(&chain, h as u64, &hash, 0, &ring.scps[1]);
+    refused(
+        &l,
+        h,
+        None,
+        |f| matches!(f, Fault::Signature(s) if s.contains("vote")),
+    );
+}
+
+#[test]
+fn tampered_oracle_price_is_caught() {
+    let mut l = honest();
+    l.blocks[7].oracle.p_rt += 10_000;
+    refused(
+        &l,
+        7,
+        None,
+        |f| matches!(f, Fault::Signature(s) if s == "the oracle"),
+    );
+    // Re-signed by someone other than the operator (the EVA).
+    let mut l = honest();
+    let ring = keyring(&l);
+    let chain = l.genesis.chain_id.clone();
+    let o = &mut l.blocks[7].oracle;
+    o.p_rt += 10_000;
+    o.sig = sign(&ring.eva, &o.signed_bytes(&chain));
+    refused(
+        &l,
+        7,
+        None,
+        |f| matches!(f, Fault::Signature(s) if s == "the oracle"),
+    );
+}
+
+#[test]
+fn broken_link_too_few_votes_and_double_votes_are_caught() {
+    let mut l = honest();
+    l.blocks[20].header.prev_hash.0[0] ^= 1;
+    refused(&l, 20, None, |f| *f == Fault::HashLink);
+    // A whole block removed breaks the chain (height and link).
+    let mut l = honest();
+    l.blocks.remove(30);
+    refused(&l, 30, None, |f| matches!(f, Fault::Height { .. }));
+    // The last block cut off, or a copy of it appended.
+    let mut l = honest();
+    l.blocks.pop();
+    refused(&l, 95, None, |f| {
+        *f == Fault::Length {
+            expected: 96,
+            got: 95,
+        }
+    });
+    let mut l = honest();
+    let last = l.blocks[95].clone();
+    l.blocks.push(last);
+    refused(&l, 96, None, |f| {
+        *f == Fault::Length {
+            expected: 96,
+            got: 97,
+        }
+    });
+    // Exactly two thirds (4 of 6) is too few; 5 of 6 is enough.
+    let mut l = honest();
+    l.blocks[12].votes.truncate(5);
+    assert!(verify(&store::write(&l)).is_ok());
+    l.blocks[12].votes.truncate(4);
+    refused(&l, 12, None, |f| {
+        *f == Fault::Quorum {
+            votes: 4,
+            validators: 6,
+        }
+    });
+    // The same SCP voting twice is equivocation, not two votes.
+    let mut l = honest();
+    l.blocks[12].votes.truncate(4);
+    let again = l.blocks[12].votes[2].clone();
+    l.blocks[12].votes.push(again);
+    refused(&l, 12, None, |f| *f == Fault::Equivocation(2));
+}
+
+#[test]
+fn meter_disagreeing_with_the_ev_is_caught() {
+    // The SCP signs a meter reading other than the energy the EV signed.
+    let mut l = honest();
+    let (h, i) = find(&l, Regime::Discharge);
+    let ring = keyring(&l);
+    let chain = l.genesis.chain_id.clone();
+    let t = &mut l.blocks[h].txs[i];
+    t.meter_wh -= 500;
+    t.scp_sig = sign(
+        &ring.scps[t.scp as usize],
+        &t.meter_bytes(&chain, &t.consent_bytes(&chain)),
+    );
+    refused(&l, h, Some(i), |f| matches!(f, Fault::Meter { .. }));
+}
+
+#[test]
+fn byzantine_scp_is_outvoted_recorded_and_changes_nothing() {
+    let f = fixture(true);
+    let h = fixture(false);
+    // The honest result stands: byte-identical slots.csv and evs.csv.
+    for name in ["slots.csv", "evs.csv"] {
+        assert_eq!(
+            std::fs::read(f.out.join(name)).unwrap(),
+            std::fs::read(h.out.join(name)).unwrap(),
+            "{name}"
+        );
+    }
+    let report = verify(&f.bytes).unwrap();
+    assert_eq!(report.evidence, 96, "one equivocation per block");
+    assert!(report.faulty_proposals >= 90, "{report:?}");
+    let l = store::parse(&f.bytes).unwrap();
+    let hl = honest();
+    for (b, hb) in l.blocks.iter().zip(&hl.blocks) {
+        assert_eq!(b.header.p_d, hb.header.p_d);
+        assert_eq!(b.votes.len(), WORKERS - 1);
+        assert!(b.votes.iter().all(|v| v.scp != 5));
+        assert_eq!(b.evidence[0].scp, 5);
+        assert!(b.proposals.iter().all(|p| p.faulty == (p.worker == 5)));
+    }
+    // Too many byzantine SCPs are refused with a clear error.
+    let dir = tmp();
+    let out = dir.path().join("x").display().to_string();
+    let o = v2g([
+        "simulate",
+        "--fleet",
+        "data/example.csv",
+        "--workers",
+        "6",
+        "--byzantine",
+        "2",
+        "--out",
+        out.as_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("n > 3F"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_byzantine_price_cannot_be_adopted() {
+    let l0 = store::parse(&fixture(true).bytes).unwrap();
+    let h = l0
+        .blocks
+        .iter()
+        .position(|b| b.proposals.iter().any(|p| p.faulty && p.best.is_some()))
+        .unwrap();
+    let bad = l0.blocks[h]
+        .proposals
+        .iter()
+        .find(|p| p.faulty)
+        .unwrap()
+        .clone();
+    let claim = bad.best.unwrap();
+    // Take the byzantine claim as the price; only the byzantine SCP signs: no quorum.
+    let mut l = l0.clone();
+    {
+        let b = &mut l.blocks[h];
+        b.header.k = claim.k;
+        b.header.p_d = claim.p_d;
+        b.header.revenue = claim.revenue;
+        b.header.proposer = bad.worker;
+        for p in &mut b.proposals {
+            p.faulty = false;
+        }
+    }
+    reseal(&mut l, h, &[bad.worker as usize]);
+    // Refused either because an honest proposal beats the claim or for want of votes.
+    refused_any(&l, h, |f| {
+        matches!(f, Fault::Decision(_) | Fault::Quorum { votes: 1, .. })
+    });
+    // Even signed by every SCP, a header whose price is a refuted claim is refused.
+    let mut l = l0.clone();
+    {
+        let b = &mut l.blocks[h];
+        b.header.k = claim.k;
+        b.header.p_d = claim.p_d;
+        b.header.revenue = claim.revenue;
+        b.header.proposer = bad.worker;
+    }
+    reseal(&mut l, h, &(0..WORKERS).collect::<Vec<_>>());
+    refused_any(&l, h, |f| matches!(f, Fault::Decision(_)));
+}
+
+/// Like [`refused`] for a ledger that is not the honest fixture's.
+fn refused_any(l: &Ledger, height: usize, fault: impl Fn(&Fault) -> bool) {
+    let err = verify(&store::write(l)).expect_err("must be refused");
+    assert!(fault(&err.fault), "unexpected fault: {err}");
+    assert_eq!(err.location.height, Some(height as u64), "{err}");
+    assert!(verify(&fixture(true).bytes).is_ok());
+}
+
+#[test]
+fn a_colluding_majority_still_cannot_break_nonces_or_balances() {
+    // With every key (far beyond F), the chain can be resealed, but the wallet rules
+    // still hold: a balance that does not add up is caught where it happens.
+    let mut l = honest();
+    let ring = keyring(&l);
+    let (h, i) = find(&l, Regime::Charge);
+    let chain = l.genesis.chain_id.clone();
+    {
+        let t = &mut l.blocks[h].txs[i];
+        t.balance += 1_000_000;
+        let (ev, scp) = (t.ev as usize, t.scp as usize);
+        t.sign_both(&chain, &ring.evs[ev], &ring.scps[scp]);
+    }
+    reseal(&mut l, h, &(0..WORKERS).collect::<Vec<_>>());
+    refused(&l, h, Some(i), |f| matches!(f, Fault::Balance { .. }));
+}
+
+#[test]
+fn light_client_checks_headers_quorums_and_inclusion() {
+    let l = honest();
+    let chain = l.genesis.chain_id.clone();
+    let ev = 0u32;
+    let mut client = LightClient::new(&l.genesis).unwrap();
+    for b in &l.blocks {
+        client.accept(&b.header, &b.votes).unwrap();
+    }
+    let mut checked = 0;
+    for (h, b) in l.blocks.iter().enumerate() {
+        for (i, t) in b.txs.iter().enumerate().filter(|(_, t)| t.ev == ev) {
+            let proof = l.inclusion_proof(h, i).unwrap();
+            let leaf = t.leaf_hash(&chain);
+            client
+                .verify_inclusion(h as u64, i as u64, &leaf, &proof)
+                .unwrap();
+            // A changed transaction, another index or a changed proof is refused.
+            let mut forged = t.clone();
+            forged.amount -= 1;
+            assert_eq!(
+                client.verify_inclusion(h as u64, i as u64, &forged.leaf_hash(&chain), &proof),
+                Err(Fault::Inclusion)
+            );
+            if b.txs.len() > 1 {
+                let j = (i + 1) % b.txs.len();
+                assert!(client
+                    .verify_inclusion(h as u64, j as u64, &leaf, &proof)
+                    .is_err());
+                let mut p = proof.clone();
+                p[0].0[0] ^= 1;
+                assert!(client
+                    .verify_inclusion(h as u64, i as u64, &leaf, &p)
+                    .is_err());
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 10, "EV 0 has {checked} transactions");
+    // Headers: a broken link, too few votes, a double vote, a vote by the wrong key.
+    let mut c = LightClient::new(&l.genesis).unwrap();
+    c.accept(&l.blocks[0].header, &l.blocks[0].votes).unwrap();
+    assert_eq!(
+        c.accept(&l.blocks[2].header, &l.blocks[2].votes),
+        Err(Fault::Height {
+            expected: 1,
+            got: 2
+        })
+    );
+    let mut hdr = l.blocks[1].header.clone();
+    hdr.prev_hash = l.blocks[1].header.tx_root;
+    assert_eq!(c.accept(&hdr, &l.blocks[1].votes), Err(Fault::HashLink));
+    let v = &l.blocks[1].votes;
+    assert_eq!(
+        c.accept(&l.blocks[1].header, &v[..4]),
+        Err(Fault::Quorum {
+            votes: 4,
+            validators: 6
+        })
+    );
+    let mut dup = v[..4].to_vec();
+    dup.push(v[0].clone());
+    assert_eq!(
+        c.accept(&l.blocks[1].header, &dup),
+        Err(Fault::Equivocation(v[0].scp))
+    );
+    let mut changed = l.blocks[1].header.clone();
+    changed.p_d -= 1;
+    assert!(matches!(c.accept(&changed, v), Err(Fault::Signature(_))));
+    c.accept(&l.blocks[1].header, v).unwrap();
+}
+
+#[test]
+fn verify_reports_malformed_files_with_their_line() {
+    let f = fixture(false);
+    let dir = tmp();
+    let text = String::from_utf8(f.bytes.clone()).unwrap();
+    // Extra whitespace (not canonical), a truncated file, a missing file.
+    let spaced = text.replacen("\"height\":3,", "\"height\": 3,", 1);
+    let p = write_bytes(dir.path(), "a.jsonl", spaced.as_bytes());
+    let o = v2g(["verify".as_ref(), p.as_os_str()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("line 5"), "{}", stderr(&o));
+    let p = write_bytes(dir.path(), "b.jsonl", &f.bytes[..f.bytes.len() - 1]);
+    assert_eq!(
+        v2g(["verify".as_ref(), p.as_os_str()]).status.code(),
+        Some(1)
+    );
+    let o = v2g(["verify", "no/such/file.jsonl"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).starts_with("v2g: error:"), "{}", stderr(&o));
+}
+
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A small ledger (two EVs, 12 slots, no grid file: the tariff applies) so that each
+    /// case is quick.
+    fn small() -> &'static Vec<u8> {
+        static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
+        BYTES.get_or_init(|| {
+            let dir = tmp();
+            let out = dir.path().join("out");
+            let fleet = dir.path().join("two_ev.csv");
+            std::fs::copy(test_data("two_ev.csv"), &fleet).unwrap();
+            let fleet = fleet.display().to_string();
+            let out_s = out.display().to_string();
+            ok(&v2g([
+                "simulate",
+                "--fleet",
+                fleet.as_str(),
+                "--start",
+                "2021-05-27T11:00",
+                "--slots",
+                "12",
+                "--epsilon",
+                "0.05",
+                "--workers",
+                "4",
+                "--byzantine",
+                "1",
+                "--out",
+                out_s.as_str(),
+            ]));
+            std::fs::read(out.join("ledger.jsonl")).unwrap()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        /// Any single-byte corruption of a ledger file is refused, without a panic.
+        #[test]
+        fn single_byte_corruption_is_never_accepted(pos in any::<prop::sample::Index>(), byte in any::<u8>()) {
+            let mut bytes = small().clone();
+            let i = pos.index(bytes.len());
+            prop_assume!(bytes[i] != byte);
+            bytes[i] = byte;
+            prop_assert!(verify(&bytes).is_err());
+        }
+    }
+
+    #[test]
+    fn the_small_ledger_itself_verifies() {
+        assert!(verify(small()).is_ok());
+    }
+}
+
+#[test]
+fn keystore_written_by_simulate_matches_the_genesis_keys() {
+    let dir = tmp();
+    let out = dir.path().join("out");
+    let ks_path = dir.path().join("keys.json");
+    run_cli(
+        &out,
+        &[
+            "--seed",
+            "7",
+            "--keystore",
+            ks_path.to_str().unwrap(),
+            "--slots",
+            "4",
+        ],
+    );
+    let ks = v2g::ledger::keys::Keystore::load(&ks_path).unwrap();
+    let l = store::parse(&std::fs::read(out.join("ledger.jsonl")).unwrap()).unwrap();
+    assert_eq!(ks.chain_id, l.genesis.chain_id);
+    assert_eq!(ks.seed, 7);
+    for w in &l.genesis.evs {
+        assert!(
+            ks.keys.iter().any(|k| k.id == w.id && k.public == w.key),
+            "{}",
+            w.id
+        );
+    }
+    // Another seed, other keys.
+    assert_ne!(l.genesis.evs[0].key, honest().genesis.evs[0].key);
+}
