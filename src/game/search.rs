@@ -10,7 +10,7 @@
 //!
 //! Only the discharge regime depends on `p_d`, and an EV's best discharge utility grows as
 //! `p_d` falls (it is a maximum of functions increasing in `a − p_d`), so each EV discharges
-//! exactly from some candidate index `k_i` on. [`SlotGame::new`] finds every `k_i` by
+//! exactly from some candidate index `k_i` on. [`SlotGame`]'s index (built on first use) finds every `k_i` by
 //! bisection over the candidate indices with the follower's own decision
 //! ([`Follower::discharge`]), then sorts the EVs by `k_i`. For candidate `k` the
 //! dischargers are then a prefix of that order; everything the other EVs contribute (their
@@ -24,6 +24,7 @@
 //! workers and any capacities.
 
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
@@ -135,10 +136,13 @@ pub struct Best {
 }
 
 impl Best {
-    /// The better of two: higher `R`, then smaller `k` (MODEL.md section 4's tie rule).
+    /// The better of two: higher `R`, then the higher price, then smaller `k` (MODEL.md
+    /// section 4's tie rule: on the grid a higher price is a smaller `k`; the exact solver
+    /// proposes prices between grid candidates).
     pub fn better(self, other: Best) -> Best {
-        if other.revenue.total > self.revenue.total
-            || (other.revenue.total == self.revenue.total && other.k < self.k)
+        let (r, o) = (self.revenue.total, other.revenue.total);
+        if o > r
+            || (o == r && (other.p_d > self.p_d || (other.p_d == self.p_d && other.k < self.k)))
         {
             other
         } else {
@@ -176,9 +180,16 @@ pub struct SlotGame {
     pub grid: PriceGrid,
     /// The followers, in the caller's order.
     pub followers: Vec<Follower>,
-    /// `k_i` for each follower: the first candidate at which it discharges
-    /// (`grid.len()` when it never does).
-    pub threshold: Vec<usize>,
+    /// The grid search's index, built on first use (the exact solver never needs it).
+    index: OnceLock<GridIndex>,
+}
+
+/// What the grid search precomputes: each follower's first discharging candidate, and the
+/// followers sorted by it.
+#[derive(Debug, Clone)]
+struct GridIndex {
+    /// `k_i` for each follower (`grid.len()` when it never discharges).
+    threshold: Vec<usize>,
     // Sorted by threshold (ties by follower index): structure of arrays for the inner loop.
     sorted_thr: Vec<usize>,
     sorted_w: Vec<f64>,
@@ -194,12 +205,10 @@ pub struct SlotGame {
 /// Parallelise per-EV precomputation above this many EVs.
 const PAR_MIN_EVS: usize = 4096;
 
-impl SlotGame {
-    /// Builds the slot's game from the followers of the plugged EVs.
-    pub fn new(prices: SlotPrices, epsilon: f64, followers: Vec<Follower>) -> Self {
-        let grid = PriceGrid::new(prices.p_d_min, prices.p_d_max, epsilon);
+impl GridIndex {
+    fn build(prices: &SlotPrices, grid: &PriceGrid, followers: &[Follower]) -> Self {
         let n_cand = grid.len();
-        let thr_of = |f: &Follower| first_discharge(f, &grid, n_cand);
+        let thr_of = |f: &Follower| first_discharge(f, grid, n_cand);
         let threshold: Vec<usize> = if followers.len() >= PAR_MIN_EVS {
             followers.par_iter().map(thr_of).collect()
         } else {
@@ -235,10 +244,7 @@ impl SlotGame {
             suffix_n_charge[m] = suffix_n_charge[m + 1] + nc;
             suffix_n_idle[m] = suffix_n_idle[m + 1] + ni;
         }
-        SlotGame {
-            prices,
-            grid,
-            followers,
+        GridIndex {
             threshold,
             sorted_thr,
             sorted_w,
@@ -250,32 +256,59 @@ impl SlotGame {
             suffix_n_idle,
         }
     }
+}
+
+impl SlotGame {
+    /// Builds the slot's game from the followers of the plugged EVs.
+    pub fn new(prices: SlotPrices, epsilon: f64, followers: Vec<Follower>) -> Self {
+        SlotGame {
+            grid: PriceGrid::new(prices.p_d_min, prices.p_d_max, epsilon),
+            prices,
+            followers,
+            index: OnceLock::new(),
+        }
+    }
+
+    /// The grid search's index: each follower's first discharging candidate found by
+    /// bisection over the candidate indices with its own decision, the followers sorted
+    /// by it and suffix sums of the others' contributions. Built on first use.
+    fn index(&self) -> &GridIndex {
+        self.index
+            .get_or_init(|| GridIndex::build(&self.prices, &self.grid, &self.followers))
+    }
+
+    /// `k_i` for each follower: the first candidate at which it discharges (`grid.len()`
+    /// when it never does).
+    pub fn thresholds(&self) -> &[usize] {
+        &self.index().threshold
+    }
 
     /// Number of dischargers at candidate `k`.
     #[inline]
     fn dischargers(&self, k: usize) -> usize {
-        self.sorted_thr.partition_point(|&t| t <= k)
+        let ix = self.index();
+        ix.sorted_thr.partition_point(|&t| t <= k)
     }
 
     /// `R` at candidate `k` given the number `m` of dischargers there.
     #[inline]
     fn revenue_with(&self, k: usize, m: usize) -> Revenue {
+        let ix = self.index();
         let p = self.grid.price(k);
         let e0 = self.prices.e0_kwh;
         let mut d = 0.0;
         for j in 0..m {
-            let x =
-                discharge_x_unchecked(self.sorted_w[j], self.sorted_a[j], self.sorted_xmin[j], p);
+            let x = discharge_x_unchecked(ix.sorted_w[j], ix.sorted_a[j], ix.sorted_xmin[j], p);
             d += e0 * -x;
         }
         self.prices.assemble(
             p,
             Revenue {
-                r_service: self.suffix_service[m],
-                n_charge: self.suffix_n_charge[m],
+                r_service: ix.suffix_service[m],
+                n_charge: ix.suffix_n_charge[m],
                 n_discharge: m,
-                n_idle: self.suffix_n_idle[m],
-                charge_kwh: self.suffix_charge[m],
+                n_idle: ix.suffix_n_idle[m],
+                charge_kwh: ix.suffix_charge[m],
                 discharge_kwh: d,
                 ..Revenue::default()
             },
@@ -290,10 +323,11 @@ impl SlotGame {
     /// The best candidate in a range of indices (`None` when it is empty): what one SCP
     /// worker computes.
     pub fn best_in(&self, range: Range<usize>) -> Option<Best> {
+        let ix = self.index();
         let mut m = self.dischargers(range.start);
         let mut best: Option<Best> = None;
         for k in range {
-            while m < self.sorted_thr.len() && self.sorted_thr[m] <= k {
+            while m < ix.sorted_thr.len() && ix.sorted_thr[m] <= k {
                 m += 1;
             }
             let revenue = self.revenue_with(k, m);
@@ -342,10 +376,11 @@ impl SlotGame {
     /// Each follower's response at candidate `k`, consistent with the search's own
     /// evaluation (the regime from the thresholds, `x_d` from the shared expression).
     pub fn responses(&self, k: usize) -> Vec<Response> {
+        let ix = self.index();
         let p = self.grid.price(k);
         self.followers
             .iter()
-            .zip(&self.threshold)
+            .zip(&ix.threshold)
             .map(|(f, &t)| {
                 if t <= k {
                     Response {
