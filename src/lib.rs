@@ -41,7 +41,7 @@ pub mod sim;
 
 pub use data::fleet::{Ev, Fleet, Kind};
 pub use data::grid::{GridRow, GridSignals};
-pub use data::scenario::{Params, Scenario, Worker};
+pub use data::scenario::{Params, Scenario, Solver, Worker};
 pub use data::tariff::Tariff;
 pub use data::time::Horizon;
 pub use error::{Error, Result};

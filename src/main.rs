@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use v2g::data::scenario::equal_workers;
+use v2g::data::scenario::{equal_workers, Solver};
 use v2g::data::time::parse_time;
 use v2g::generate::fleet::{generate_fleet, FleetSpec};
 use v2g::generate::grid::{generate_grid, GridSpec};
@@ -128,6 +128,12 @@ enum OnOff {
     Off,
 }
 
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum SolverArg {
+    Grid,
+    Exact,
+}
+
 #[derive(Debug, Args)]
 struct SimulateArgs {
     /// Fleet CSV: ev_id,kind,capacity_kwh,initial_kwh,arrival,departure[,beta][,a][,u_idle].
@@ -162,6 +168,10 @@ struct SimulateArgs {
     /// Number of byzantine SCPs among the workers (needs workers > 3F; default 0).
     #[arg(long, value_name = "F")]
     byzantine: Option<usize>,
+    /// Price search: the paper's epsilon grid, or the exact supremum of the EVA's revenue
+    /// over the whole price range (default grid).
+    #[arg(long, value_name = "grid|exact")]
+    solver: Option<SolverArg>,
     /// Seed of the ledger's keys (default 2021).
     #[arg(long, value_name = "S")]
     seed: Option<u64>,
@@ -291,6 +301,12 @@ fn scenario_from(args: &SimulateArgs) -> Result<Scenario, Error> {
     }
     if let Some(s) = args.seed {
         sc.seed = s;
+    }
+    if let Some(s) = args.solver {
+        sc.solver = match s {
+            SolverArg::Grid => Solver::Grid,
+            SolverArg::Exact => Solver::Exact,
+        };
     }
     if args.keystore.is_some() && !sc.ledger {
         return Err(Error::param("--keystore", "needs the ledger on"));

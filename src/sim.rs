@@ -1,6 +1,6 @@
 //! The slot loop: the paper's scheme replayed over a fleet (steps 2–6 of Section III.C).
 //!
-//! Like argmin's executor, [`simulate`] owns the loop; each step takes the state (every
+//! Like argmin's executor, [`Run::simulate`] owns the loop; each step takes the state (every
 //! EV's energy) and one slot's signals, plays the Stackelberg game, settles it, and hands
 //! a [`SlotOutcome`] to an observer (a progress bar, the ledger) before moving on.
 
@@ -12,8 +12,10 @@ use crate::baseline;
 use crate::data::fleet::{Fleet, Kind};
 use crate::data::grid::{GridRow, GridSignals};
 use crate::data::scenario::Scenario;
+use crate::data::scenario::Solver;
 use crate::data::time::{format_time, Horizon};
 use crate::error::{Error, Result};
+use crate::game::exact;
 use crate::game::follower::{EvState, Follower};
 use crate::game::leader::SlotPrices;
 use crate::game::search::{SearchResult, SlotGame};
@@ -264,9 +266,20 @@ impl Run {
                 active.iter().map(follower).collect()
             };
             let game = SlotGame::new(prices, params.epsilon, followers);
-            let search = game.search(&self.scenario.workers);
+            let (search, responses) = match self.scenario.solver {
+                Solver::Grid => {
+                    let search = game.search(&self.scenario.workers);
+                    let responses = game.responses(search.best.k);
+                    (search, responses)
+                }
+                Solver::Exact => {
+                    let search = exact::search(&game, &self.scenario.workers);
+                    let p = search.best.p_d;
+                    let responses = game.followers.iter().map(|f| f.respond(p)).collect();
+                    (search, responses)
+                }
+            };
             let best = search.best;
-            let responses = game.responses(best.k);
             let (trades, cash) = settle(
                 t,
                 &prices,

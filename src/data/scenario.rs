@@ -5,6 +5,7 @@
 //! seed = 2021
 //! ledger = "on"          # "off" skips the trust layer (large sweeps)
 //! byzantine = 0          # byzantine SCPs among the workers (needs workers > 3F)
+//! solver = "grid"        # "exact": the exact leader solver (crate::game::exact)
 //! [horizon]
 //! start = "2021-05-27T07:00"
 //! slots = 96
@@ -201,6 +202,29 @@ pub struct Scenario {
     pub ledger: bool,
     /// Number of byzantine SCPs `F` in the ledger's consensus (needs `workers > 3F`).
     pub byzantine: usize,
+    /// How the EVA searches the discharging price.
+    pub solver: Solver,
+}
+
+/// The leader's price search (`solver = "grid"` or `"exact"` in a scenario file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Solver {
+    /// The paper's epsilon grid (Eq. 12), [`crate::game::search`]: the default.
+    #[default]
+    Grid,
+    /// The exact supremum of `R` over the whole price range, [`crate::game::exact`].
+    Exact,
+}
+
+impl Solver {
+    /// The name used in files and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Solver::Grid => "grid",
+            Solver::Exact => "exact",
+        }
+    }
 }
 
 /// `"on"` / `"off"` in a scenario file.
@@ -220,6 +244,7 @@ impl Default for Scenario {
             seed: 2021,
             ledger: true,
             byzantine: 0,
+            solver: Solver::Grid,
         }
     }
 }
@@ -254,6 +279,7 @@ struct RawScenario {
     seed: Option<u64>,
     ledger: Option<OnOff>,
     byzantine: Option<usize>,
+    solver: Option<Solver>,
     horizon: Option<RawHorizon>,
     params: Option<RawParams>,
     workers: Option<Vec<Worker>>,
@@ -281,6 +307,9 @@ impl Scenario {
         }
         if let Some(f) = raw.byzantine {
             sc.byzantine = f;
+        }
+        if let Some(s) = raw.solver {
+            sc.solver = s;
         }
         if let Some(h) = raw.horizon {
             if let Some(s) = h.start {
@@ -343,6 +372,7 @@ impl Scenario {
             seed: Some(self.seed),
             ledger: Some(if self.ledger { OnOff::On } else { OnOff::Off }),
             byzantine: Some(self.byzantine),
+            solver: Some(self.solver),
             horizon: Some(RawHorizon {
                 start: Some(format_time(self.horizon.start)),
                 slots: Some(self.horizon.slots),
@@ -393,6 +423,7 @@ mod tests {
         sc.workers[2].available = false;
         sc.ledger = false;
         sc.byzantine = 2;
+        sc.solver = Solver::Exact;
         let back = Scenario::from_toml(&sc.to_toml(), Path::new("s.toml")).unwrap();
         assert_eq!(back, sc);
     }
@@ -419,6 +450,18 @@ mod tests {
         let two = Scenario { byzantine: 2, ..on };
         two.validate().unwrap();
         assert!(Scenario::from_toml("ledger = \"maybe\"\n", Path::new("s.toml")).is_err());
+    }
+
+    #[test]
+    fn solver_key() {
+        let sc = Scenario::from_toml("solver = \"exact\"\n", Path::new("s.toml")).unwrap();
+        assert_eq!(sc.solver, Solver::Exact);
+        assert_eq!(Scenario::default().solver, Solver::Grid);
+        let err = Scenario::from_toml("\nsolver = \"newton\"\n", Path::new("s.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("s.toml:2:10"), "{err}");
+        assert!(err.contains("grid") && err.contains("exact"), "{err}");
     }
 
     #[test]

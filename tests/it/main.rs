@@ -6,3 +6,4 @@ mod common;
 mod examples;
 mod ledger;
 mod simulate;
+mod solver;
