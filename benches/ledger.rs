@@ -12,6 +12,8 @@
 //!
 //! Throughput is in trades per second. `cargo bench --bench ledger`
 
+mod common;
+
 use std::hint::black_box;
 
 use chrono::Duration;
@@ -38,13 +40,7 @@ struct Captured {
 }
 
 fn run() -> Run {
-    let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
-    let mut next = || {
-        seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (seed >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut next = common::uniform(0x2545_F491_4F6C_DD1D);
     let mut sc = Scenario::default();
     sc.horizon.slots = SLOTS;
     sc.params.epsilon = 0.01;

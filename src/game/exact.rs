@@ -503,9 +503,17 @@ fn peak_in(ps: &Pieces<'_>, l: f64, r: f64) -> Option<Peak> {
     let first = ps.list.partition_point(|pc| pc.lo > r);
     let mut cands: Vec<(usize, f64, f64, bool, f64)> = Vec::new();
     let mut best: Option<Peak> = None;
-    let better = |b: &Option<Peak>, v: f64, p: f64| match b {
-        None => true,
-        Some(b) => v > b.value || (v == b.value && p > b.p),
+    let consider = |best: &mut Option<Peak>, p: f64, value: f64, piece, lo, hi, open| {
+        if best.is_none_or(|b| value > b.value || (value == b.value && p > b.p)) {
+            *best = Some(Peak {
+                p,
+                value,
+                piece,
+                lo,
+                hi,
+                open,
+            });
+        }
     };
     for (j, pc) in ps.list.iter().enumerate().skip(first) {
         if pc.hi < l {
@@ -523,17 +531,7 @@ fn peak_in(ps: &Pieces<'_>, l: f64, r: f64) -> Option<Peak> {
         let gs = ps.state(j);
         let f = ps.piece(j, &gs);
         for p in [ph, pl] {
-            let v = f.value(p);
-            if better(&best, v, p) {
-                best = Some(Peak {
-                    p,
-                    value: v,
-                    piece: j,
-                    lo: pl,
-                    hi: ph,
-                    open,
-                });
-            }
+            consider(&mut best, p, f.value(p), j, pl, ph, open);
         }
         cands.push((j, pl, ph, open, f.upper_bound(pl, ph)));
     }
@@ -544,16 +542,7 @@ fn peak_in(ps: &Pieces<'_>, l: f64, r: f64) -> Option<Peak> {
         }
         let gs = ps.state(j);
         let (p, v) = ps.piece(j, &gs).argmax(pl, ph);
-        if better(&best, v, p) {
-            best = Some(Peak {
-                p,
-                value: v,
-                piece: j,
-                lo: pl,
-                hi: ph,
-                open,
-            });
-        }
+        consider(&mut best, p, v, j, pl, ph, open);
     }
     best
 }
@@ -717,44 +706,9 @@ pub fn search(game: &SlotGame, workers: &[Worker]) -> SearchResult {
 mod tests {
     use super::*;
     use crate::data::scenario::equal_workers;
-    use crate::game::follower::{EvState, Regime};
+    use crate::game::follower::Regime;
+    use crate::game::testing::game;
     use proptest::prelude::*;
-
-    fn prices(p_rt: f64, e_limit: f64) -> SlotPrices {
-        SlotPrices {
-            p_rt,
-            p_c: p_rt + 0.5,
-            p_d_max: 0.0,
-            p_d_min: -3.0 * p_rt,
-            delta: 2.0 * p_rt,
-            e_limit_kwh: e_limit,
-            e0_kwh: 3.75,
-            w_service: 0.5,
-            w_grid: 0.792,
-            p_delay: 0.1,
-        }
-    }
-
-    fn game(p_rt: f64, e_limit: f64, evs: &[(f64, f64, f64, f64)], eps: f64) -> SlotGame {
-        let pr = prices(p_rt, e_limit);
-        let fs = evs
-            .iter()
-            .map(|&(soc, cap, beta, a)| {
-                Follower::new(
-                    &EvState {
-                        energy_kwh: soc * cap,
-                        capacity_kwh: cap,
-                        beta,
-                        a,
-                        u_idle: 0.0,
-                    },
-                    pr.p_c,
-                    pr.e0_kwh,
-                )
-            })
-            .collect();
-        SlotGame::new(pr, eps, fs)
-    }
 
     #[test]
     fn thresholds_match_the_followers_own_decisions() {

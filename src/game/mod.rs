@@ -5,3 +5,5 @@ pub mod exact;
 pub mod follower;
 pub mod leader;
 pub mod search;
+#[cfg(test)]
+pub(crate) mod testing;

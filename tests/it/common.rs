@@ -72,3 +72,17 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     std::fs::write(&p, text).expect("write test file");
     p
 }
+
+/// `v2g simulate` with arguments and `--out OUT`, run to completion.
+pub fn simulate(extra: &[&str], out: &Path) -> Output {
+    let mut args: Vec<std::ffi::OsString> = vec!["simulate".into()];
+    args.extend(extra.iter().map(Into::into));
+    args.push("--out".into());
+    args.push(out.into());
+    v2g(args)
+}
+
+/// A number from a CSV cell.
+pub fn num(s: &str) -> f64 {
+    s.parse().unwrap_or_else(|_| panic!("not a number: {s}"))
+}

@@ -1,22 +1,8 @@
 //! `v2g simulate`: outputs, a hand-computed case, and every bad-input rule.
 
-use std::path::Path;
-
 use approx::assert_relative_eq;
 
 use crate::common::*;
-
-fn simulate(extra: &[&str], out: &Path) -> std::process::Output {
-    let mut args: Vec<std::ffi::OsString> = vec!["simulate".into()];
-    args.extend(extra.iter().map(Into::into));
-    args.push("--out".into());
-    args.push(out.into());
-    v2g(args)
-}
-
-fn num(s: &str) -> f64 {
-    s.parse().unwrap_or_else(|_| panic!("not a number: {s}"))
-}
 
 #[test]
 fn example_fleet_writes_the_three_outputs_with_model_columns() {

@@ -4,18 +4,6 @@ use std::path::Path;
 
 use crate::common::*;
 
-fn simulate(extra: &[&str], out: &Path) -> std::process::Output {
-    let mut args: Vec<std::ffi::OsString> = vec!["simulate".into()];
-    args.extend(extra.iter().map(Into::into));
-    args.push("--out".into());
-    args.push(out.into());
-    v2g(args)
-}
-
-fn num(s: &str) -> f64 {
-    s.parse().unwrap_or_else(|_| panic!("not a number: {s}"))
-}
-
 /// The column `name` of a `slots.csv`.
 fn column(out: &Path, name: &str) -> Vec<f64> {
     let (h, rows) = read_csv(&out.join("slots.csv"));
