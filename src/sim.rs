@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::game::exact;
 use crate::game::follower::{EvState, Follower};
 use crate::game::leader::SlotPrices;
-use crate::game::search::{SearchResult, SlotGame};
+use crate::game::search::{SearchResult, SlotGame, PAR_MIN_EVS};
 use crate::settlement::{settle, Cash, Trade};
 
 /// The most candidates one slot's search may have (keeps a typo in epsilon from running
@@ -260,7 +260,7 @@ impl Run {
                 };
                 Follower::new(&s, prices.p_c, prices.e0_kwh)
             };
-            let followers: Vec<Follower> = if active.len() >= 4096 {
+            let followers: Vec<Follower> = if active.len() >= PAR_MIN_EVS {
                 active.par_iter().map(follower).collect()
             } else {
                 active.iter().map(follower).collect()

@@ -65,7 +65,7 @@
 //! (many distinct `a_i`) only every few pieces keep theirs and the others replay the
 //! changes since, bit for bit. Each SCP worker takes
 //! the same contiguous sub-range of prices as in the grid search
-//! ([`split_ranges`]), maximises `R` exactly over it
+//! ([`split_ranges`](crate::game::search::split_ranges), via [`decompose`]), maximises `R` exactly over it
 //! (branch and bound: every piece gets a cheap upper bound; only pieces whose bound beats
 //! the best endpoint value are maximised), evaluates its best price with the followers'
 //! own responses, and proposes it. The best proposal wins: highest `R`, then the higher
@@ -78,7 +78,7 @@ use rayon::prelude::*;
 use crate::data::scenario::Worker;
 use crate::game::follower::{Follower, Regime, Response};
 use crate::game::leader::{Revenue, SlotPrices};
-use crate::game::search::{split_ranges, Best, Proposal, SearchResult, SlotGame};
+use crate::game::search::{decompose, Best, SearchResult, SlotGame, PAR_MIN_EVS};
 
 const LN_2: f64 = std::f64::consts::LN_2;
 
@@ -652,7 +652,7 @@ fn cell(game: &SlotGame, p: f64, r: &std::ops::Range<usize>) -> usize {
 /// maximises `R` exactly over its sub-range of prices; the best proposal wins (highest
 /// `R`, then higher price).
 pub fn search(game: &SlotGame, workers: &[Worker]) -> SearchResult {
-    let thr: Vec<Threshold> = if game.followers.len() >= 4096 {
+    let thr: Vec<Threshold> = if game.followers.len() >= PAR_MIN_EVS {
         game.followers.par_iter().map(threshold).collect()
     } else {
         game.followers.iter().map(threshold).collect()
@@ -665,41 +665,20 @@ pub fn search(game: &SlotGame, workers: &[Worker]) -> SearchResult {
         .map(|(i, t)| (t.tau, i as u32))
         .collect();
     taus.sort_unstable_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
-    let ranges = split_ranges(game.grid.len(), workers);
-    let proposals: Vec<Proposal> = ranges
-        .into_par_iter()
-        .enumerate()
-        .filter_map(|(worker, r)| {
-            let range = r?;
-            if range.is_empty() {
-                return Some(Proposal {
-                    worker,
-                    range,
-                    best: None,
-                });
+    decompose(game.grid.len(), workers, |range| {
+        if range.is_empty() {
+            return None;
+        }
+        let (lo, hi) = price_range(game, &range);
+        peak_in(&ps, lo, hi).map(|peak| {
+            let (p, revenue) = settle(game, &ps, &taus, &peak);
+            Best {
+                k: cell(game, p, &range),
+                p_d: p,
+                revenue,
             }
-            let (lo, hi) = price_range(game, &range);
-            let best = peak_in(&ps, lo, hi).map(|peak| {
-                let (p, revenue) = settle(game, &ps, &taus, &peak);
-                Best {
-                    k: cell(game, p, &range),
-                    p_d: p,
-                    revenue,
-                }
-            });
-            Some(Proposal {
-                worker,
-                range,
-                best,
-            })
         })
-        .collect();
-    let best = proposals
-        .iter()
-        .filter_map(|p| p.best)
-        .reduce(Best::better)
-        .expect("the sub-ranges cover the price range");
-    SearchResult { best, proposals }
+    })
 }
 
 #[cfg(test)]

@@ -124,6 +124,34 @@ pub fn split_ranges(n: usize, workers: &[Worker]) -> Vec<Option<Range<usize>>> {
         .collect()
 }
 
+/// Step 4's decomposition, shared by both solvers: the `n` candidates split over the
+/// workers ([`split_ranges`]), each available worker's best found by `best_in` over its
+/// sub-range (in parallel with rayon), and the best proposal winning ([`Best::better`]).
+pub fn decompose(
+    n: usize,
+    workers: &[Worker],
+    best_in: impl Fn(Range<usize>) -> Option<Best> + Sync,
+) -> SearchResult {
+    let proposals: Vec<Proposal> = split_ranges(n, workers)
+        .into_par_iter()
+        .enumerate()
+        .filter_map(|(worker, r)| {
+            let range = r?;
+            Some(Proposal {
+                worker,
+                best: best_in(range.clone()),
+                range,
+            })
+        })
+        .collect();
+    let best = proposals
+        .iter()
+        .filter_map(|p| p.best)
+        .reduce(Best::better)
+        .expect("the ranges cover every candidate");
+    SearchResult { best, proposals }
+}
+
 /// The best candidate of a range: its index, price and revenue.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Best {
@@ -203,7 +231,7 @@ struct GridIndex {
 }
 
 /// Parallelise per-EV precomputation above this many EVs.
-const PAR_MIN_EVS: usize = 4096;
+pub(crate) const PAR_MIN_EVS: usize = 4096;
 
 impl GridIndex {
     fn build(prices: &SlotPrices, grid: &PriceGrid, followers: &[Follower]) -> Self {
@@ -352,25 +380,7 @@ impl SlotGame {
     /// The paper's distributed search: each available worker scans its sub-range (run in
     /// parallel with rayon), the best proposal wins.
     pub fn search(&self, workers: &[Worker]) -> SearchResult {
-        let ranges = split_ranges(self.grid.len(), workers);
-        let proposals: Vec<Proposal> = ranges
-            .into_par_iter()
-            .enumerate()
-            .filter_map(|(worker, r)| {
-                let range = r?;
-                Some(Proposal {
-                    worker,
-                    best: self.best_in(range.clone()),
-                    range,
-                })
-            })
-            .collect();
-        let best = proposals
-            .iter()
-            .filter_map(|p| p.best)
-            .reduce(Best::better)
-            .expect("the ranges cover every candidate");
-        SearchResult { best, proposals }
+        decompose(self.grid.len(), workers, |range| self.best_in(range))
     }
 
     /// Each follower's response at candidate `k`, consistent with the search's own
