@@ -10,7 +10,7 @@ use std::path::Path;
 
 use common::{peak, states};
 use criterion::{criterion_group, criterion_main, Criterion};
-use v2g::data::scenario::equal_workers;
+use v2g::game::solve::equal_workers;
 use v2g::{Fleet, Follower, GridSignals, Run, Scenario, SlotGame};
 
 fn follower(c: &mut Criterion) {
@@ -37,8 +37,8 @@ fn slot_search(c: &mut Criterion) {
             .collect();
         c.bench_function(&format!("slot search/{n} EVs, eps 0.001, 8 workers"), |b| {
             b.iter(|| {
-                let g = SlotGame::new(prices, 0.001, black_box(fs.clone()));
-                g.search(&workers).best.p_d
+                let g = SlotGame::new(prices, 0.001, black_box(fs.clone())).unwrap();
+                g.search(&workers).unwrap().best.p_d
             })
         });
     }
@@ -52,7 +52,7 @@ fn day(c: &mut Criterion) {
     let mut g = c.benchmark_group("day");
     g.sample_size(10);
     g.bench_function("96 slots, 2,000 EVs (sustech), eps 0.001", |b| {
-        b.iter(|| run.simulate(|_| {}).slots.len())
+        b.iter(|| run.simulate(|_| Ok(())).unwrap().slots.len())
     });
     g.finish();
 }

@@ -20,8 +20,8 @@ use chrono::Duration;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use rayon::prelude::*;
-use v2g::data::scenario::equal_workers;
 use v2g::game::search::SearchResult;
+use v2g::game::solve::equal_workers;
 use v2g::ledger::{LedgerBuilder, LedgerConfig};
 use v2g::settlement::{Cash, Trade};
 use v2g::{Ev, Fleet, Kind, Run, Scenario, SlotGame, SlotOutcome, SlotPrices, SlotRecord};
@@ -79,8 +79,10 @@ fn capture(run: &Run) -> Vec<Captured> {
             search: o.search.clone(),
             trades: o.trades.to_vec(),
             cash: *o.cash,
-        })
-    });
+        });
+        Ok(())
+    })
+    .expect("the run completes");
     out
 }
 

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use common::{peak, states};
 use criterion::{criterion_group, criterion_main, Criterion};
-use v2g::data::scenario::equal_workers;
 use v2g::game::exact;
+use v2g::game::solve::equal_workers;
 use v2g::{Follower, SlotGame};
 
 fn grid_vs_exact(c: &mut Criterion) {
@@ -32,14 +32,14 @@ fn grid_vs_exact(c: &mut Criterion) {
         }
         group.bench_function("grid", |b| {
             b.iter(|| {
-                let g = SlotGame::new(prices, 0.001, black_box(fs.clone()));
-                g.search(&workers).best.revenue.total
+                let g = SlotGame::new(prices, 0.001, black_box(fs.clone())).unwrap();
+                g.search(&workers).unwrap().best.revenue.total
             })
         });
         group.bench_function("exact", |b| {
             b.iter(|| {
-                let g = SlotGame::new(prices, 0.001, black_box(fs.clone()));
-                exact::search(&g, &workers).best.revenue.total
+                let g = SlotGame::new(prices, 0.001, black_box(fs.clone())).unwrap();
+                exact::search(&g, &workers).unwrap().best.revenue.total
             })
         });
         group.finish();

@@ -64,6 +64,9 @@ pub enum Error {
     /// Drawing a figure failed.
     #[error("drawing a figure failed: {0}")]
     Plot(String),
+    /// The caller's observer or progress callback stopped the run (e.g. on Ctrl-C).
+    #[error("stopped before the end of the run")]
+    Stopped,
 }
 
 impl Error {
@@ -105,3 +108,21 @@ impl Error {
 
 /// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A short, escaped excerpt of a value from a user's file, for error messages: at most 40
+/// characters, control characters escaped, with the total length when cut.
+pub fn excerpt(s: &str) -> String {
+    const MAX: usize = 40;
+    let n = s.chars().count();
+    let head: String = s
+        .chars()
+        .take(MAX)
+        .collect::<String>()
+        .escape_debug()
+        .to_string();
+    if n > MAX {
+        format!("{head}… ({n} characters)")
+    } else {
+        head
+    }
+}

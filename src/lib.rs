@@ -2,31 +2,36 @@
 //! ("Addressing Trust Issues for Vehicle to Grid in Distributed Power Grids Using
 //! Blockchains"), replayed slot by slot over a fleet of EV plug-in sessions.
 //!
-//! The contract for every unit, sign and tie-break is the project's `MODEL.md`; equation
-//! numbers (1)–(12) are the paper's.
+//! The contract for every unit, sign, tie-break and value range is the repository's
+//! `docs/model.md`; equation numbers (1)–(12) are the paper's.
 //!
+//! * the whole run as one call: [`pipeline`] (what `v2g simulate` does)
 //! * data in: [`data::fleet`], [`data::grid`], [`data::tariff`], [`data::scenario`],
 //!   [`data::time`]
 //! * the game: [`game::follower`] (Eqs. 1, 2, 9), [`game::leader`] (Eqs. 3–7),
-//!   [`game::search`] (Eq. 12, step 4)
+//!   [`game::search`] (Eq. 12, step 4), [`game::exact`], one call for either:
+//!   [`game::solve`]
 //! * [`settlement`] (Eq. 10, step 5) and the uncoordinated [`baseline`]
 //! * the slot loop: [`sim`]
-//! * reports: [`report`]
+//! * reports: [`report`] (summary, provenance, figures, the output folder)
 //! * synthetic case-study data: [`generate`]
 //! * the trust layer (Section III.C steps 1–6): [`ledger`]
 //!
+//! The library has no command-line dependencies: build it with
+//! `default-features = false` to leave out the `cli` feature (clap, indicatif).
+//!
 //! ```no_run
-//! use v2g::{Fleet, GridSignals, Run, Scenario};
+//! use v2g::pipeline::{run, RunSpec};
 //! # fn main() -> Result<(), v2g::Error> {
-//! let fleet = Fleet::load("data/sustech.csv".as_ref())?;
-//! let grid = GridSignals::load("data/sustech_grid.csv".as_ref())?;
-//! let mut scenario = Scenario::default();
-//! scenario.params.w_grid = 1.0;
-//! let result = Run::new(fleet, Some(&grid), scenario)?.simulate(|_| {});
-//! println!("p_d* of slot 40: {}", result.slots[40].p_d);
+//! let mut spec = RunSpec::new("data/sustech.csv"); // the grid file beside it is found
+//! spec.overrides.ledger = Some(false);
+//! let out = run(&spec, &mut |_event| Ok(()))?;
+//! println!("p_d* of slot 40: {}", out.result.slots[40].p_d);
+//! println!("EVA revenue: {:.2} CNY", out.summary.eva.revenue);
 //! # Ok(()) }
 //! ```
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod baseline;
@@ -35,19 +40,24 @@ pub mod error;
 pub mod game;
 pub mod generate;
 pub mod ledger;
+pub mod pipeline;
 pub mod report;
 pub mod settlement;
 pub mod sim;
 
 pub use data::fleet::{Ev, Fleet, Kind};
 pub use data::grid::{GridRow, GridSignals};
-pub use data::scenario::{Params, Scenario, Solver, Worker};
+pub use data::scenario::{Params, Scenario};
+pub use data::tariff::Period;
 pub use data::tariff::Tariff;
 pub use data::time::Horizon;
 pub use error::{Error, Result};
 pub use game::follower::{best_response, EvState, Follower, Regime, Response};
 pub use game::leader::{Revenue, SlotPrices};
 pub use game::search::{PriceGrid, SearchResult, SlotGame};
+pub use game::solve::{solve, Solver, Worker};
+pub use pipeline::{Overrides, RunOutput, RunSpec};
+pub use report::provenance::Provenance;
 pub use report::summary::Summary;
 pub use settlement::Trade;
 pub use sim::{EvRecord, Run, RunResult, SlotOutcome, SlotRecord};

@@ -4,18 +4,16 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 
-use v2g::data::scenario::{equal_workers, Solver};
 use v2g::data::time::parse_time;
 use v2g::generate::fleet::{generate_fleet, FleetSpec};
 use v2g::generate::grid::{generate_grid, GridSpec};
-use v2g::ledger::keys::Keyring;
-use v2g::ledger::record::simulate_with_ledger;
-use v2g::ledger::LedgerConfig;
-use v2g::report::output::{read_summary, run_outputs, write_atomic};
-use v2g::{default_grid_path, Error, Fleet, GridSignals, Horizon, Run, Scenario, Summary};
+use v2g::pipeline::{Event, GridSource, Overrides, RunSpec, ScenarioSource};
+use v2g::report::output::{read_summary, write_atomic};
+use v2g::{Error, Horizon, Solver};
 
 /// Vehicle-to-grid research: the blockchain Stackelberg V2G trading scheme, slot by slot.
 #[derive(Debug, Parser)]
@@ -27,9 +25,18 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Replay a fleet through the scheme and write slots.csv, evs.csv and summary.json.
+    /// Replay a fleet through the scheme and write its output folder.
+    ///
+    /// Every file is written into a staging folder beside --out and swapped in whole, so
+    /// the folder holds one complete run: slots.csv (one row per slot), evs.csv (one row
+    /// per EV session), summary.json (totals, by tariff period, and the `run` object:
+    /// version, command line, input hashes, the resolved scenario),
+    /// fig3_load_and_aux_demand.svg, fig4_power_and_prices.svg,
+    /// fig5_revenue_and_costs.svg and, with the ledger on, ledger.jsonl. --out must be
+    /// new, empty, or hold only such files. Inputs are validated before anything is
+    /// simulated; bad input exits 2 with one located line and writes nothing.
     Simulate(Box<SimulateArgs>),
-    /// Reprint the summary of a finished run.
+    /// Reprint the summary of a finished run and what produced it.
     Report {
         /// The run's output folder (holding summary.json).
         dir: PathBuf,
@@ -175,9 +182,12 @@ struct SimulateArgs {
     /// Seed of the ledger's keys (default 2021).
     #[arg(long, value_name = "S")]
     seed: Option<u64>,
-    /// Also write every key of the run to this keystore file (JSON).
+    /// Also write every key of the run to this keystore file (JSON; outside --out).
     #[arg(long, value_name = "FILE")]
     keystore: Option<PathBuf>,
+    /// No progress on stderr (neither the bar nor the periodic lines).
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 fn main() -> ExitCode {
@@ -196,7 +206,12 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Simulate(args) => simulate(*args),
         Command::Report { dir } => {
             let summary = read_summary(&dir)?;
-            Ok(print_stdout(&summary.render()))
+            let mut text = summary.render();
+            if let Some(run) = &summary.run {
+                text.push('\n');
+                text += &run.render();
+            }
+            Ok(print_stdout(&text))
         }
         Command::Fleet {
             command: FleetCommand::Generate(args),
@@ -272,98 +287,50 @@ fn print_stdout(text: &str) -> ExitCode {
     }
 }
 
-fn scenario_from(args: &SimulateArgs) -> Result<Scenario, Error> {
-    let mut sc = match &args.scenario {
-        Some(p) => Scenario::load(p)?,
-        None => Scenario::default(),
+/// Maps the flags onto the library's run specification.
+fn spec_from(args: SimulateArgs) -> RunSpec {
+    let mut spec = RunSpec::new(args.fleet);
+    spec.grid = match args.grid {
+        Some(g) => GridSource::Path(g),
+        None => GridSource::Beside,
     };
-    if let Some(e) = args.epsilon {
-        sc.params.epsilon = e;
+    if let Some(s) = args.scenario {
+        spec.scenario = ScenarioSource::Path(s);
     }
-    if let Some(n) = args.workers {
-        if n == 0 {
-            return Err(Error::param("--workers", "must be at least 1"));
-        }
-        sc.workers = equal_workers(n);
-    }
-    if let Some(s) = &args.start {
-        sc.horizon.start = parse_time(s)
-            .ok_or_else(|| Error::param("--start", format!("'{s}' is not YYYY-MM-DDTHH:MM")))?;
-    }
-    if let Some(n) = args.slots {
-        sc.horizon.slots = n;
-    }
-    if let Some(l) = args.ledger {
-        sc.ledger = l == OnOff::On;
-    }
-    if let Some(f) = args.byzantine {
-        sc.byzantine = f;
-    }
-    if let Some(s) = args.seed {
-        sc.seed = s;
-    }
-    if let Some(s) = args.solver {
-        sc.solver = match s {
+    spec.overrides = Overrides {
+        epsilon: args.epsilon,
+        workers: args.workers,
+        start: args.start,
+        slots: args.slots,
+        ledger: args.ledger.map(|l| l == OnOff::On),
+        byzantine: args.byzantine,
+        solver: args.solver.map(|s| match s {
             SolverArg::Grid => Solver::Grid,
             SolverArg::Exact => Solver::Exact,
-        };
-    }
-    if args.keystore.is_some() && !sc.ledger {
-        return Err(Error::param("--keystore", "needs the ledger on"));
-    }
-    sc.validate()?;
-    Ok(sc)
-}
-
-fn grid_from(args: &SimulateArgs) -> Result<Option<GridSignals>, Error> {
-    if let Some(g) = &args.grid {
-        return GridSignals::load(g).map(Some);
-    }
-    let beside = default_grid_path(&args.fleet);
-    if beside.is_file() {
-        eprintln!("v2g: grid signals from {}", beside.display());
-        GridSignals::load(&beside).map(Some)
-    } else {
-        eprintln!(
-            "v2g: no grid file ({} not found): no auxiliary task (E_limit = 0), the tariff applies",
-            beside.display()
-        );
-        Ok(None)
-    }
+        }),
+        seed: args.seed,
+    };
+    spec.keystore = args.keystore;
+    spec.out = Some(args.out);
+    spec.command_line = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    spec
 }
 
 fn simulate(args: SimulateArgs) -> Result<ExitCode, Error> {
-    // Validate everything before simulating anything.
-    let scenario = scenario_from(&args)?;
-    let fleet = Fleet::load(&args.fleet)?;
-    let grid = grid_from(&args)?;
-    let run = Run::new(fleet, grid.as_ref(), scenario)?;
-    let bar = progress_bar(run.horizon().slots as u64);
-    let (result, ledger) = if run.scenario().ledger {
-        let config = LedgerConfig {
-            byzantine: run.scenario().byzantine,
-        };
-        let (result, ledger) = simulate_with_ledger(&run, config, || bar.inc(1))?;
-        (result, Some(ledger))
-    } else {
-        (run.simulate(|_| bar.inc(1)), None)
-    };
-    bar.finish_and_clear();
-    let summary = Summary::of(&result);
-    let mut outputs = run_outputs(&result, run.grid_rows(), &summary)?;
-    if let Some(ledger) = &ledger {
-        outputs.add("ledger.jsonl", ledger.to_jsonl());
-    }
-    if let Some(path) = &args.keystore {
-        let ids: Vec<String> = run.fleet().evs().iter().map(|e| e.id.clone()).collect();
-        Keyring::derive(run.scenario().seed, &ids, run.scenario().workers.len())
-            .to_keystore()
-            .save(path)?;
-    }
-    let written = outputs.commit(&args.out)?;
-    let mut text = summary.render();
+    let quiet = args.quiet;
+    let spec = spec_from(args);
+    let mut progress = Progress::new(quiet);
+    let out = v2g::pipeline::run(&spec, &mut |e| {
+        progress.event(&e);
+        Ok(())
+    });
+    progress.finish();
+    let out = out?;
+    let mut text = out.summary.render();
     text += "\nwrote ";
-    text += &names(&written);
+    text += &names(&out.written);
     text.push('\n');
     Ok(print_stdout(&text))
 }
@@ -376,16 +343,89 @@ fn names(paths: &[PathBuf]) -> String {
         .join(", ")
 }
 
-/// A progress bar on stderr, drawn only when stderr is a terminal.
-fn progress_bar(len: u64) -> indicatif::ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
+/// How often a line of progress is written when stderr is not a terminal.
+const LINE_EVERY: Duration = Duration::from_secs(3);
+
+/// Progress on stderr: a bar when stderr is a terminal, otherwise a line at most every
+/// [`LINE_EVERY`] (slots done, rate, time left); nothing with `--quiet`. Notes from the
+/// library (which grid file was taken) go to stderr unless quiet.
+struct Progress {
+    quiet: bool,
+    bar: Option<indicatif::ProgressBar>,
+    started: Instant,
+    last_line: Instant,
+}
+
+impl Progress {
+    fn new(quiet: bool) -> Self {
+        let now = Instant::now();
+        Progress {
+            quiet,
+            bar: None,
+            started: now,
+            last_line: now,
+        }
     }
-    let bar = indicatif::ProgressBar::new(len);
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} slots {elapsed}")
-    {
-        bar.set_style(style);
+
+    fn event(&mut self, e: &Event<'_>) {
+        if self.quiet {
+            return;
+        }
+        match *e {
+            Event::Note(text) => eprintln!("v2g: {text}"),
+            Event::Started { slots, .. } => {
+                self.started = Instant::now();
+                self.last_line = self.started;
+                if std::io::stderr().is_terminal() {
+                    let bar = indicatif::ProgressBar::new(slots as u64);
+                    if let Ok(style) = indicatif::ProgressStyle::with_template(
+                        "{bar:40} {pos}/{len} slots {elapsed} (about {eta} left)",
+                    ) {
+                        bar.set_style(style);
+                    }
+                    self.bar = Some(bar);
+                }
+            }
+            Event::Slot { done, total } => match &self.bar {
+                Some(bar) => bar.set_position(done as u64),
+                None => {
+                    let now = Instant::now();
+                    if now.duration_since(self.last_line) >= LINE_EVERY && done < total {
+                        self.last_line = now;
+                        eprintln!("v2g: {}", progress_line(done, total, now - self.started));
+                    }
+                }
+            },
+            Event::Writing(dir) => {
+                if let Some(bar) = self.bar.take() {
+                    bar.finish_and_clear();
+                }
+                if self.started.elapsed() >= LINE_EVERY {
+                    eprintln!("v2g: writing {}", dir.display());
+                }
+            }
+            _ => {}
+        }
     }
-    bar
+
+    fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// `40/96 slots (41.7%), 12.3 slots/s, about 5 s left`.
+fn progress_line(done: usize, total: usize, elapsed: Duration) -> String {
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    let rate = done as f64 / secs;
+    let left = if rate > 0.0 {
+        (total - done.min(total)) as f64 / rate
+    } else {
+        f64::INFINITY
+    };
+    format!(
+        "{done}/{total} slots ({:.1}%), {rate:.1} slots/s, about {left:.0} s left",
+        100.0 * done as f64 / total.max(1) as f64
+    )
 }

@@ -2,7 +2,8 @@
 //!
 //! Like argmin's executor, [`Run::simulate`] owns the loop; each step takes the state (every
 //! EV's energy) and one slot's signals, plays the Stackelberg game, settles it, and hands
-//! a [`SlotOutcome`] to an observer (a progress bar, the ledger) before moving on.
+//! a [`SlotOutcome`] to an observer (a progress report, the ledger) before moving on. The
+//! observer may fail or stop the run by returning an error ([`Error::Stopped`] to stop).
 
 use chrono::NaiveDateTime;
 use rayon::prelude::*;
@@ -11,18 +12,17 @@ use serde::{Deserialize, Serialize};
 use crate::baseline;
 use crate::data::fleet::{Fleet, Kind};
 use crate::data::grid::{GridRow, GridSignals};
-use crate::data::scenario::Scenario;
-use crate::data::scenario::Solver;
+use crate::data::scenario::{Scenario, Solver};
 use crate::data::time::{format_time, Horizon};
 use crate::error::{Error, Result};
-use crate::game::exact;
 use crate::game::follower::{EvState, Follower};
 use crate::game::leader::SlotPrices;
 use crate::game::search::{SearchResult, SlotGame, PAR_MIN_EVS};
+use crate::game::solve::solve;
 use crate::settlement::{settle, Cash, Trade};
 
-/// The most candidates one slot's search may have (keeps a typo in epsilon from running
-/// for days).
+/// The most candidates one slot's grid search may have (keeps a typo in epsilon from
+/// running for days); the exact solver is not bound by it.
 pub const MAX_CANDIDATES: usize = 100_000_000;
 
 /// One row of `slots.csv` (MODEL.md section 7).
@@ -161,7 +161,9 @@ impl Run {
                 ));
             }
             let n = (p.p_d_max - p.p_d_min) / run.scenario.params.epsilon;
-            if n > MAX_CANDIDATES as f64 {
+            // Only the grid search scans every candidate; the exact solver uses the grid
+            // just to split the price range among the workers.
+            if run.scenario.solver == Solver::Grid && n > MAX_CANDIDATES as f64 {
                 return Err(Error::param(
                     "epsilon",
                     format!("slot {t} would have {n:.0} candidates (at most {MAX_CANDIDATES})"),
@@ -212,8 +214,12 @@ impl Run {
         }
     }
 
-    /// Plays every slot; `observe` sees each slot's outcome as it is settled.
-    pub fn simulate(&self, mut observe: impl FnMut(&SlotOutcome<'_>)) -> RunResult {
+    /// Plays every slot; `observe` sees each slot's outcome as it is settled, and its
+    /// error (a failed ledger check, [`Error::Stopped`]) ends the run with that error.
+    pub fn simulate(
+        &self,
+        mut observe: impl FnMut(&SlotOutcome<'_>) -> Result<()>,
+    ) -> Result<RunResult> {
         let h = self.scenario.horizon;
         let params = &self.scenario.params;
         let evs = self.fleet.evs();
@@ -265,20 +271,8 @@ impl Run {
             } else {
                 active.iter().map(follower).collect()
             };
-            let game = SlotGame::new(prices, params.epsilon, followers);
-            let (search, responses) = match self.scenario.solver {
-                Solver::Grid => {
-                    let search = game.search(&self.scenario.workers);
-                    let responses = game.responses(search.best.k);
-                    (search, responses)
-                }
-                Solver::Exact => {
-                    let search = exact::search(&game, &self.scenario.workers);
-                    let p = search.best.p_d;
-                    let responses = game.followers.iter().map(|f| f.respond(p)).collect();
-                    (search, responses)
-                }
-            };
+            let game = SlotGame::new(prices, params.epsilon, followers)?;
+            let (search, responses) = solve(&game, self.scenario.solver, &self.scenario.workers)?;
             let best = search.best;
             let (trades, cash) = settle(
                 t,
@@ -324,7 +318,7 @@ impl Run {
                 search: &search,
                 trades: &trades,
                 cash: &cash,
-            });
+            })?;
             slots.push(record);
         }
         let base = baseline::run(&self.fleet, &h, &p_c_all, params.e0_kwh);
@@ -345,11 +339,11 @@ impl Run {
                 baseline_cost_cny: base[i].cost_cny,
             })
             .collect();
-        RunResult {
+        Ok(RunResult {
             slots,
             evs,
             cash: total_cash,
-        }
+        })
     }
 }
 
@@ -362,8 +356,8 @@ pub fn slot_times(h: &Horizon) -> Vec<NaiveDateTime> {
 mod tests {
     use super::*;
     use crate::data::fleet::Ev;
-    use crate::data::scenario::equal_workers;
     use crate::data::time::parse_time;
+    use crate::game::solve::equal_workers;
     use crate::settlement::eva_net_matches_revenue;
     use proptest::prelude::*;
 
@@ -463,7 +457,8 @@ mod tests {
                     failures.push(format!("slot {t}: EVA net {} != R {}", c.eva_net, o.search.best.revenue.total));
                 }
                 checked += 1;
-            });
+                Ok(())
+            }).unwrap();
             prop_assert!(failures.is_empty(), "{:#?}", failures);
             prop_assert_eq!(checked, 12);
             prop_assert_eq!(result.slots.len(), 12);

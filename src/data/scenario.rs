@@ -1,5 +1,5 @@
 //! Scenario: every Table I parameter, the horizon, epsilon and the SCP workers
-//! (MODEL.md section 2), from a TOML file whose every key is optional.
+//! (docs/model.md §2), from a TOML file whose every key is optional.
 //!
 //! ```toml
 //! seed = 2021
@@ -28,42 +28,54 @@
 //! available = false
 //! ```
 //!
-//! Defaults equal Table I / Table III; the command line overrides the file.
+//! Defaults equal Table I / Table III; the command line overrides the file
+//! ([`crate::pipeline::Overrides`]). Every key and its range: docs/model.md §2 and §7.
 
 use std::path::Path;
 
+use chrono::{Datelike, Timelike};
 use serde::{Deserialize, Serialize};
 
-use crate::data::tariff::{Tariff, TariffBand};
-use crate::data::time::{format_time, parse_time, Horizon};
+use crate::data::tariff::{Tariff, MAX_PRICE};
+use crate::data::time::Horizon;
 use crate::error::{Error, Result};
+pub use crate::game::solve::{
+    equal_workers, validate_workers, Solver, Worker, DEFAULT_WORKERS, MAX_WORKERS,
+};
 
-/// The paper's Table I parameters (with MODEL.md section 2's signs).
-#[derive(Debug, Clone, PartialEq)]
+/// The most slots a horizon may have: one leap year of 15-minute slots.
+pub const MAX_SLOTS: usize = 366 * 96;
+
+/// The paper's Table I parameters (with the signs of docs/model.md §2). In a scenario
+/// file every key is optional and defaults to Table I; docs/model.md §7 gives each range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Params {
-    /// `E0`, kWh moved in one slot at `x = ±1`.
+    /// `E0`, kWh moved in one slot at `x = ±1`, in `(0, 1000]`.
     pub e0_kwh: f64,
-    /// `W_service`, CNY/kWh service fee on charging energy (Eq. 4).
+    /// `W_service`, CNY/kWh service fee on charging energy (Eq. 4), in `[0, 100]`.
     pub w_service: f64,
-    /// `W_grid`, CNY/kWh paid by the operator for V2G energy (Eq. 5).
+    /// `W_grid`, CNY/kWh paid by the operator for V2G energy (Eq. 5), in `[0, 100]`.
     pub w_grid: f64,
-    /// `p_delay`, CNY paid by the EVA to each idle EV per slot (Eq. 6).
+    /// `p_delay`, CNY paid by the EVA to each idle EV per slot (Eq. 6), in `[0, 100]`.
     pub p_delay: f64,
-    /// Default `U_idle` (Eq. 1) for EVs that do not set their own.
+    /// Default `U_idle` (Eq. 1) for EVs that do not set their own, in `[0, 100]`.
     pub u_idle: f64,
-    /// Default `beta_i` (Eq. 2).
+    /// Default `beta_i` (Eq. 2), in `(0, 100]`.
     pub beta: f64,
-    /// Default `a_i`, CNY/kWh battery degradation coefficient (Eq. 1).
+    /// Default `a_i`, CNY/kWh battery degradation coefficient (Eq. 1), in `[-100, 0]`.
     pub a: f64,
-    /// Precision `epsilon` of the discharging-price search, CNY/kWh (Eq. 12).
+    /// Precision `epsilon` of the discharging-price search, CNY/kWh (Eq. 12), in
+    /// `[1e-9, 100]`.
     pub epsilon: f64,
-    /// `p_d,max` (Eq. 11), CNY/kWh.
+    /// `p_d,max` (Eq. 11), CNY/kWh, in `[-100, 0]`.
     pub p_d_max: f64,
-    /// `p_d,min = -p_d_min_factor · p_rt` (Table I: 3).
+    /// `p_d,min = -p_d_min_factor · p_rt` (Table I: 3), in `[0, 100]`.
     pub p_d_min_factor: f64,
-    /// `delta = delta_factor · p_rt` (Table I: 2), CNY/kWh (Eq. 7).
+    /// `delta = delta_factor · p_rt` (Table I: 2), CNY/kWh (Eq. 7), in `[0, 100]`.
     pub delta_factor: f64,
-    /// The tariff giving `p_rt` where the grid file has no `p_rt` column.
+    /// The tariff giving `p_rt` (and each slot's period) where the grid file has no
+    /// `p_rt` column.
     pub tariff: Tariff,
 }
 
@@ -86,203 +98,131 @@ impl Default for Params {
     }
 }
 
+/// A closed or half-open range of a parameter (docs/model.md §7).
+#[derive(Debug, Clone, Copy)]
+struct Range {
+    lo: f64,
+    lo_open: bool,
+    hi: f64,
+}
+
+impl Range {
+    const fn closed(lo: f64, hi: f64) -> Self {
+        Range {
+            lo,
+            lo_open: false,
+            hi,
+        }
+    }
+    const fn open_lo(lo: f64, hi: f64) -> Self {
+        Range {
+            lo,
+            lo_open: true,
+            hi,
+        }
+    }
+    fn contains(self, v: f64) -> bool {
+        v.is_finite() && v <= self.hi && (v > self.lo || (!self.lo_open && v == self.lo))
+    }
+    fn describe(self) -> String {
+        format!(
+            "must be in {}{}, {}]",
+            if self.lo_open { "(" } else { "[" },
+            self.lo,
+            self.hi
+        )
+    }
+}
+
 impl Params {
-    /// Checks every parameter's domain (MODEL.md section 2 and Eq. 11).
+    /// Each parameter's name and value with its range (docs/model.md §7).
+    fn ranges(&self) -> [(&'static str, f64, Range); 11] {
+        let money = Range::closed(0.0, MAX_PRICE);
+        [
+            ("e0_kwh", self.e0_kwh, Range::open_lo(0.0, 1000.0)),
+            ("w_service", self.w_service, money),
+            ("w_grid", self.w_grid, money),
+            ("p_delay", self.p_delay, money),
+            ("u_idle", self.u_idle, money),
+            ("beta", self.beta, Range::open_lo(0.0, 100.0)),
+            ("a", self.a, Range::closed(-100.0, 0.0)),
+            ("epsilon", self.epsilon, Range::closed(1e-9, 100.0)),
+            ("p_d_max", self.p_d_max, Range::closed(-MAX_PRICE, 0.0)),
+            ("p_d_min_factor", self.p_d_min_factor, money),
+            ("delta_factor", self.delta_factor, money),
+        ]
+    }
+
+    /// Checks every parameter's range (docs/model.md §2 and §7, Eq. 11); the error names
+    /// the parameter as a scenario file spells it (`params.beta`).
     pub fn validate(&self) -> Result<()> {
-        let checks: [(&str, f64, bool, &str); 11] = [
-            ("e0_kwh", self.e0_kwh, self.e0_kwh > 0.0, "must be > 0"),
-            (
-                "w_service",
-                self.w_service,
-                self.w_service >= 0.0,
-                "must be >= 0",
-            ),
-            ("w_grid", self.w_grid, self.w_grid >= 0.0, "must be >= 0"),
-            (
-                "p_delay",
-                self.p_delay,
-                self.p_delay >= 0.0,
-                "must be >= 0 (Eq. 11)",
-            ),
-            ("u_idle", self.u_idle, self.u_idle >= 0.0, "must be >= 0"),
-            ("beta", self.beta, self.beta > 0.0, "must be > 0"),
-            ("a", self.a, self.a <= 0.0, "must be <= 0"),
-            ("epsilon", self.epsilon, self.epsilon > 0.0, "must be > 0"),
-            (
-                "p_d_max",
-                self.p_d_max,
-                self.p_d_max <= 0.0,
-                "must be <= 0 (Eq. 11)",
-            ),
-            (
-                "p_d_min_factor",
-                self.p_d_min_factor,
-                self.p_d_min_factor >= 0.0,
-                "must be >= 0",
-            ),
-            (
-                "delta_factor",
-                self.delta_factor,
-                self.delta_factor >= 0.0,
-                "must be >= 0",
-            ),
-        ];
-        for (name, v, ok, rule) in checks {
-            if !v.is_finite() {
-                return Err(Error::param(name, format!("{v} is not a finite number")));
-            }
-            if !ok {
-                return Err(Error::param(name, format!("{v}: {rule}")));
+        for (name, v, range) in self.ranges() {
+            if !range.contains(v) {
+                return Err(Error::param(
+                    format!("params.{name}"),
+                    format!("{v}: {}", range.describe()),
+                ));
             }
         }
         Ok(())
     }
 }
 
-/// One smart charging point taking part in the price search (step 4).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Worker {
-    /// Relative computing capacity: the share of candidates it gets is proportional to it.
-    pub capacity: f64,
-    /// An unavailable worker gets no sub-range.
-    #[serde(default = "yes")]
-    pub available: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-/// Default number of SCP workers.
-pub const DEFAULT_WORKERS: usize = 8;
-
-/// `n` available workers of equal capacity.
-pub fn equal_workers(n: usize) -> Vec<Worker> {
-    vec![
-        Worker {
-            capacity: 1.0,
-            available: true,
-        };
-        n
-    ]
-}
-
-/// Checks that at least one worker is available and every capacity is finite and > 0.
-pub fn validate_workers(workers: &[Worker]) -> Result<()> {
-    for (i, w) in workers.iter().enumerate() {
-        if !(w.capacity.is_finite() && w.capacity > 0.0) {
-            return Err(Error::param(
-                format!("workers[{i}].capacity"),
-                format!("{}: must be finite and > 0", w.capacity),
-            ));
-        }
-    }
-    if !workers.iter().any(|w| w.available) {
-        return Err(Error::param(
-            "workers",
-            "at least one worker must be available",
-        ));
-    }
-    Ok(())
-}
-
-/// Everything a run needs besides the fleet and the grid signals.
-#[derive(Debug, Clone, PartialEq)]
+/// Everything a run needs besides the fleet and the grid signals: the resolved scenario
+/// of docs/model.md §2. A scenario file is this struct in TOML, every key optional.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Scenario {
+    /// Seed for everything random or derived (ledger keys, generators).
+    pub seed: u64,
+    /// Whether the run records the ledger (`ledger = "on"` / `"off"`).
+    #[serde(with = "on_off")]
+    pub ledger: bool,
+    /// Number of byzantine SCPs `F` in the ledger's consensus (needs the ledger on and
+    /// `workers > 3F`).
+    pub byzantine: usize,
+    /// How the EVA searches the discharging price.
+    pub solver: Solver,
     /// The simulated horizon.
     pub horizon: Horizon,
     /// Table I parameters.
     pub params: Params,
     /// The SCP workers of the price search.
     pub workers: Vec<Worker>,
-    /// Seed for everything random or derived (ledger keys, generators).
-    pub seed: u64,
-    /// Whether the run records the ledger (`ledger = "on"` / `"off"`).
-    pub ledger: bool,
-    /// Number of byzantine SCPs `F` in the ledger's consensus (needs `workers > 3F`).
-    pub byzantine: usize,
-    /// How the EVA searches the discharging price.
-    pub solver: Solver,
 }
 
-/// The leader's price search (`solver = "grid"` or `"exact"` in a scenario file).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Solver {
-    /// The paper's epsilon grid (Eq. 12), [`crate::game::search`]: the default.
-    #[default]
-    Grid,
-    /// The exact supremum of `R` over the whole price range, [`crate::game::exact`].
-    Exact,
-}
+/// `ledger = "on"` / `"off"` in files.
+mod on_off {
+    use serde::{Deserialize, Deserializer, Serializer};
 
-impl Solver {
-    /// The name used in files and on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Solver::Grid => "grid",
-            Solver::Exact => "exact",
-        }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    enum OnOff {
+        On,
+        Off,
     }
-}
 
-/// `"on"` / `"off"` in a scenario file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum OnOff {
-    On,
-    Off,
+    pub fn serialize<S: Serializer>(on: &bool, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(if *on { "on" } else { "off" })
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        Ok(matches!(OnOff::deserialize(d)?, OnOff::On))
+    }
 }
 
 impl Default for Scenario {
     fn default() -> Self {
         Scenario {
-            horizon: Horizon::paper(),
-            params: Params::default(),
-            workers: equal_workers(DEFAULT_WORKERS),
             seed: 2021,
             ledger: true,
             byzantine: 0,
             solver: Solver::Grid,
+            horizon: Horizon::paper(),
+            params: Params::default(),
+            workers: equal_workers(DEFAULT_WORKERS),
         }
     }
-}
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawHorizon {
-    start: Option<String>,
-    slots: Option<usize>,
-}
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawParams {
-    e0_kwh: Option<f64>,
-    w_service: Option<f64>,
-    w_grid: Option<f64>,
-    p_delay: Option<f64>,
-    u_idle: Option<f64>,
-    beta: Option<f64>,
-    a: Option<f64>,
-    epsilon: Option<f64>,
-    p_d_max: Option<f64>,
-    p_d_min_factor: Option<f64>,
-    delta_factor: Option<f64>,
-    tariff: Option<Vec<TariffBand>>,
-}
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawScenario {
-    seed: Option<u64>,
-    ledger: Option<OnOff>,
-    byzantine: Option<usize>,
-    solver: Option<Solver>,
-    horizon: Option<RawHorizon>,
-    params: Option<RawParams>,
-    workers: Option<Vec<Worker>>,
 }
 
 impl Scenario {
@@ -294,106 +234,102 @@ impl Scenario {
 
     /// Parses a scenario from TOML text; `path` names it in errors.
     pub fn from_toml(text: &str, path: &Path) -> Result<Self> {
-        let raw: RawScenario = toml::from_str(text).map_err(|e| {
+        toml::from_str(text).map_err(|e| {
             let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
-            Error::input(path, line, col, "", e.message().to_string())
-        })?;
-        let mut sc = Scenario::default();
-        if let Some(seed) = raw.seed {
-            sc.seed = seed;
-        }
-        if let Some(l) = raw.ledger {
-            sc.ledger = l == OnOff::On;
-        }
-        if let Some(f) = raw.byzantine {
-            sc.byzantine = f;
-        }
-        if let Some(s) = raw.solver {
-            sc.solver = s;
-        }
-        if let Some(h) = raw.horizon {
-            if let Some(s) = h.start {
-                sc.horizon.start = parse_time(&s).ok_or_else(|| {
-                    Error::param("horizon.start", format!("'{s}' is not YYYY-MM-DDTHH:MM"))
-                })?;
-            }
-            if let Some(n) = h.slots {
-                sc.horizon.slots = n;
-            }
-        }
-        if let Some(p) = raw.params {
-            let d = &mut sc.params;
-            let set = |dst: &mut f64, v: Option<f64>| {
-                if let Some(v) = v {
-                    *dst = v;
-                }
-            };
-            set(&mut d.e0_kwh, p.e0_kwh);
-            set(&mut d.w_service, p.w_service);
-            set(&mut d.w_grid, p.w_grid);
-            set(&mut d.p_delay, p.p_delay);
-            set(&mut d.u_idle, p.u_idle);
-            set(&mut d.beta, p.beta);
-            set(&mut d.a, p.a);
-            set(&mut d.epsilon, p.epsilon);
-            set(&mut d.p_d_max, p.p_d_max);
-            set(&mut d.p_d_min_factor, p.p_d_min_factor);
-            set(&mut d.delta_factor, p.delta_factor);
-            if let Some(bands) = p.tariff {
-                d.tariff = Tariff::from_bands(&bands)?;
-            }
-        }
-        if let Some(w) = raw.workers {
-            sc.workers = w;
-        }
-        Ok(sc)
+            Error::input(path, line, col, "", e.message().trim_end().to_string())
+        })
     }
 
-    /// Checks every parameter (call after command-line overrides).
+    /// Sets one scenario key by its dotted name as a scenario file spells it
+    /// (`"params.w_grid"`, `"solver"`, `"horizon.slots"`, `"workers"`), with the value's
+    /// type checked as when reading a file. Sweeps and bindings use this; ranges are
+    /// checked by [`Scenario::validate`].
+    pub fn set(&mut self, key: &str, value: toml::Value) -> Result<()> {
+        let mut doc = toml::Value::try_from(&*self)
+            .map_err(|e| Error::param(key, format!("the scenario does not serialise: {e}")))?;
+        let mut parts = key.split('.').peekable();
+        let mut at = &mut doc;
+        while let Some(part) = parts.next() {
+            let table = at
+                .as_table_mut()
+                .ok_or_else(|| Error::param(key, format!("'{part}' is not inside a table")))?;
+            let slot = table
+                .get_mut(part)
+                .ok_or_else(|| Error::param(key, "no such scenario key"))?;
+            if parts.peek().is_none() {
+                *slot = value;
+                break;
+            }
+            at = slot;
+        }
+        *self = doc
+            .try_into()
+            .map_err(|e: toml::de::Error| Error::param(key, e.message().trim_end().to_string()))?;
+        Ok(())
+    }
+
+    /// Checks every parameter (call after overrides): the ranges of docs/model.md §7.
     pub fn validate(&self) -> Result<()> {
         self.params.validate()?;
         validate_workers(&self.workers)?;
+        if self.byzantine > 0 && !self.ledger {
+            return Err(Error::param(
+                "byzantine",
+                format!(
+                    "{} byzantine SCPs need the ledger on: without it there is no consensus to attack",
+                    self.byzantine
+                ),
+            ));
+        }
         if self.ledger {
             crate::ledger::consensus::check_byzantine(self.workers.len(), self.byzantine)?;
         }
-        if self.horizon.slots == 0 {
-            return Err(Error::param("slots", "the horizon needs at least one slot"));
+        let start = self.horizon.start;
+        if start.second() != 0 || start.nanosecond() != 0 {
+            return Err(Error::param(
+                "horizon.start",
+                "must lie on a whole minute (grid rows are matched to slot starts)",
+            ));
         }
-        if self.horizon.slots > 366 * 96 {
-            return Err(Error::param("slots", "at most one year (35,136 slots)"));
+        if !(1970..=2100).contains(&start.year()) {
+            return Err(Error::param(
+                "horizon.start",
+                "must lie between 1970 and 2100",
+            ));
+        }
+        if self.horizon.slots == 0 {
+            return Err(Error::param(
+                "horizon.slots",
+                "the horizon needs at least one slot",
+            ));
+        }
+        if self.horizon.slots > MAX_SLOTS {
+            return Err(Error::param(
+                "horizon.slots",
+                format!(
+                    "{}: at most one leap year ({MAX_SLOTS} slots)",
+                    self.horizon.slots
+                ),
+            ));
         }
         Ok(())
     }
 
     /// The scenario as TOML (every key written), e.g. to record a run's settings.
     pub fn to_toml(&self) -> String {
-        let p = &self.params;
-        let raw = RawScenario {
-            seed: Some(self.seed),
-            ledger: Some(if self.ledger { OnOff::On } else { OnOff::Off }),
-            byzantine: Some(self.byzantine),
-            solver: Some(self.solver),
-            horizon: Some(RawHorizon {
-                start: Some(format_time(self.horizon.start)),
-                slots: Some(self.horizon.slots),
-            }),
-            params: Some(RawParams {
-                e0_kwh: Some(p.e0_kwh),
-                w_service: Some(p.w_service),
-                w_grid: Some(p.w_grid),
-                p_delay: Some(p.p_delay),
-                u_idle: Some(p.u_idle),
-                beta: Some(p.beta),
-                a: Some(p.a),
-                epsilon: Some(p.epsilon),
-                p_d_max: Some(p.p_d_max),
-                p_d_min_factor: Some(p.p_d_min_factor),
-                delta_factor: Some(p.delta_factor),
-                tariff: Some(p.tariff.bands()),
-            }),
-            workers: Some(self.workers.clone()),
-        };
-        toml::to_string(&raw).expect("scenario serialises")
+        toml::to_string(self).expect("a scenario serialises to TOML")
+    }
+
+    /// The scenario's one canonical byte encoding: compact JSON of every resolved key in
+    /// declaration order, floats in their shortest round-trip form. Provenance, sweeps
+    /// and the ledger's genesis all derive from it.
+    pub fn canonical_json(&self) -> String {
+        serde_json::to_string(self).expect("a scenario serialises to JSON")
+    }
+
+    /// SHA-256 of [`Scenario::canonical_json`], lowercase hex: the scenario's digest.
+    pub fn digest(&self) -> String {
+        crate::data::sha256_hex(self.canonical_json().as_bytes())
     }
 }
 
@@ -443,8 +379,16 @@ mod tests {
             Scenario::from_toml("ledger = \"off\"\nbyzantine = 5\n", Path::new("s.toml")).unwrap();
         assert!(!sc.ledger);
         assert_eq!(sc.byzantine, 5);
-        // Off, the bound does not apply; on, 8 workers allow at most 2.
-        sc.validate().unwrap();
+        // Off, byzantine SCPs have nothing to attack: refused with a reason.
+        let e = sc.validate().unwrap_err().to_string();
+        assert!(e.contains("byzantine") && e.contains("ledger on"), "{e}");
+        Scenario {
+            byzantine: 0,
+            ..sc.clone()
+        }
+        .validate()
+        .unwrap();
+        // On, 8 workers allow at most 2.
         let on = Scenario { ledger: true, ..sc };
         assert!(on.validate().unwrap_err().to_string().contains("n > 3F"));
         let two = Scenario { byzantine: 2, ..on };
@@ -468,7 +412,7 @@ mod tests {
     fn domains_are_checked() {
         let mut sc = Scenario::default();
         sc.params.a = 0.5;
-        assert!(sc.validate().unwrap_err().to_string().contains("a"));
+        assert!(sc.validate().unwrap_err().to_string().contains("params.a"));
         let sc = Scenario {
             workers: vec![Worker {
                 capacity: 1.0,
@@ -477,5 +421,125 @@ mod tests {
             ..Scenario::default()
         };
         assert!(sc.validate().is_err());
+    }
+
+    #[test]
+    fn every_range_is_enforced_at_both_ends() {
+        // (key, lowest valid, highest valid, just below, just above)
+        let cases: [(&str, f64, f64, f64, f64); 11] = [
+            ("e0_kwh", 1e-9, 1000.0, 0.0, 1000.001),
+            ("w_service", 0.0, 100.0, -1e-9, 100.001),
+            ("w_grid", 0.0, 100.0, -1e-9, 100.001),
+            ("p_delay", 0.0, 100.0, -1e-9, 100.001),
+            ("u_idle", 0.0, 100.0, -1e-9, 100.001),
+            ("beta", 1e-9, 100.0, 0.0, 100.001),
+            ("a", -100.0, 0.0, -100.001, 1e-9),
+            ("epsilon", 1e-9, 100.0, 0.9e-9, 100.001),
+            ("p_d_max", -100.0, 0.0, -100.001, 1e-9),
+            ("p_d_min_factor", 0.0, 100.0, -1e-9, 100.001),
+            ("delta_factor", 0.0, 100.0, -1e-9, 100.001),
+        ];
+        for (key, lo, hi, below, above) in cases {
+            let with = |v: f64| {
+                let mut sc = Scenario::default();
+                sc.set(&format!("params.{key}"), toml::Value::Float(v))
+                    .unwrap();
+                sc.validate()
+            };
+            with(lo).unwrap_or_else(|e| panic!("{key} = {lo}: {e}"));
+            with(hi).unwrap_or_else(|e| panic!("{key} = {hi}: {e}"));
+            for bad in [below, above, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+                let e = with(bad).expect_err(&format!("{key} = {bad} accepted"));
+                assert!(e.to_string().contains(&format!("params.{key}")), "{e}");
+            }
+        }
+    }
+
+    #[test]
+    fn horizon_start_on_a_whole_minute_and_slots_bounded() {
+        let sc = Scenario::from_toml(
+            "[horizon]\nstart = \"2021-05-27T07:00:30\"\n",
+            Path::new("s.toml"),
+        )
+        .unwrap();
+        let e = sc.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("horizon.start") && e.contains("whole minute"),
+            "{e}"
+        );
+        let on_minute = Scenario::from_toml(
+            "[horizon]\nstart = \"2021-05-27T07:00:00\"\n",
+            Path::new("s.toml"),
+        )
+        .unwrap();
+        on_minute.validate().unwrap();
+        let mut sc = Scenario::default();
+        sc.horizon.slots = MAX_SLOTS;
+        sc.validate().unwrap();
+        sc.horizon.slots = MAX_SLOTS + 1;
+        assert!(sc.validate().is_err());
+        sc.horizon.slots = 0;
+        assert!(sc.validate().is_err());
+        let old = Scenario::from_toml(
+            "[horizon]\nstart = \"1969-12-31T23:00\"\n",
+            Path::new("s.toml"),
+        )
+        .unwrap();
+        assert!(old.validate().is_err());
+    }
+
+    #[test]
+    fn set_by_dotted_key_checks_names_and_types() {
+        let mut sc = Scenario::default();
+        sc.set("params.w_grid", toml::Value::Float(1.2)).unwrap();
+        assert_eq!(sc.params.w_grid, 1.2);
+        sc.set("solver", toml::Value::String("exact".into()))
+            .unwrap();
+        assert_eq!(sc.solver, Solver::Exact);
+        sc.set("horizon.slots", toml::Value::Integer(8)).unwrap();
+        assert_eq!(sc.horizon.slots, 8);
+        let e = sc.set("params.w_grd", toml::Value::Float(1.0)).unwrap_err();
+        assert!(e.to_string().contains("no such scenario key"), "{e}");
+        let e = sc
+            .set("params.beta", toml::Value::String("x".into()))
+            .unwrap_err();
+        assert!(e.to_string().contains("params.beta"), "{e}");
+        let e = sc.set("solver.x", toml::Value::Integer(1)).unwrap_err();
+        assert!(e.to_string().contains("not inside a table"), "{e}");
+    }
+
+    #[test]
+    fn digest_is_of_the_canonical_encoding_and_tracks_every_key() {
+        let a = Scenario::default();
+        assert_eq!(a.digest(), Scenario::default().digest());
+        assert_eq!(a.digest().len(), 64);
+        assert_eq!(
+            a.digest(),
+            crate::data::sha256_hex(a.canonical_json().as_bytes())
+        );
+        let mut b = a.clone();
+        b.params.epsilon = 0.002;
+        assert_ne!(a.digest(), b.digest());
+        let mut c = a.clone();
+        c.workers[3].capacity = 2.0;
+        assert_ne!(a.digest(), c.digest());
+        let mut d = a.clone();
+        d.horizon.start += chrono::Duration::minutes(15);
+        assert_ne!(a.digest(), d.digest());
+        // The encoding names every resolved key.
+        let json: serde_json::Value = serde_json::from_str(&a.canonical_json()).unwrap();
+        for key in [
+            "seed",
+            "ledger",
+            "byzantine",
+            "solver",
+            "horizon",
+            "params",
+            "workers",
+        ] {
+            assert!(json.get(key).is_some(), "{key}");
+        }
+        assert_eq!(json["params"]["tariff"][2]["period"], "peak");
+        assert_eq!(json["horizon"]["start"], "2021-05-27T07:00");
     }
 }

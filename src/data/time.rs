@@ -32,13 +32,39 @@ pub fn format_time(t: NaiveDateTime) -> String {
 
 /// The simulated horizon: `slots` slots of 15 minutes from `start`.
 ///
-/// Slot `t` covers `[start + 15t min, start + 15(t+1) min)`.
+/// Slot `t` covers `[start + 15t min, start + 15(t+1) min)`. In files the start is written
+/// `YYYY-MM-DDTHH:MM`; a missing key takes the paper's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Horizon {
     /// Start of slot 0.
+    #[serde(with = "minute_format")]
     pub start: NaiveDateTime,
     /// Number of slots.
     pub slots: usize,
+}
+
+impl Default for Horizon {
+    /// The paper's horizon.
+    fn default() -> Self {
+        Horizon::paper()
+    }
+}
+
+/// serde for a time written `YYYY-MM-DDTHH:MM` (read with [`parse_time`]).
+mod minute_format {
+    use chrono::NaiveDateTime;
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::format_time(*t))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDateTime, D::Error> {
+        let s = String::deserialize(d)?;
+        super::parse_time(&s)
+            .ok_or_else(|| D::Error::custom(format!("'{s}' is not YYYY-MM-DDTHH:MM")))
+    }
 }
 
 impl Horizon {

@@ -75,10 +75,11 @@ use std::borrow::Cow;
 
 use rayon::prelude::*;
 
-use crate::data::scenario::Worker;
+use crate::error::Result;
 use crate::game::follower::{Follower, Regime, Response};
 use crate::game::leader::{Revenue, SlotPrices};
 use crate::game::search::{decompose, Best, SearchResult, SlotGame, PAR_MIN_EVS};
+use crate::game::solve::Worker;
 
 const LN_2: f64 = std::f64::consts::LN_2;
 
@@ -651,7 +652,7 @@ fn cell(game: &SlotGame, p: f64, r: &std::ops::Range<usize>) -> usize {
 /// The exact leader solver with the paper's SCP decomposition: each available worker
 /// maximises `R` exactly over its sub-range of prices; the best proposal wins (highest
 /// `R`, then higher price).
-pub fn search(game: &SlotGame, workers: &[Worker]) -> SearchResult {
+pub fn search(game: &SlotGame, workers: &[Worker]) -> Result<SearchResult> {
     let thr: Vec<Threshold> = if game.followers.len() >= PAR_MIN_EVS {
         game.followers.par_iter().map(threshold).collect()
     } else {
@@ -684,8 +685,8 @@ pub fn search(game: &SlotGame, workers: &[Worker]) -> SearchResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::scenario::equal_workers;
     use crate::game::follower::Regime;
+    use crate::game::solve::equal_workers;
     use crate::game::testing::game;
     use proptest::prelude::*;
 
@@ -786,7 +787,7 @@ mod tests {
                 "piece {j}"
             );
         }
-        let best = search(&g, &equal_workers(4)).best;
+        let best = search(&g, &equal_workers(4)).unwrap().best;
         assert!(best.revenue.total >= g.scan().revenue.total - 1e-9);
     }
 
@@ -870,7 +871,7 @@ mod tests {
         let g = game(1.12, 0.0, &[(0.5, 60.0, 0.16, -0.01)], 0.01);
         let t = threshold(&g.followers[0]);
         let grid = g.scan();
-        let exact = search(&g, &equal_workers(1)).best;
+        let exact = search(&g, &equal_workers(1)).unwrap().best;
         assert!(
             exact.p_d < t.tau && exact.p_d > t.tau - 1e-6,
             "{exact:?} {t:?}"
@@ -898,7 +899,7 @@ mod tests {
             .map(|i| ((i as f64 * 0.61) % 1.0, 40.0 + i as f64, 0.3, -0.01))
             .collect();
         let g = game(1.12, 80.0, &evs, 0.001);
-        let exact = search(&g, &equal_workers(3)).best;
+        let exact = search(&g, &equal_workers(3)).unwrap().best;
         let grid = g.scan();
         let gap = exact.revenue.total - grid.revenue.total;
         let bound = grid_gap_bound(&g, exact.p_d);
@@ -921,7 +922,7 @@ mod tests {
         ) {
             let g = game(p_rt, e_limit, &evs, 0.001);
             let grid = g.scan();
-            let one = search(&g, &equal_workers(1)).best;
+            let one = search(&g, &equal_workers(1)).unwrap().best;
             let tol = 1e-9 * grid.revenue.total.abs().max(1.0);
             prop_assert!(one.revenue.total >= grid.revenue.total - tol,
                 "exact {:?} < grid {:?}", one, grid);
@@ -937,7 +938,7 @@ mod tests {
                 .collect();
             workers[0].available = true;
             for ws in [equal_workers(2), equal_workers(7), workers] {
-                let s = search(&g, &ws).best;
+                let s = search(&g, &ws).unwrap().best;
                 prop_assert_eq!(s.p_d.to_bits(), one.p_d.to_bits());
                 prop_assert_eq!(s.revenue.total.to_bits(), one.revenue.total.to_bits());
             }

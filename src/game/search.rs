@@ -28,9 +28,10 @@ use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
-use crate::data::scenario::Worker;
+use crate::error::{Error, Result};
 use crate::game::follower::{discharge_x_unchecked, Follower, Regime, Response};
 use crate::game::leader::{Revenue, SlotPrices};
+use crate::game::solve::Worker;
 
 /// The epsilon grid of candidate discharging prices of one slot.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -48,18 +49,41 @@ pub struct PriceGrid {
 }
 
 impl PriceGrid {
-    /// The grid for `[p_min, p_max]` at precision `epsilon` (requires `p_min <= p_max`).
-    pub fn new(p_min: f64, p_max: f64, epsilon: f64) -> Self {
+    /// The grid for `[p_min, p_max]` at precision `epsilon`. Refuses a non-finite bound,
+    /// `p_min > p_max`, an epsilon that is not finite and > 0, and a grid of more than
+    /// [`MAX_GRID_LEN`] candidates (whose indices would not fit the search's arithmetic).
+    pub fn new(p_min: f64, p_max: f64, epsilon: f64) -> Result<Self> {
+        if !(p_min.is_finite() && p_max.is_finite()) || p_min > p_max {
+            return Err(Error::param(
+                "p_d range",
+                format!(
+                    "[{p_min}, {p_max}] is not a finite interval with p_d,min <= p_d,max (Eq. 11)"
+                ),
+            ));
+        }
+        if !(epsilon.is_finite() && epsilon > 0.0) {
+            return Err(Error::param(
+                "epsilon",
+                format!("{epsilon}: must be finite and > 0"),
+            ));
+        }
+        let n = (p_max - p_min) / epsilon;
+        if !n.is_finite() || n >= MAX_GRID_LEN as f64 {
+            return Err(Error::param(
+                "epsilon",
+                format!("{n:.3e} candidates in [{p_min}, {p_max}]: at most {MAX_GRID_LEN:e}"),
+            ));
+        }
         let k_max = ((p_max - p_min) / epsilon + 1e-9).floor().max(0.0) as usize;
         let last = p_max - k_max as f64 * epsilon;
         let extra_min = last - p_min > 1e-9 * epsilon;
-        PriceGrid {
+        Ok(PriceGrid {
             p_max,
             p_min,
             epsilon,
             k_max,
             extra_min,
-        }
+        })
     }
 
     /// Number of candidates.
@@ -91,6 +115,11 @@ impl PriceGrid {
         (((self.p_max - p) / self.epsilon).round().max(0.0) as usize).min(self.k_max)
     }
 }
+
+/// The most candidates a [`PriceGrid`] may index (the exact solver uses the grid only to
+/// split the price range among workers, so it may have far more than the grid search can
+/// scan).
+pub const MAX_GRID_LEN: usize = 1 << 50;
 
 /// Splits `n` candidates into contiguous sub-ranges in proportion to the capacities of the
 /// available workers; an unavailable worker gets `None`. The ranges cover `0..n` in worker
@@ -127,11 +156,12 @@ pub fn split_ranges(n: usize, workers: &[Worker]) -> Vec<Option<Range<usize>>> {
 /// Step 4's decomposition, shared by both solvers: the `n` candidates split over the
 /// workers ([`split_ranges`]), each available worker's best found by `best_in` over its
 /// sub-range (in parallel with rayon), and the best proposal winning ([`Best::better`]).
+/// Refuses a worker set with no available worker.
 pub fn decompose(
     n: usize,
     workers: &[Worker],
     best_in: impl Fn(Range<usize>) -> Option<Best> + Sync,
-) -> SearchResult {
+) -> Result<SearchResult> {
     let proposals: Vec<Proposal> = split_ranges(n, workers)
         .into_par_iter()
         .enumerate()
@@ -148,8 +178,8 @@ pub fn decompose(
         .iter()
         .filter_map(|p| p.best)
         .reduce(Best::better)
-        .expect("the ranges cover every candidate");
-    SearchResult { best, proposals }
+        .ok_or_else(|| Error::param("workers", "at least one worker must be available"))?;
+    Ok(SearchResult { best, proposals })
 }
 
 /// The best candidate of a range: its index, price and revenue.
@@ -287,14 +317,15 @@ impl GridIndex {
 }
 
 impl SlotGame {
-    /// Builds the slot's game from the followers of the plugged EVs.
-    pub fn new(prices: SlotPrices, epsilon: f64, followers: Vec<Follower>) -> Self {
-        SlotGame {
-            grid: PriceGrid::new(prices.p_d_min, prices.p_d_max, epsilon),
+    /// Builds the slot's game from the followers of the plugged EVs (any number, none
+    /// included); refuses a price range or epsilon that [`PriceGrid::new`] refuses.
+    pub fn new(prices: SlotPrices, epsilon: f64, followers: Vec<Follower>) -> Result<Self> {
+        Ok(SlotGame {
+            grid: PriceGrid::new(prices.p_d_min, prices.p_d_max, epsilon)?,
             prices,
             followers,
             index: OnceLock::new(),
-        }
+        })
     }
 
     /// The grid search's index: each follower's first discharging candidate found by
@@ -378,8 +409,9 @@ impl SlotGame {
     }
 
     /// The paper's distributed search: each available worker scans its sub-range (run in
-    /// parallel with rayon), the best proposal wins.
-    pub fn search(&self, workers: &[Worker]) -> SearchResult {
+    /// parallel with rayon), the best proposal wins. Refuses a worker set with no
+    /// available worker.
+    pub fn search(&self, workers: &[Worker]) -> Result<SearchResult> {
         decompose(self.grid.len(), workers, |range| self.best_in(range))
     }
 
@@ -436,17 +468,17 @@ mod tests {
 
     #[test]
     fn grid_candidates() {
-        let g = PriceGrid::new(-3.36, 0.0, 0.001);
+        let g = PriceGrid::new(-3.36, 0.0, 0.001).unwrap();
         assert_eq!(g.k_max, 3360);
         assert!(!g.extra_min);
         assert_eq!(g.len(), 3361);
-        let g = PriceGrid::new(-0.78, 0.0, 0.007);
+        let g = PriceGrid::new(-0.78, 0.0, 0.007).unwrap();
         assert_eq!(g.k_max, 111);
         assert!(g.extra_min);
         assert_eq!(g.price(112), -0.78);
         assert_eq!(g.index_of(-0.78), 112);
         assert_eq!(g.index_of(g.price(40)), 40);
-        let g = PriceGrid::new(0.0, 0.0, 0.001);
+        let g = PriceGrid::new(0.0, 0.0, 0.001).unwrap();
         assert_eq!(g.len(), 1);
     }
 
@@ -515,11 +547,11 @@ mod tests {
                 .collect();
             workers[0].available = true;
             for ws in [vec![Worker { capacity: 1.0, available: true }],
-                       crate::data::scenario::equal_workers(2),
-                       crate::data::scenario::equal_workers(7),
-                       crate::data::scenario::equal_workers(64),
+                       crate::game::solve::equal_workers(2),
+                       crate::game::solve::equal_workers(7),
+                       crate::game::solve::equal_workers(64),
                        workers] {
-                let s = g.search(&ws);
+                let s = g.search(&ws).unwrap();
                 prop_assert_eq!(s.best.k, scan.k);
                 prop_assert_eq!(s.best.revenue.total.to_bits(), scan.revenue.total.to_bits());
                 prop_assert_eq!(s.best.p_d.to_bits(), scan.p_d.to_bits());

@@ -39,5 +39,5 @@ pub fn game(p_rt: f64, e_limit: f64, evs: &[(f64, f64, f64, f64)], eps: f64) -> 
             )
         })
         .collect();
-    SlotGame::new(pr, eps, fs)
+    SlotGame::new(pr, eps, fs).expect("valid test game")
 }

@@ -230,20 +230,13 @@ impl Keystore {
         v
     }
 
-    /// Writes the keystore (atomically, through a temporary file).
+    /// Writes the keystore atomically (a temporary file beside it, then renamed), readable
+    /// by its owner only (`rw-------`).
     pub fn save(&self, path: &Path) -> Result<()> {
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let name = path
-            .file_name()
-            .ok_or_else(|| Error::param("keystore", "needs a file name"))?
-            .to_string_lossy()
-            .into_owned();
-        let mut set = crate::report::output::OutputSet::new();
-        set.add(name, self.to_json());
-        set.commit(dir).map(|_| ())
+        if path.file_name().is_none() {
+            return Err(Error::param("keystore", "needs a file name"));
+        }
+        crate::report::output::write_atomic_private(path, &self.to_json())
     }
 
     /// Reads a keystore and checks that every secret matches its public key.

@@ -380,26 +380,19 @@ fn false_claim(
     }
 }
 
-/// Runs a simulation with the ledger on: the run's result and its ledger.
+/// Runs a simulation with the ledger on: the run's result and its ledger. `observe` sees
+/// each slot after its block is recorded; its error (or a ledger check's) ends the run.
 pub fn simulate_with_ledger(
     run: &Run,
     config: LedgerConfig,
-    mut progress: impl FnMut(),
+    mut observe: impl FnMut(&SlotOutcome<'_>) -> Result<()>,
 ) -> Result<(crate::sim::RunResult, Ledger)> {
     let mut builder = LedgerBuilder::new(run, config)?;
-    let mut error: Option<LedgerError> = None;
     let result = run.simulate(|o| {
-        progress();
-        if error.is_none() {
-            if let Err(e) = builder.record(o) {
-                error = Some(e);
-            }
-        }
-    });
-    match error {
-        Some(e) => Err(e.into()),
-        None => Ok((result, builder.finish())),
-    }
+        builder.record(o)?;
+        observe(o)
+    })?;
+    Ok((result, builder.finish()))
 }
 
 #[cfg(test)]
@@ -442,8 +435,9 @@ mod tests {
     #[test]
     fn honest_and_byzantine_ledgers_agree_on_every_price_and_trade() {
         let r = run(4);
-        let (res, honest) = simulate_with_ledger(&r, LedgerConfig::default(), || {}).unwrap();
-        let (res_b, byz) = simulate_with_ledger(&r, LedgerConfig { byzantine: 1 }, || {}).unwrap();
+        let (res, honest) = simulate_with_ledger(&r, LedgerConfig::default(), |_| Ok(())).unwrap();
+        let (res_b, byz) =
+            simulate_with_ledger(&r, LedgerConfig { byzantine: 1 }, |_| Ok(())).unwrap();
         assert_eq!(res, res_b);
         assert_eq!(honest.blocks.len(), 6);
         for (h, b) in honest.blocks.iter().zip(&byz.blocks) {
@@ -479,7 +473,9 @@ mod tests {
                 );
                 outcomes += 1;
             }
-        });
+            Ok(())
+        })
+        .unwrap();
         assert_eq!(outcomes, 1);
     }
 }

@@ -1,5 +1,6 @@
-//! Reports: the summary, the output files and the figures.
+//! Reports: the summary, its provenance, the output folder and the figures.
 
 pub mod figures;
 pub mod output;
+pub mod provenance;
 pub mod summary;

@@ -1,6 +1,20 @@
-//! Writing a run's outputs atomically: every file is first written to a temporary file in
-//! the output folder, and only when all are written are they renamed into place, so a
-//! failed run never leaves half a result.
+//! Writing a run's output folder so that it never mixes two runs.
+//!
+//! A run's files are written into a fresh staging directory beside the output folder
+//! (`.NAME.v2g-stage-XXXXXX`), then swapped in whole:
+//!
+//! * no folder yet: one `rename` of the staging directory to the folder;
+//! * a folder already there: on Linux one `renameat2(RENAME_EXCHANGE)` swaps the two
+//!   directories atomically, and the old set (now in the staging path) is removed;
+//!   elsewhere, or on a file system that cannot exchange, the old folder is renamed aside
+//!   first and the new one renamed in (a crash between those two renames leaves the old
+//!   set complete beside an absent folder).
+//!
+//! So on Linux a crash or kill at any moment leaves either the complete old set or the
+//! complete new one at the folder's path; a normal failure removes the staging directory.
+//! The folder is checked before anything is simulated ([`OutputDir::prepare`]): it must
+//! be creatable and writable, and hold nothing but files v2g writes, because the swap
+//! replaces it whole.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -12,6 +26,18 @@ use crate::error::{Error, Result};
 use crate::report::figures::case_study_figures;
 use crate::report::summary::Summary;
 use crate::sim::RunResult;
+
+/// Every file name a run may write into its output folder; a folder holding anything
+/// else is not replaced.
+pub const OUTPUT_FILES: [&str; 7] = [
+    "slots.csv",
+    "evs.csv",
+    "summary.json",
+    "fig3_load_and_aux_demand.svg",
+    "fig4_power_and_prices.svg",
+    "fig5_revenue_and_costs.svg",
+    "ledger.jsonl",
+];
 
 /// A set of files to write together.
 #[derive(Debug, Default)]
@@ -35,35 +61,242 @@ impl OutputSet {
         self.files.iter().map(|(n, _)| n.as_str())
     }
 
-    /// Writes every file into `dir` (created if needed): all to temporary files first,
-    /// then each renamed into place.
+    /// The bytes of the file `name`, if the set has it.
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.files
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| b.as_slice())
+    }
+
+    /// Writes every file into `dir`, replacing whatever output set it held: checks the
+    /// folder ([`OutputDir::prepare`]), stages, then swaps ([`OutputDir::commit`]).
     pub fn commit(self, dir: &Path) -> Result<Vec<PathBuf>> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let mut staged = Vec::with_capacity(self.files.len());
-        for (name, bytes) in self.files {
-            let tmp = stage(dir, &name, &bytes)?;
-            staged.push((tmp, dir.join(name)));
-        }
-        let mut out = Vec::with_capacity(staged.len());
-        for (tmp, path) in staged {
-            tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
-            out.push(path);
-        }
-        Ok(out)
+        OutputDir::prepare(dir)?.commit(self)
     }
 }
 
-/// Writes `bytes` to a new temporary file in `dir`, synced, readable by everyone like an
-/// ordinary new file (`rw-r--r--` before the umask), ready to be renamed into place.
-fn stage(dir: &Path, name: &str, bytes: &[u8]) -> Result<tempfile::NamedTempFile> {
+/// Where an injected fault stops [`OutputDir::commit`] (tests of the swap only: set by
+/// the environment variable `V2G_FAULT` in debug builds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    /// After every file is staged, before the swap: a normal failure.
+    BeforeSwap,
+    /// Right after the swap, before the old set is removed, like a kill: nothing is
+    /// cleaned up.
+    KillAfterSwap,
+}
+
+fn injected_fault() -> Option<Fault> {
+    if !cfg!(debug_assertions) {
+        return None;
+    }
+    match std::env::var("V2G_FAULT").ok()?.as_str() {
+        "before-swap" => Some(Fault::BeforeSwap),
+        "kill-after-swap" => Some(Fault::KillAfterSwap),
+        _ => None,
+    }
+}
+
+/// An output folder checked and ready to receive a run: its staging directory exists
+/// beside it. Dropping it without [`OutputDir::commit`] removes the staging directory.
+#[derive(Debug)]
+pub struct OutputDir {
+    target: PathBuf,
+    stage: tempfile::TempDir,
+}
+
+impl OutputDir {
+    /// Checks that `dir` can take a run's outputs before anything is simulated: its parent
+    /// is created if needed and must be writable (the staging directory is created there
+    /// now), and `dir`, when it exists, must be a folder holding only [`OUTPUT_FILES`].
+    pub fn prepare(dir: &Path) -> Result<Self> {
+        let name = dir
+            .file_name()
+            .filter(|n| !n.is_empty() && *n != "." && *n != "..")
+            .ok_or_else(|| {
+                Error::param(
+                    "--out",
+                    format!("'{}' does not name a folder to replace", dir.display()),
+                )
+            })?;
+        let parent = match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        match std::fs::symlink_metadata(dir) {
+            Ok(m) if m.is_dir() => check_only_outputs(dir)?,
+            Ok(_) => {
+                return Err(Error::param(
+                    "--out",
+                    format!("'{}' exists and is not a folder", dir.display()),
+                ))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(dir, e)),
+        }
+        std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
+        let stage = tempfile::Builder::new()
+            .prefix(&format!(".{}.v2g-stage-", name.to_string_lossy()))
+            .tempdir_in(&parent)
+            .map_err(|e| Error::io(&parent, e))?;
+        Ok(OutputDir {
+            target: dir.to_path_buf(),
+            stage,
+        })
+    }
+
+    /// The folder the outputs will replace.
+    pub fn path(&self) -> &Path {
+        &self.target
+    }
+
+    /// Stages every file (each synced), then swaps the staged folder in for the old one
+    /// (module docs). Returns the paths written, in the set's order.
+    pub fn commit(self, set: OutputSet) -> Result<Vec<PathBuf>> {
+        let fault = injected_fault();
+        let stage_path = self.stage.path().to_path_buf();
+        let mut names = Vec::with_capacity(set.files.len());
+        for (name, bytes) in &set.files {
+            write_synced(&stage_path.join(name), bytes)?;
+            names.push(self.target.join(name));
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&stage_path, std::fs::Permissions::from_mode(0o755))
+                .map_err(|e| Error::io(&stage_path, e))?;
+        }
+        sync_dir(&stage_path)?;
+        if fault == Some(Fault::BeforeSwap) {
+            return Err(Error::io(
+                &self.target,
+                std::io::Error::other("injected fault before the swap"),
+            ));
+        }
+        let target = &self.target;
+        let exists = std::fs::symlink_metadata(target).is_ok();
+        if !exists {
+            // Nothing to replace: the staging directory becomes the folder.
+            let stage = self.stage.keep();
+            std::fs::rename(&stage, target).map_err(|e| {
+                let _ = std::fs::remove_dir_all(&stage);
+                Error::io(target, e)
+            })?;
+        } else if exchange(&stage_path, target)? {
+            // The staging path now holds the old set.
+            if fault == Some(Fault::KillAfterSwap) {
+                let _ = self.stage.keep();
+                return Err(Error::io(
+                    target,
+                    std::io::Error::other("injected kill after the swap"),
+                ));
+            }
+            drop(self.stage);
+        } else {
+            let aside = tempfile::Builder::new()
+                .prefix(&format!(
+                    ".{}.v2g-old-",
+                    target.file_name().unwrap_or_default().to_string_lossy()
+                ))
+                .tempdir_in(stage_path.parent().unwrap_or(Path::new(".")))
+                .map_err(|e| Error::io(target, e))?;
+            let old = aside.path().join("old");
+            std::fs::rename(target, &old).map_err(|e| Error::io(target, e))?;
+            let stage = self.stage.keep();
+            if let Err(e) = std::fs::rename(&stage, target) {
+                // Put the old set back; the new one is dropped.
+                let _ = std::fs::rename(&old, target);
+                let _ = std::fs::remove_dir_all(&stage);
+                return Err(Error::io(target, e));
+            }
+            drop(aside);
+        }
+        if let Some(parent) = stage_path.parent() {
+            sync_dir(parent)?;
+        }
+        Ok(names)
+    }
+}
+
+/// Refuses a folder holding anything but files a run writes: the swap replaces the
+/// folder whole, so anything else in it would be lost.
+fn check_only_outputs(dir: &Path) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name();
+        let is_file = entry.file_type().map(|t| t.is_file()).unwrap_or(false);
+        if !is_file || !OUTPUT_FILES.iter().any(|n| name == *n) {
+            return Err(Error::param(
+                "--out",
+                format!(
+                    "'{}' holds '{}', which is not a v2g output: a run replaces the whole \
+                     folder, so choose a new or empty folder, or one holding only a \
+                     previous run's outputs",
+                    dir.display(),
+                    name.to_string_lossy()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Swaps two directories atomically (Linux `RENAME_EXCHANGE`). `Ok(false)` where the
+/// platform or file system cannot, so the caller falls back to two renames.
+fn exchange(a: &Path, b: &Path) -> Result<bool> {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{renameat_with, RenameFlags, CWD};
+        match renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE) {
+            Ok(()) => Ok(true),
+            Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => Ok(false),
+            Err(e) => Err(Error::io(b, e.into())),
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (a, b);
+        Ok(false)
+    }
+}
+
+/// Creates `path` and writes `bytes` to it, synced, readable by everyone like an ordinary
+/// new file (`rw-r--r--` before the umask).
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut f = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| Error::io(path, e))
+}
+
+/// Syncs a directory's entries to disk (a no-op where directories cannot be opened).
+fn sync_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| Error::io(dir, e))?;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// Writes `bytes` to a new temporary file in `dir`, synced, with permissions `mode` before
+/// the umask, ready to be renamed into place.
+fn stage(dir: &Path, name: &str, bytes: &[u8], mode: u32) -> Result<tempfile::NamedTempFile> {
     let prefix = format!(".{name}.");
     let mut builder = tempfile::Builder::new();
     builder.prefix(&prefix).suffix(".tmp");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o644));
+        builder.permissions(std::fs::Permissions::from_mode(mode));
     }
+    #[cfg(not(unix))]
+    let _ = mode;
     let mut tmp = builder.tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
     tmp.write_all(bytes)
         .and_then(|_| tmp.as_file().sync_all())
@@ -71,8 +304,7 @@ fn stage(dir: &Path, name: &str, bytes: &[u8]) -> Result<tempfile::NamedTempFile
     Ok(tmp)
 }
 
-/// Writes one file atomically: to a temporary file beside it, then renamed into place.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -82,9 +314,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = stage(dir, &name, bytes)?;
+    let tmp = stage(dir, &name, bytes, mode)?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(())
+}
+
+/// Writes one file atomically: to a temporary file beside it, then renamed into place,
+/// readable by everyone like an ordinary new file (`rw-r--r--` before the umask).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_mode(path, bytes, 0o644)
+}
+
+/// [`write_atomic`] for secrets: readable and writable by the owner only (`rw-------`).
+pub fn write_atomic_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_mode(path, bytes, 0o600)
 }
 
 /// Serialises records as CSV with a header from their field names.

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::tariff::Period;
+use crate::report::provenance::Provenance;
 use crate::sim::{RunResult, SlotRecord};
 
 /// The EVA's revenue over the horizon and its parts (sums of Eqs. 3–7 over slots), CNY.
@@ -41,8 +43,8 @@ pub struct EnergyTotals {
     pub aux_delivered_kwh: f64,
     /// The part of the task met (`Σ min(D, E_limit)`).
     pub aux_met_kwh: f64,
-    /// `aux_met / aux_asked` (0 when nothing was asked).
-    pub aux_share_met: f64,
+    /// `aux_met / aux_asked`; `null` when nothing was asked.
+    pub aux_share_met: Option<f64>,
 }
 
 /// The EVs' side: the scheme against uncoordinated charging (MODEL.md section 5).
@@ -77,9 +79,9 @@ pub struct EvTotals {
 /// Totals over the slots of one tariff period.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct PeriodTotals {
-    /// `valley`, `flat` or `peak` (by the slot's real-time price: the lowest price of the
-    /// run is the valley, the highest the peak).
-    pub period: String,
+    /// `valley`, `flat` or `peak`: the tariff's own period at the slot's start
+    /// (docs/model.md §2).
+    pub period: Period,
     /// Number of slots.
     pub slots: usize,
     /// `Σ R`, CNY.
@@ -92,8 +94,8 @@ pub struct PeriodTotals {
     pub aux_asked_kwh: f64,
     /// `Σ D`, kWh.
     pub aux_delivered_kwh: f64,
-    /// `Σ min(D, E_limit) / Σ E_limit`.
-    pub aux_share_met: f64,
+    /// `Σ min(D, E_limit) / Σ E_limit`; `null` when nothing was asked in the period.
+    pub aux_share_met: Option<f64>,
     /// Energy charged, kWh.
     pub charged_kwh: f64,
     /// Mean chosen discharging price, CNY/kWh.
@@ -103,6 +105,10 @@ pub struct PeriodTotals {
 /// `summary.json`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Summary {
+    /// What produced the run ([`Provenance`]); absent only in a summary made by
+    /// [`Summary::of`] alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<Provenance>,
     /// Number of slots.
     pub slots: usize,
     /// Start of the horizon.
@@ -117,31 +123,19 @@ pub struct Summary {
     pub periods: Vec<PeriodTotals>,
 }
 
-fn share(met: f64, asked: f64) -> f64 {
-    if asked > 0.0 {
-        met / asked
-    } else {
-        0.0
-    }
+fn share(met: f64, asked: f64) -> Option<f64> {
+    (asked > 0.0).then(|| met / asked)
 }
 
 fn per_kwh(cost: f64, gained: f64) -> Option<f64> {
     (gained > 1e-9).then(|| cost / gained)
 }
 
-fn period_of(p_rt: f64, lo: f64, hi: f64) -> &'static str {
-    if hi > lo && p_rt == lo {
-        "valley"
-    } else if hi > lo && p_rt == hi {
-        "peak"
-    } else {
-        "flat"
-    }
-}
-
 impl Summary {
-    /// Sums a run.
-    pub fn of(result: &RunResult) -> Summary {
+    /// Sums a run; `periods` gives each slot's tariff period (in slot order, one per
+    /// slot), e.g. from [`crate::data::tariff::Tariff::period_at`]. The `run` object is
+    /// left empty for the caller ([`crate::pipeline`]) to fill.
+    pub fn of(result: &RunResult, periods: &[Period]) -> Summary {
         let s = &result.slots;
         let mut eva = EvaTotals::default();
         let mut en = EnergyTotals::default();
@@ -182,12 +176,13 @@ impl Summary {
         ev.baseline_cost_per_kwh_gained = per_kwh(ev.baseline_cost_cny, ev.baseline_gained_kwh);
         eva.profit_cny = result.cash.eva_net;
         Summary {
+            run: None,
             slots: s.len(),
             start: s.first().map(|r| r.time.clone()).unwrap_or_default(),
             eva,
             energy: en,
             evs: ev,
-            periods: periods(s),
+            periods: period_totals(s, periods),
         }
     }
 
@@ -198,10 +193,16 @@ impl Summary {
         let en = &self.energy;
         let a = &self.eva;
         let pk = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
-        o += &format!(
-            "{} EVs, {} slots from {}\n\n",
-            e.n_evs, self.slots, self.start
-        );
+        let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.1}%", 100.0 * v));
+        o += &format!("{} EVs, {} slots from {}", e.n_evs, self.slots, self.start);
+        if let Some(run) = &self.run {
+            let sc = &run.scenario;
+            o += &format!(
+                ", solver {}, epsilon {} CNY/kWh",
+                sc.solver, sc.params.epsilon
+            );
+        }
+        o += "\n\n";
         o += "EVs                           scheme      uncoordinated\n";
         o += &format!(
             "  net cost (CNY)         {:>12.2} {:>18.2}\n",
@@ -233,17 +234,17 @@ impl Summary {
             en.charged_kwh, en.discharged_kwh
         );
         o += &format!(
-            "Auxiliary task           asked {:.1} kWh, delivered {:.1} kWh, met {:.1}%\n",
+            "Auxiliary task           asked {:.1} kWh, delivered {:.1} kWh, met {}\n",
             en.aux_asked_kwh,
             en.aux_delivered_kwh,
-            100.0 * en.aux_share_met
+            pct(en.aux_share_met)
         );
         if !self.periods.is_empty() {
             o += "\nperiod  slots   revenue  R/slot   R_grid  C_limit  charged kWh  asked kWh  delivered kWh  met    mean p_d\n";
             for p in &self.periods {
                 o += &format!(
-                    "{:<7} {:>5} {:>9.2} {:>7.2} {:>8.2} {:>8.2} {:>12.1} {:>10.1} {:>14.1} {:>5.1}% {:>9.3}\n",
-                    p.period,
+                    "{:<7} {:>5} {:>9.2} {:>7.2} {:>8.2} {:>8.2} {:>12.1} {:>10.1} {:>14.1} {:>6} {:>9.3}\n",
+                    p.period.as_str(),
                     p.slots,
                     p.revenue,
                     p.revenue / p.slots as f64,
@@ -252,7 +253,7 @@ impl Summary {
                     p.charged_kwh,
                     p.aux_asked_kwh,
                     p.aux_delivered_kwh,
-                    100.0 * p.aux_share_met,
+                    pct(p.aux_share_met),
                     p.mean_p_d
                 );
             }
@@ -261,23 +262,19 @@ impl Summary {
     }
 }
 
-fn periods(s: &[SlotRecord]) -> Vec<PeriodTotals> {
-    let lo = s.iter().map(|r| r.p_rt).fold(f64::INFINITY, f64::min);
-    let hi = s.iter().map(|r| r.p_rt).fold(f64::NEG_INFINITY, f64::max);
-    let mut out: Vec<PeriodTotals> = ["valley", "flat", "peak"]
+/// Totals by tariff period, in the order valley, flat, peak, periods without slots left out.
+fn period_totals(s: &[SlotRecord], labels: &[Period]) -> Vec<PeriodTotals> {
+    let order = [Period::Valley, Period::Flat, Period::Peak];
+    let mut out: Vec<PeriodTotals> = order
         .iter()
-        .map(|n| PeriodTotals {
-            period: n.to_string(),
+        .map(|&period| PeriodTotals {
+            period,
             ..PeriodTotals::default()
         })
         .collect();
     let mut met = [0.0; 3];
-    for r in s {
-        let i = match period_of(r.p_rt, lo, hi) {
-            "valley" => 0,
-            "flat" => 1,
-            _ => 2,
-        };
+    for (r, &label) in s.iter().zip(labels) {
+        let i = order.iter().position(|&p| p == label).unwrap_or(1);
         let p = &mut out[i];
         p.slots += 1;
         p.revenue += r.revenue;
@@ -297,4 +294,111 @@ fn periods(s: &[SlotRecord]) -> Vec<PeriodTotals> {
     }
     out.retain(|p| p.slots > 0);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::tariff::Tariff;
+    use crate::data::time::{format_time, parse_time, Horizon};
+
+    fn slot(t: usize, time: &str, e_limit: f64, discharge: f64) -> SlotRecord {
+        SlotRecord {
+            slot: t,
+            time: time.into(),
+            p_rt: 1.12,
+            p_c: 1.62,
+            p_d: -0.3,
+            e_limit_kwh: e_limit,
+            n_plugged: 1,
+            n_charge: 0,
+            n_discharge: 1,
+            n_idle: 0,
+            charge_kwh: 0.0,
+            discharge_kwh: discharge,
+            r_service: 0.0,
+            r_grid: 0.0,
+            c_v2g: 0.0,
+            c_limit: 0.0,
+            revenue: 1.0,
+        }
+    }
+
+    /// The tariff's labels for a partial horizon.
+    fn labels(start: &str, slots: usize) -> (Vec<SlotRecord>, Vec<Period>) {
+        let h = Horizon {
+            start: parse_time(start).unwrap(),
+            slots,
+        };
+        let t = Tariff::shenzhen();
+        let records = (0..slots)
+            .map(|i| slot(i, &format_time(h.slot_start(i)), 1.0, 0.5))
+            .collect();
+        let periods = (0..slots).map(|i| t.period_at(h.slot_start(i))).collect();
+        (records, periods)
+    }
+
+    #[test]
+    fn an_all_peak_horizon_is_labelled_peak() {
+        // 16:00 for eight slots is inside the 14:00-19:00 peak: one price only, still peak.
+        let (records, periods) = labels("2021-05-27T16:00", 8);
+        let result = RunResult {
+            slots: records,
+            evs: vec![],
+            cash: Default::default(),
+        };
+        let s = Summary::of(&result, &periods);
+        assert_eq!(s.periods.len(), 1);
+        assert_eq!(s.periods[0].period, Period::Peak);
+        assert_eq!(s.periods[0].slots, 8);
+    }
+
+    #[test]
+    fn partial_horizons_follow_the_tariff_bands() {
+        // 07:00 to 09:00: four valley slots (to 08:00), four flat.
+        let (records, periods) = labels("2021-05-27T07:00", 8);
+        let result = RunResult {
+            slots: records,
+            evs: vec![],
+            cash: Default::default(),
+        };
+        let s = Summary::of(&result, &periods);
+        let got: Vec<(Period, usize)> = s.periods.iter().map(|p| (p.period, p.slots)).collect();
+        assert_eq!(got, vec![(Period::Valley, 4), (Period::Flat, 4)]);
+        // 18:30 to 19:30 crosses from peak to flat; 23:30 to 00:30 from flat to valley.
+        let (_, p) = labels("2021-05-27T18:30", 4);
+        assert_eq!(
+            p,
+            vec![Period::Peak, Period::Peak, Period::Flat, Period::Flat]
+        );
+        let (_, p) = labels("2021-05-27T23:30", 4);
+        assert_eq!(
+            p,
+            vec![Period::Flat, Period::Flat, Period::Valley, Period::Valley]
+        );
+    }
+
+    #[test]
+    fn a_share_of_nothing_asked_is_null() {
+        let result = RunResult {
+            slots: vec![slot(0, "2021-05-27T03:00", 0.0, 2.0)],
+            evs: vec![],
+            cash: Default::default(),
+        };
+        let s = Summary::of(&result, &[Period::Valley]);
+        assert_eq!(s.energy.aux_share_met, None);
+        assert_eq!(s.periods[0].aux_share_met, None);
+        let json = serde_json::to_value(&s).unwrap();
+        assert!(json["energy"]["aux_share_met"].is_null());
+        assert!(s.render().contains("met -"), "{}", s.render());
+        let asked = RunResult {
+            slots: vec![slot(0, "2021-05-27T03:00", 4.0, 1.0)],
+            evs: vec![],
+            cash: Default::default(),
+        };
+        assert_eq!(
+            Summary::of(&asked, &[Period::Valley]).energy.aux_share_met,
+            Some(0.25)
+        );
+    }
 }

@@ -135,7 +135,9 @@ fn the_case_study_matches_the_golden_results() {
         out.to_str().unwrap(),
     ]));
     assert!(
-        text.contains("2000 EVs, 96 slots from 2021-05-27T07:00"),
+        text.contains(
+            "2000 EVs, 96 slots from 2021-05-27T07:00, solver grid, epsilon 0.001 CNY/kWh"
+        ),
         "{text}"
     );
     if bless() {
@@ -153,8 +155,36 @@ fn the_case_study_matches_the_golden_results() {
     if let Some(d) = csv_diff(&got, &want, &header) {
         panic!("slots.csv moved from tests/golden/sustech_slots.csv: {d}");
     }
-    let summary = read_json(&out.join("summary.json"));
-    if let Some(d) = json_diff(&summary, &read_json(&golden("sustech_summary.json")), "") {
+    // The `run` object's command line names this test's temporary folder, and its version
+    // is the crate's: both are checked here, the rest against the golden file.
+    let mut summary = read_json(&out.join("summary.json"));
+    let run = summary["run"]
+        .as_object_mut()
+        .expect("summary.json has a run object");
+    let cmd = run.remove("command_line").expect("run.command_line");
+    let cmd: Vec<&str> = cmd
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        cmd[1..],
+        [
+            "simulate",
+            "--fleet",
+            "data/sustech.csv",
+            "--out",
+            out.to_str().unwrap()
+        ]
+    );
+    let version = run.remove("version").expect("run.version");
+    assert_eq!(version, env!("CARGO_PKG_VERSION"));
+    let mut want = read_json(&golden("sustech_summary.json"));
+    let golden_run = want["run"].as_object_mut().expect("golden run object");
+    golden_run.remove("command_line");
+    golden_run.remove("version");
+    if let Some(d) = json_diff(&summary, &want, "") {
         panic!("summary.json moved from tests/golden/sustech_summary.json: {d}");
     }
     // The figures are written with the run, are SVG with their titles, and are the ones
@@ -184,9 +214,19 @@ fn the_case_study_matches_the_golden_results() {
         audit.contains(&format!("OK: 96 blocks, {trades} transactions")),
         "{audit}"
     );
-    // `v2g report` reprints the same summary table.
+    // `v2g report` reprints the same summary table, then the provenance.
     let report = ok(&v2g(["report", out.to_str().unwrap()]));
-    assert!(text.starts_with(&report), "report:\n{report}\nrun:\n{text}");
+    let table = text.split("\nwrote ").next().unwrap();
+    assert!(report.starts_with(table), "report:\n{report}\nrun:\n{text}");
+    let sha = |p: &str| v2g::data::sha256_hex(&std::fs::read(root().join(p)).unwrap());
+    for line in [
+        "fleet     data/sustech.csv (107941 bytes".to_string(),
+        format!("sha256 {})", sha("data/sustech.csv")),
+        format!("sha256 {})", sha("data/sustech_grid.csv")),
+        "solver grid, epsilon 0.001 CNY/kWh, 8 SCP workers".to_string(),
+    ] {
+        assert!(report.contains(&line), "report lacks {line}:\n{report}");
+    }
 }
 
 /// The guard can fail: one slot's price moved by one grid step, or its revenue by a

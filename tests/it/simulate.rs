@@ -366,8 +366,8 @@ fn bad_scenarios_and_flags_are_rejected_with_exit_2() {
         None,
         Some("[params]\na = 0.5\n"),
         &[],
-        "invalid parameter a",
-        "must be <= 0",
+        "invalid parameter params.a",
+        "must be in [-100, 0]",
     );
     rejected(
         &fleet,
@@ -382,14 +382,22 @@ fn bad_scenarios_and_flags_are_rejected_with_exit_2() {
         None,
         None,
         &["--epsilon", "0"],
-        "invalid parameter epsilon",
-        "must be > 0",
+        "invalid parameter params.epsilon",
+        "must be in [0.000000001, 100]",
     );
     rejected(
         &fleet,
         None,
         None,
         &["--epsilon", "1e-12"],
+        "invalid parameter params.epsilon",
+        "must be in [0.000000001, 100]",
+    );
+    rejected(
+        &fleet,
+        None,
+        None,
+        &["--epsilon", "1e-8"],
         "invalid parameter epsilon",
         "candidates",
     );
@@ -399,7 +407,7 @@ fn bad_scenarios_and_flags_are_rejected_with_exit_2() {
         None,
         &["--workers", "0"],
         "invalid parameter --workers",
-        "at least 1",
+        "between 1 and 1024",
     );
     rejected(
         &fleet,
@@ -414,7 +422,7 @@ fn bad_scenarios_and_flags_are_rejected_with_exit_2() {
         None,
         None,
         &["--slots", "0"],
-        "invalid parameter slots",
+        "invalid parameter horizon.slots",
         "at least one slot",
     );
 }
