@@ -1,4 +1,4 @@
-//! The uncoordinated-charging baseline (MODEL.md section 5): from the first slot it is
+//! The uncoordinated-charging baseline (docs/model.md §5): from the first slot it is
 //! plugged, each EV charges at `x = x_max` every slot until full or gone, paying
 //! `p_c·E0·x`; it never discharges.
 

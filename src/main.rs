@@ -343,14 +343,21 @@ fn names(paths: &[PathBuf]) -> String {
         .join(", ")
 }
 
-/// How often a line of progress is written when stderr is not a terminal.
-const LINE_EVERY: Duration = Duration::from_secs(3);
+/// How often a line of progress is written when stderr is not a terminal (the tests
+/// shorten it with `V2G_PROGRESS_EVERY_MS`).
+fn line_every() -> Duration {
+    std::env::var("V2G_PROGRESS_EVERY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(Duration::from_secs(3), Duration::from_millis)
+}
 
 /// Progress on stderr: a bar when stderr is a terminal, otherwise a line at most every
-/// [`LINE_EVERY`] (slots done, rate, time left); nothing with `--quiet`. Notes from the
+/// [`line_every`] (slots done, rate, time left); nothing with `--quiet`. Notes from the
 /// library (which grid file was taken) go to stderr unless quiet.
 struct Progress {
     quiet: bool,
+    every: Duration,
     bar: Option<indicatif::ProgressBar>,
     started: Instant,
     last_line: Instant,
@@ -361,6 +368,7 @@ impl Progress {
         let now = Instant::now();
         Progress {
             quiet,
+            every: line_every(),
             bar: None,
             started: now,
             last_line: now,
@@ -390,7 +398,7 @@ impl Progress {
                 Some(bar) => bar.set_position(done as u64),
                 None => {
                     let now = Instant::now();
-                    if now.duration_since(self.last_line) >= LINE_EVERY && done < total {
+                    if now.duration_since(self.last_line) >= self.every && done < total {
                         self.last_line = now;
                         eprintln!("v2g: {}", progress_line(done, total, now - self.started));
                     }
@@ -400,7 +408,7 @@ impl Progress {
                 if let Some(bar) = self.bar.take() {
                     bar.finish_and_clear();
                 }
-                if self.started.elapsed() >= LINE_EVERY {
+                if self.started.elapsed() >= self.every {
                     eprintln!("v2g: writing {}", dir.display());
                 }
             }

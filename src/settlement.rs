@@ -1,4 +1,4 @@
-//! Settlement of a slot (MODEL.md section 5, the paper's step 5): once `p_d*` is fixed,
+//! Settlement of a slot (docs/model.md §5, the paper's step 5): once `p_d*` is fixed,
 //! every plugged EV applies its response and money moves.
 //!
 //! * charging EV: pays `p_c·E0·x` to the EVA; the EVA buys that energy from the grid at

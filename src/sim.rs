@@ -25,7 +25,7 @@ use crate::settlement::{settle, Cash, Trade};
 /// running for days); the exact solver is not bound by it.
 pub const MAX_CANDIDATES: usize = 100_000_000;
 
-/// One row of `slots.csv` (MODEL.md section 7).
+/// One row of `slots.csv` (docs/model.md §8).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SlotRecord {
     /// Slot index.
@@ -64,7 +64,7 @@ pub struct SlotRecord {
     pub revenue: f64,
 }
 
-/// One row of `evs.csv` (MODEL.md section 7).
+/// One row of `evs.csv` (docs/model.md §8).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvRecord {
     /// The EV's id.

@@ -1,4 +1,4 @@
-//! The time-of-use tariff `p_rt` (MODEL.md section 2, the paper's Table III).
+//! The time-of-use tariff `p_rt` (docs/model.md §2, the paper's Table III).
 
 use chrono::{NaiveDateTime, NaiveTime, Timelike};
 use serde::{Deserialize, Serialize};

@@ -4,7 +4,7 @@
 //! # Derivation
 //!
 //! Write `q = a_i − p_d` for an EV's margin over its degradation cost. Only the discharge
-//! regime depends on `p_d` (MODEL.md section 3). Its unclamped optimum is
+//! regime depends on `p_d` (docs/model.md §3). Its unclamped optimum is
 //! `x = w/(q ln 2) − 2`, which is negative for `q > q0 = w/(2 ln 2)` and reaches the bound
 //! `x_min` at `q1 = w/((2 + x_min) ln 2)`. Its best utility is
 //!
@@ -39,7 +39,7 @@
 //! of `g'` (provably convergent; run to adjacent floating-point numbers). The same holds
 //! for `D = E_limit`, a monotone equation solved by bisection.
 //!
-//! At a threshold `τ_i` the EV stops discharging (MODEL.md's tie rule: it discharges only
+//! At a threshold `τ_i` the EV stops discharging (docs/model.md §3's tie rule: it discharges only
 //! when strictly better), so the supremum of a piece at its upper end `τ_i` is not
 //! attained; and within a few units in the last place of `τ_i` the follower's own
 //! floating-point comparison of `u_d` with `u_fb` may disagree with `p < τ_i`. The solver

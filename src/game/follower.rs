@@ -1,5 +1,5 @@
 //! The follower: each plugged EV's best response to the prices of a slot
-//! (the paper's Eqs. 1, 2 and 9, with MODEL.md section 3's bounds and tie rule).
+//! (the paper's Eqs. 1, 2 and 9, with docs/model.md §3's bounds and tie rule).
 //!
 //! With `SOC` the state of charge at the slot's start, `Cap` the capacity and `E0` the
 //! energy of one slot at `x = ±1`:

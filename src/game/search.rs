@@ -4,7 +4,7 @@
 //! Candidates are `p_d,max − k·epsilon` for `k = 0, 1, …, K`,
 //! `K = floor((p_d,max − p_d,min)/epsilon + 1e-9)`, plus `p_d,min` itself when it is not on
 //! that grid. `p_d*` is the candidate of highest `R`; on exactly equal `R` the smaller `k`
-//! wins (MODEL.md section 4).
+//! wins (docs/model.md §4).
 //!
 //! # How one candidate is evaluated fast
 //!
@@ -194,7 +194,7 @@ pub struct Best {
 }
 
 impl Best {
-    /// The better of two: higher `R`, then the higher price, then smaller `k` (MODEL.md
+    /// The better of two: higher `R`, then the higher price, then smaller `k` (docs/model.md
     /// section 4's tie rule: on the grid a higher price is a smaller `k`; the exact solver
     /// proposes prices between grid candidates).
     pub fn better(self, other: Best) -> Best {

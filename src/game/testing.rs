@@ -4,7 +4,7 @@ use crate::game::follower::{EvState, Follower};
 use crate::game::leader::SlotPrices;
 use crate::game::search::SlotGame;
 
-/// A slot's prices for real-time price `p_rt` (MODEL.md section 2's rules, Table I values).
+/// A slot's prices for real-time price `p_rt` (docs/model.md §2's rules, Table I values).
 pub fn prices(p_rt: f64, e_limit: f64) -> SlotPrices {
     SlotPrices {
         p_rt,

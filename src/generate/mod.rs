@@ -1,5 +1,5 @@
 //! Seeded synthetic data standing in for the paper's SUSTech records, which are not
-//! public (MODEL.md section 6): a fleet of plug-in sessions ([`fleet`]) and the campus
+//! public (docs/model.md §6): a fleet of plug-in sessions ([`fleet`]) and the campus
 //! grid day ([`grid`]).
 //!
 //! Both generators draw from one ChaCha8 stream seeded by the caller (`rand_chacha`, whose

@@ -5,7 +5,7 @@
 //! plugged into countersigns its own meter reading together with the EV's signature
 //! (meter attestation). The Merkle leaf is the countersigned whole.
 //!
-//! Money follows MODEL.md section 5 from the EV's side: `amount` is what the EV pays
+//! Money follows docs/model.md §5 from the EV's side: `amount` is what the EV pays
 //! (µCNY; negative when it receives): `+p_c·E` when charging, `−|p_d*|·|E|` when
 //! discharging, `−p_delay` when idle. Wallets open at 0 and may go negative (a credit
 //! account settled off-chain); `balance = previous balance − amount`. A wallet's nonce

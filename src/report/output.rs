@@ -342,7 +342,7 @@ pub fn to_csv<T: Serialize>(rows: &[T], header_if_empty: &[&str]) -> Vec<u8> {
     w.into_inner().expect("in-memory flush")
 }
 
-/// The columns of `slots.csv` (MODEL.md section 7).
+/// The columns of `slots.csv` (docs/model.md §8).
 pub const SLOT_COLUMNS: [&str; 17] = [
     "slot",
     "time",
@@ -363,7 +363,7 @@ pub const SLOT_COLUMNS: [&str; 17] = [
     "revenue",
 ];
 
-/// The columns of `evs.csv` (MODEL.md section 7).
+/// The columns of `evs.csv` (docs/model.md §8).
 pub const EV_COLUMNS: [&str; 11] = [
     "ev_id",
     "kind",

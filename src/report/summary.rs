@@ -24,7 +24,7 @@ pub struct EvaTotals {
     pub c_limit_shortfall: f64,
     /// The part of `Σ C_limit` paid in slots that delivered more than `E_limit`.
     pub c_limit_excess: f64,
-    /// The EVA's net cash from settlement (MODEL.md section 5): `R` plus the margin
+    /// The EVA's net cash from settlement (docs/model.md §5): `R` plus the margin
     /// `p_c − p_rt = W_service` it keeps on charging energy bought at `p_rt`, which is
     /// already `R_service`; so it equals `R` up to rounding and is the EVA's profit.
     pub profit_cny: f64,
@@ -47,7 +47,7 @@ pub struct EnergyTotals {
     pub aux_share_met: Option<f64>,
 }
 
-/// The EVs' side: the scheme against uncoordinated charging (MODEL.md section 5).
+/// The EVs' side: the scheme against uncoordinated charging (docs/model.md §5).
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct EvTotals {
     /// Number of EVs in the fleet.

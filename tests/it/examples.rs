@@ -34,3 +34,22 @@ fn sweep_w_grid_changes_a_parameter_and_reads_slots() {
         "{discharged:?}"
     );
 }
+
+/// The README's library snippet is exactly `examples/sweep_w_grid.rs`, which the test above
+/// runs: the README cannot drift from code that compiles and works.
+#[test]
+fn the_readme_library_snippet_is_the_example_that_runs() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let marker = "<!-- examples/sweep_w_grid.rs -->";
+    let at = readme
+        .find(marker)
+        .expect("README marks its library snippet");
+    let rest = &readme[at + marker.len()..];
+    let start = rest
+        .find("```rust\n")
+        .expect("a rust block follows the marker")
+        + 8;
+    let end = rest[start..].find("```").expect("the block ends") + start;
+    let example = std::fs::read_to_string(root().join("examples/sweep_w_grid.rs")).unwrap();
+    assert_eq!(&rest[start..end], example);
+}

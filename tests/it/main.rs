@@ -5,5 +5,6 @@ mod case_study;
 mod common;
 mod examples;
 mod ledger;
+mod outputs;
 mod simulate;
 mod solver;
