@@ -571,6 +571,26 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_fleet_runs_reports_and_writes_without_panicking() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spec = RunSpec::with_fleet(FleetSource::Table {
+            name: "empty".into(),
+            fleet: Fleet::new(vec![]).unwrap(),
+        });
+        spec.grid = GridSource::None;
+        spec.overrides.slots = Some(3);
+        spec.out = Some(dir.path().join("out"));
+        let out = run(&spec, &mut |_| Ok(())).unwrap();
+        assert_eq!(out.result.slots.len(), 3);
+        assert!(out.result.slots.iter().all(|s| s.n_plugged == 0));
+        assert_eq!(out.summary.evs.n_evs, 0);
+        assert_eq!(out.written.len(), 7, "{:?}", out.written);
+        let run = out.summary.run.as_ref().unwrap();
+        assert_eq!(run.inputs.fleet.path, "<memory: empty>");
+        assert!(run.inputs.grid.is_none());
+    }
+
+    #[test]
     fn a_stopping_callback_stops_the_run() {
         let mut spec = RunSpec::new("data/example.csv");
         spec.overrides.ledger = Some(false);
