@@ -296,15 +296,15 @@ fn each_fleet_rule_is_reported_with_file_line_column_and_exit_2() {
         None,
         &[],
         "fleet.csv:1:7",
-        "unknown column 'colour'",
+        "unknown column \"colour\"",
     );
     rejected(
         &format!("{HEAD}\n"),
         None,
         None,
         &[],
-        "fleet.csv:2:0",
-        "no sessions",
+        "fleet.csv: ",
+        "the fleet has no sessions",
     );
 }
 
