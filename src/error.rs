@@ -178,8 +178,9 @@ const MESSAGE_CHARS: usize = 240;
 /// A message from a parser (serde_json, toml, csv) that may quote the bad input, made
 /// short and safe like [`excerpt`]: every value it quotes between backticks (`` `…` ``) or
 /// double quotes (serde's `string "…"`, already escaped) is cut to [`EXCERPT_CHARS`] with
-/// `…` and its length, and everything else is escaped to printable ASCII and cut to
-/// a few hundred characters in all.
+/// `…` and its length as quoted (for serde's double quotes, the length of its escaped
+/// form), and everything else is escaped to printable ASCII and cut to a few hundred
+/// characters in all.
 pub fn excerpt_message(msg: &str) -> String {
     let mut out = String::new();
     let mut rest = msg;
@@ -235,6 +236,14 @@ pub fn excerpt_message(msg: &str) -> String {
     out
 }
 
+/// A JSON parser's message without its `at line L column C` (which callers report in
+/// their own way), made short and safe by [`excerpt_message`].
+pub fn json_message(e: &serde_json::Error) -> String {
+    let full = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    excerpt_message(full.strip_suffix(&suffix).unwrap_or(&full))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,6 +281,20 @@ mod tests {
         let nuls = "\0".repeat(30);
         let e = excerpt(&nuls);
         assert_eq!(e, format!("\"{}…\" (30 chars)", "\\u{0}".repeat(8)));
+    }
+
+    #[test]
+    fn json_messages_lose_their_position_and_the_bulk_of_values() {
+        let e = serde_json::from_str::<u64>(&format!("\"{}\"", "x".repeat(5000))).unwrap_err();
+        assert_eq!(
+            json_message(&e),
+            format!(
+                "invalid type: string \"{}…\" (5000 chars), expected u64",
+                "x".repeat(EXCERPT_CHARS)
+            )
+        );
+        let e = serde_json::from_str::<Vec<u64>>("[").unwrap_err();
+        assert_eq!(json_message(&e), "EOF while parsing a list");
     }
 
     #[test]
