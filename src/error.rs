@@ -11,7 +11,8 @@ use std::path::PathBuf;
 pub struct Position {
     /// The file, as the user named it.
     pub file: PathBuf,
-    /// 1-based line number (the header is line 1).
+    /// 1-based line number (the header is line 1); 0 when the problem is with the file as
+    /// a whole (e.g. a slot no row covers), so that no line past the file's end is named.
     pub line: u64,
     /// 1-based column number (field index for CSV), 0 when the whole line is at fault.
     pub column: u64,
@@ -19,9 +20,13 @@ pub struct Position {
     pub column_name: String,
 }
 
+/// `file:line:column (column name)`, or `file (column name)` when `line` is 0.
 impl std::fmt::Display for Position {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)?;
+        write!(f, "{}", self.file.display())?;
+        if self.line != 0 {
+            write!(f, ":{}:{}", self.line, self.column)?;
+        }
         if !self.column_name.is_empty() {
             write!(f, " ({})", self.column_name)?;
         }
@@ -109,20 +114,227 @@ impl Error {
 /// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// A short, escaped excerpt of a value from a user's file, for error messages: at most 40
-/// characters, control characters escaped, with the total length when cut.
+/// At most this many characters of a value read from a user's file are shown in an error.
+pub const EXCERPT_CHARS: usize = 40;
+
+/// Escapes `s` to printable ASCII, cut to at most `limit` characters of output (never in
+/// the middle of an escape). Printable ASCII stays as it is, except `"` and `\`, which
+/// are escaped only when `quotes`; everything else is escaped (`\n`, `\u{0}`, `\u{430}`),
+/// so neither control characters nor look-alike letters reach the terminal unseen.
+/// Returns the text and whether it was cut.
+fn escape_cut(s: &str, limit: usize, quotes: bool) -> (String, bool) {
+    let mut out = String::new();
+    for c in s.chars() {
+        let esc: String = match c {
+            '"' | '\\' if quotes => c.escape_default().collect(),
+            ' '..='~' => c.to_string(),
+            '\t' | '\n' | '\r' => c.escape_default().collect(),
+            _ => c.escape_unicode().collect(),
+        };
+        if out.len() + esc.len() > limit {
+            return (out, true);
+        }
+        out.push_str(&esc);
+    }
+    (out, false)
+}
+
+/// A short, escaped excerpt of a value read from a user's file, to quote in an error:
+/// the value in double quotes, escaped to printable ASCII like a Rust string literal
+/// (non-ASCII as `\u{…}`), and, when its escaped form is longer than [`EXCERPT_CHARS`],
+/// cut with `…` and followed by its length, e.g. `"aaaa…" (1048576 chars)`.
+///
+/// Every value from a user's file that an error message quotes goes through here (or
+/// [`excerpt_message`]), so that a megabyte-long or binary field gives a short, readable
+/// error line.
 pub fn excerpt(s: &str) -> String {
-    const MAX: usize = 40;
-    let n = s.chars().count();
-    let head: String = s
-        .chars()
-        .take(MAX)
-        .collect::<String>()
-        .escape_debug()
-        .to_string();
-    if n > MAX {
-        format!("{head}… ({n} characters)")
-    } else {
-        head
+    match escape_cut(s, EXCERPT_CHARS, true) {
+        (text, false) => format!("\"{text}\""),
+        (text, true) => format!("\"{text}…\" ({} chars)", s.chars().count()),
+    }
+}
+
+/// `t` (printable ASCII holding Rust-style escapes) without a last escape cut short.
+fn without_partial_escape(t: &str) -> &str {
+    let b = t.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'\\' {
+            i += 1;
+        } else if i + 1 == b.len() {
+            return &t[..i];
+        } else if b[i + 1] == b'u' {
+            match t[i..].find('}') {
+                Some(j) => i += j + 1,
+                None => return &t[..i],
+            }
+        } else {
+            i += 2;
+        }
+    }
+    t
+}
+
+/// At most this many characters of a third-party message (besides its excerpts) are kept.
+const MESSAGE_CHARS: usize = 240;
+
+/// A message from a parser (serde_json, toml, csv) that may quote the bad input, made
+/// short and safe like [`excerpt`]: every value it quotes between backticks (`` `…` ``) or
+/// double quotes (serde's `string "…"`, already escaped) is cut to [`EXCERPT_CHARS`] with
+/// `…` and its length as quoted (for serde's double quotes, the length of its escaped
+/// form), and everything else is escaped to printable ASCII and cut to a few hundred
+/// characters in all.
+pub fn excerpt_message(msg: &str) -> String {
+    let mut out = String::new();
+    let mut rest = msg;
+    while let Some(i) = rest.find(['`', '"']) {
+        out.push_str(&escape_cut(&rest[..i], MESSAGE_CHARS + 1, false).0);
+        let open = rest.as_bytes()[i] as char;
+        let body = &rest[i + 1..];
+        // The closing delimiter; inside double quotes, skip backslash escapes.
+        let close = if open == '`' {
+            body.find('`')
+        } else {
+            let mut escaped = false;
+            body.char_indices()
+                .find(|&(_, c)| {
+                    let end = c == '"' && !escaped;
+                    escaped = c == '\\' && !escaped;
+                    end
+                })
+                .map(|(j, _)| j)
+        };
+        let (value, after) = match close {
+            Some(j) => (&body[..j], &body[j + 1..]),
+            None => (body, ""),
+        };
+        // Already-escaped text inside serde's double quotes keeps its backslashes (and is
+        // not cut in the middle of one of its escapes).
+        let (text, cut) = escape_cut(value, EXCERPT_CHARS, false);
+        out.push(open);
+        out.push_str(if cut && open == '"' {
+            without_partial_escape(&text)
+        } else {
+            &text
+        });
+        if cut {
+            out.push('…');
+        }
+        if close.is_some() {
+            out.push(open);
+        }
+        if cut {
+            out.push_str(&format!(" ({} chars)", value.chars().count()));
+        }
+        rest = after;
+        if out.chars().count() > MESSAGE_CHARS {
+            break;
+        }
+    }
+    out.push_str(&escape_cut(rest, MESSAGE_CHARS + 1, false).0);
+    if out.chars().count() > MESSAGE_CHARS {
+        out = out.chars().take(MESSAGE_CHARS).collect();
+        out.push('…');
+    }
+    out
+}
+
+/// A JSON parser's message without its `at line L column C` (which callers report in
+/// their own way), made short and safe by [`excerpt_message`].
+pub fn json_message(e: &serde_json::Error) -> String {
+    let full = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    excerpt_message(full.strip_suffix(&suffix).unwrap_or(&full))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn position_without_a_line_names_the_file_only() {
+        let e = Error::input("g.csv", 0, 1, "time", "no row for slot 3");
+        assert_eq!(e.to_string(), "g.csv (time): no row for slot 3");
+        let e = Error::input("g.csv", 0, 0, "", "empty");
+        assert_eq!(e.to_string(), "g.csv: empty");
+        let e = Error::input("g.csv", 4, 2, "base_load_kw", "bad");
+        assert_eq!(e.to_string(), "g.csv:4:2 (base_load_kw): bad");
+        let e = Error::input("g.csv", 1, 0, "", "bad");
+        assert_eq!(e.to_string(), "g.csv:1:0: bad");
+    }
+
+    #[test]
+    fn excerpts_are_escaped_and_short() {
+        assert_eq!(excerpt("bus"), "\"bus\"");
+        assert_eq!(excerpt(""), "\"\"");
+        assert_eq!(excerpt("a\0b\x1b[31m"), "\"a\\u{0}b\\u{1b}[31m\"");
+        assert_eq!(excerpt("tab\there\n"), "\"tab\\there\\n\"");
+        assert_eq!(excerpt("say \"hi\" \\"), "\"say \\\"hi\\\" \\\\\"");
+        // Cyrillic a looks like the Latin one: shown escaped.
+        assert_eq!(excerpt("b\u{430}s"), "\"b\\u{430}s\"");
+        // Exactly EXCERPT_CHARS escaped characters: whole; one more: cut, with the length.
+        let fits = "x".repeat(EXCERPT_CHARS);
+        assert_eq!(excerpt(&fits), format!("\"{fits}\""));
+        let long = "x".repeat(EXCERPT_CHARS + 1);
+        assert_eq!(excerpt(&long), format!("\"{fits}…\" (41 chars)"));
+        let huge = "y".repeat(1 << 20);
+        let e = excerpt(&huge);
+        assert!(e.len() < 70 && e.ends_with("(1048576 chars)"), "{e}");
+        // An escape is never cut in half.
+        let nuls = "\0".repeat(30);
+        let e = excerpt(&nuls);
+        assert_eq!(e, format!("\"{}…\" (30 chars)", "\\u{0}".repeat(8)));
+    }
+
+    #[test]
+    fn json_messages_lose_their_position_and_the_bulk_of_values() {
+        let e = serde_json::from_str::<u64>(&format!("\"{}\"", "x".repeat(5000))).unwrap_err();
+        assert_eq!(
+            json_message(&e),
+            format!(
+                "invalid type: string \"{}…\" (5000 chars), expected u64",
+                "x".repeat(EXCERPT_CHARS)
+            )
+        );
+        let e = serde_json::from_str::<Vec<u64>>("[").unwrap_err();
+        assert_eq!(json_message(&e), "EOF while parsing a list");
+    }
+
+    #[test]
+    fn messages_keep_their_words_and_lose_the_bulk_of_quoted_values() {
+        let short = "unknown variant `blok`, expected `genesis` or `block`";
+        assert_eq!(excerpt_message(short), short);
+        let msg = format!(
+            "unknown variant `{}`, expected `genesis` or `block`",
+            "z".repeat(1 << 20)
+        );
+        let m = excerpt_message(&msg);
+        assert_eq!(
+            m,
+            format!(
+                "unknown variant `{}…` (1048576 chars), expected `genesis` or `block`",
+                "z".repeat(EXCERPT_CHARS)
+            )
+        );
+        let msg = format!(
+            "invalid type: string {:?}, expected u64",
+            format!("q\"{}", "\u{1}".repeat(100_000))
+        );
+        let m = excerpt_message(&msg);
+        assert!(m.starts_with("invalid type: string \"q\\\"\\u{1}"), "{m}");
+        assert!(m.ends_with("\\u{1}…\" (500003 chars), expected u64"), "{m}");
+        assert_eq!(without_partial_escape("ab\\u{1"), "ab");
+        assert_eq!(without_partial_escape("ab\\"), "ab");
+        assert_eq!(without_partial_escape("ab\\\\"), "ab\\\\");
+        assert_eq!(without_partial_escape("a\\\"b\\u{1}"), "a\\\"b\\u{1}");
+        // Raw control characters and non-ASCII outside quotes are escaped too; an
+        // unterminated quote and sheer length are bounded.
+        assert_eq!(excerpt_message("a\u{1b}b é"), "a\\u{1b}b \\u{e9}");
+        let m = excerpt_message(&format!("`{}", "w".repeat(1000)));
+        assert!(m.len() < 70 && m.ends_with("… (1000 chars)"), "{m}");
+        let m = excerpt_message(&"word ".repeat(100_000));
+        assert_eq!(m.chars().count(), MESSAGE_CHARS + 1, "{m}");
+        let m = excerpt_message(&"`a` ".repeat(100_000));
+        assert!(m.chars().count() <= MESSAGE_CHARS + 1, "{m}");
     }
 }

@@ -122,7 +122,7 @@ impl Overrides {
             sc.horizon.start = parse_time(s).ok_or_else(|| {
                 Error::param(
                     "--start",
-                    format!("'{}' is not YYYY-MM-DDTHH:MM", crate::error::excerpt(s)),
+                    format!("{} is not YYYY-MM-DDTHH:MM", crate::error::excerpt(s)),
                 )
             })?;
         }

@@ -13,8 +13,8 @@ use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
 use crate::data::scenario::Params;
-use crate::data::time::{format_time, parse_time};
-use crate::error::{Error, Result};
+use crate::data::time::{format_time, parse_time, time_rule};
+use crate::error::{excerpt, excerpt_message, Error, Result};
 
 /// The two kinds of vehicle in the SUSTech fleet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -90,35 +90,100 @@ const REQUIRED: [&str; 6] = [
 ];
 const OPTIONAL: [&str; 3] = ["beta", "a", "u_idle"];
 
-/// The rule an EV breaks, if any, as (column name, rule).
-fn check_ev(ev: &Ev) -> Option<(&'static str, &'static str)> {
-    if !ev.capacity_kwh.is_finite() || ev.capacity_kwh <= 0.0 {
-        return Some(("capacity_kwh", "capacity_kwh must be a finite number > 0"));
+/// Longest `ev_id`, in characters.
+pub const MAX_ID_CHARS: usize = 64;
+/// Largest `capacity_kwh` (a large bus has a few hundred kWh).
+pub const MAX_CAPACITY_KWH: f64 = 10_000.0;
+/// Largest `beta` (Table I: 0.16).
+pub const MAX_BETA: f64 = 100.0;
+/// Smallest (most negative) `a`, CNY/kWh (Table I: -0.01).
+pub const MIN_A: f64 = -100.0;
+/// Largest `u_idle` (Table I: 0).
+pub const MAX_U_IDLE: f64 = 100.0;
+
+/// The rule an `ev_id` breaks, if any: 1 to [`MAX_ID_CHARS`] characters of printable ASCII
+/// without spaces (bytes 0x21 to 0x7E), so that ids print, compare and sign unambiguously
+/// (no control characters, no look-alike letters from other scripts).
+fn id_rule(id: &str) -> Option<String> {
+    if id.is_empty() {
+        return Some(format!(
+            "ev_id must not be empty (1 to {MAX_ID_CHARS} printable ASCII characters, no spaces)"
+        ));
     }
-    if !ev.initial_kwh.is_finite() || ev.initial_kwh < 0.0 {
-        return Some(("initial_kwh", "initial_kwh must be a finite number >= 0"));
+    if let Some((k, c)) = id
+        .chars()
+        .enumerate()
+        .find(|&(_, c)| !('\x21'..='\x7e').contains(&c))
+    {
+        return Some(format!(
+            "ev_id must be printable ASCII without spaces (bytes 0x21 to 0x7E): {} has {} at character {}",
+            excerpt(id),
+            excerpt(c.encode_utf8(&mut [0; 4])),
+            k + 1
+        ));
+    }
+    if id.len() > MAX_ID_CHARS {
+        return Some(format!(
+            "ev_id must be at most {MAX_ID_CHARS} characters, not {}: {}",
+            id.len(),
+            excerpt(id)
+        ));
+    }
+    None
+}
+
+/// The rule an EV breaks, if any, as (column name, rule). Every bound is inclusive unless
+/// the rule says `>` or `<`; a NaN or infinity breaks every bound.
+fn check_ev(ev: &Ev) -> Option<(&'static str, String)> {
+    if let Some(rule) = id_rule(&ev.id) {
+        return Some(("ev_id", rule));
+    }
+    if !(ev.capacity_kwh > 0.0 && ev.capacity_kwh <= MAX_CAPACITY_KWH) {
+        return Some((
+            "capacity_kwh",
+            format!("capacity_kwh must be a finite number > 0 and <= {MAX_CAPACITY_KWH}"),
+        ));
+    }
+    if !(ev.initial_kwh.is_finite() && ev.initial_kwh >= 0.0) {
+        return Some((
+            "initial_kwh",
+            "initial_kwh must be a finite number >= 0".into(),
+        ));
     }
     if ev.initial_kwh > ev.capacity_kwh {
-        return Some(("initial_kwh", "initial_kwh must be <= capacity_kwh"));
+        return Some(("initial_kwh", "initial_kwh must be <= capacity_kwh".into()));
+    }
+    for (col, t) in [("arrival", ev.arrival), ("departure", ev.departure)] {
+        if let Some(rule) = time_rule(t, false) {
+            return Some((col, format!("{col} {rule}")));
+        }
     }
     if ev.departure <= ev.arrival {
-        return Some(("departure", "departure must be after arrival"));
+        return Some(("departure", "departure must be after arrival".into()));
     }
     if let Some(b) = ev.beta {
-        if !b.is_finite() || b <= 0.0 {
-            return Some(("beta", "beta must be a finite number > 0"));
+        if !(b > 0.0 && b <= MAX_BETA) {
+            return Some((
+                "beta",
+                format!("beta must be a finite number > 0 and <= {MAX_BETA}"),
+            ));
         }
     }
     if let Some(a) = ev.a {
-        if !a.is_finite() || a > 0.0 {
-            return Some(("a", "a must be a finite number <= 0"));
+        if !(MIN_A..=0.0).contains(&a) {
+            return Some((
+                "a",
+                format!("a must be a finite number <= 0 and >= {MIN_A}"),
+            ));
         }
     }
     if let Some(u) = ev.u_idle {
-        if !u.is_finite() || u < 0.0 {
+        if !(0.0..=MAX_U_IDLE).contains(&u) {
             return Some((
                 "u_idle",
-                "u_idle must be a finite number >= 0 (with u_idle < 0 no best response exists)",
+                format!(
+                    "u_idle must be a finite number >= 0 and <= {MAX_U_IDLE} (with u_idle < 0 no best response exists)"
+                ),
             ));
         }
     }
@@ -139,7 +204,7 @@ impl Fleet {
                     i as u64 + 1,
                     0,
                     "ev_id",
-                    format!("ev_id must be unique: '{}' appears twice", ev.id),
+                    dup_rule(&ev.id),
                 ));
             }
         }
@@ -168,8 +233,8 @@ impl Fleet {
                 line,
             };
             let id = f.str("ev_id")?;
-            if id.is_empty() {
-                return Err(f.err("ev_id", "ev_id must not be empty"));
+            if let Some(rule) = id_rule(id) {
+                return Err(f.err("ev_id", rule));
             }
             let kind = match f.str("kind")? {
                 "bus" => Kind::Bus,
@@ -177,7 +242,7 @@ impl Fleet {
                 other => {
                     return Err(f.err(
                         "kind",
-                        format!("kind must be 'bus' or 'private', not '{other}'"),
+                        format!("kind must be 'bus' or 'private', not {}", excerpt(other)),
                     ))
                 }
             };
@@ -196,15 +261,13 @@ impl Fleet {
                 return Err(f.err(col, rule));
             }
             if !seen.insert(ev.id.clone()) {
-                return Err(f.err(
-                    "ev_id",
-                    format!("ev_id must be unique: '{}' appears twice", ev.id),
-                ));
+                return Err(f.err("ev_id", dup_rule(&ev.id)));
             }
             evs.push(ev);
         }
         if evs.is_empty() {
-            return Err(Error::input(path, 2, 0, "", "the fleet has no sessions"));
+            // Line 0: the file as a whole (it has no line 2 to name).
+            return Err(Error::input(path, 0, 0, "", "the fleet has no sessions"));
         }
         Ok(Fleet { evs })
     }
@@ -255,6 +318,10 @@ impl Fleet {
     }
 }
 
+fn dup_rule(id: &str) -> String {
+    format!("ev_id must be unique: {} appears twice", excerpt(id))
+}
+
 /// Opens CSV with a required header (fields trimmed) and maps its columns.
 pub(crate) fn open_csv<R: Read>(
     reader: R,
@@ -280,7 +347,7 @@ pub(crate) fn csv_error(path: &Path, e: csv::Error) -> Error {
         } => format!("the row has {len} fields, the header {expected_len}"),
         csv::ErrorKind::Utf8 { .. } => "the file is not valid UTF-8".to_string(),
         csv::ErrorKind::Io(io) => format!("read failed: {io}"),
-        _ => e.to_string(),
+        _ => excerpt_message(&e.to_string()),
     };
     Error::input(path, line, 0, "", rule)
 }
@@ -323,8 +390,12 @@ impl Columns {
                         path,
                         1,
                         i as u64 + 1,
-                        h,
-                        format!("unknown column '{h}' (expected {})", expected.join(",")),
+                        "",
+                        format!(
+                            "unknown column {} (expected {})",
+                            excerpt(h),
+                            expected.join(",")
+                        ),
                     ));
                 }
             }
@@ -390,8 +461,11 @@ impl Fields<'_> {
     fn parse_num(&self, col: &str, s: &str) -> Result<f64> {
         match s.parse::<f64>() {
             Ok(v) if v.is_finite() => Ok(v),
-            Ok(_) => Err(self.err(col, format!("{col} must be a finite number, not '{s}'"))),
-            Err(_) => Err(self.err(col, format!("{col} must be a number, not '{s}'"))),
+            Ok(_) => Err(self.err(
+                col,
+                format!("{col} must be a finite number, not {}", excerpt(s)),
+            )),
+            Err(_) => Err(self.err(col, format!("{col} must be a number, not {}", excerpt(s)))),
         }
     }
 
@@ -400,7 +474,10 @@ impl Fields<'_> {
         parse_time(s).ok_or_else(|| {
             self.err(
                 col,
-                format!("{col} must be a time YYYY-MM-DDTHH:MM[:SS], not '{s}'"),
+                format!(
+                    "{col} must be a time YYYY-MM-DDTHH:MM[:SS], not {}",
+                    excerpt(s)
+                ),
             )
         })
     }
@@ -508,7 +585,302 @@ mod tests {
             "{e}"
         );
         let e = load(&format!("{HEAD}\n")).unwrap_err().to_string();
-        assert!(e.contains("no sessions"), "{e}");
+        // The file has no line 2 to name.
+        assert_eq!(e, "f.csv: the fleet has no sessions");
+    }
+
+    /// The next float above / below `x` (`f64::next_up` needs Rust 1.86).
+    fn up(x: f64) -> f64 {
+        if x == 0.0 {
+            f64::from_bits(1)
+        } else if x > 0.0 {
+            f64::from_bits(x.to_bits() + 1)
+        } else {
+            f64::from_bits(x.to_bits() - 1)
+        }
+    }
+    fn down(x: f64) -> f64 {
+        -up(-x)
+    }
+
+    fn ev() -> Ev {
+        Ev {
+            id: "1".into(),
+            kind: Kind::Bus,
+            capacity_kwh: 100.0,
+            initial_kwh: 10.0,
+            arrival: parse_time("2021-05-27T08:00").unwrap(),
+            departure: parse_time("2021-05-27T09:00").unwrap(),
+            beta: None,
+            a: None,
+            u_idle: None,
+        }
+    }
+
+    /// `Fleet::new` on one EV changed by `f`: `Ok` or the error's text.
+    fn check(f: impl FnOnce(&mut Ev)) -> std::result::Result<(), String> {
+        let mut e = ev();
+        f(&mut e);
+        Fleet::new(vec![e]).map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    /// Asserts `f` is accepted and `g` refused with `rule` in the error on `col`.
+    fn bound(f: impl FnOnce(&mut Ev), g: impl FnOnce(&mut Ev), col: &str, rule: &str) {
+        assert_eq!(check(f), Ok(()), "{col}: just inside");
+        let e = check(g).unwrap_err();
+        assert!(
+            e.starts_with(&format!("<fleet>:1:0 ({col}): ")) && e.contains(rule),
+            "{col}: just outside: {e}"
+        );
+    }
+
+    #[test]
+    fn capacity_bounds() {
+        let rule = "capacity_kwh must be a finite number > 0 and <= 10000";
+        bound(
+            |e| (e.capacity_kwh, e.initial_kwh) = (10_000.0, 0.0),
+            |e| (e.capacity_kwh, e.initial_kwh) = (up(10_000.0), 0.0),
+            "capacity_kwh",
+            rule,
+        );
+        bound(
+            |e| (e.capacity_kwh, e.initial_kwh) = (up(0.0), 0.0),
+            |e| (e.capacity_kwh, e.initial_kwh) = (0.0, 0.0),
+            "capacity_kwh",
+            rule,
+        );
+        for v in [1e308, f64::INFINITY, f64::NAN, -1.0, f64::NEG_INFINITY] {
+            let e = check(|e| (e.capacity_kwh, e.initial_kwh) = (v, 0.0)).unwrap_err();
+            assert!(e.contains(rule), "{v}: {e}");
+        }
+    }
+
+    #[test]
+    fn initial_energy_bounds() {
+        bound(
+            |e| e.initial_kwh = 0.0,
+            |e| e.initial_kwh = down(0.0),
+            "initial_kwh",
+            "initial_kwh must be a finite number >= 0",
+        );
+        bound(
+            |e| e.initial_kwh = 100.0,
+            |e| e.initial_kwh = up(100.0),
+            "initial_kwh",
+            "initial_kwh must be <= capacity_kwh",
+        );
+        for v in [f64::NAN, f64::NEG_INFINITY] {
+            let e = check(|e| e.initial_kwh = v).unwrap_err();
+            assert!(
+                e.contains("initial_kwh must be a finite number >= 0"),
+                "{e}"
+            );
+        }
+        let e = check(|e| e.initial_kwh = f64::INFINITY).unwrap_err();
+        assert!(e.contains("(initial_kwh)"), "{e}");
+    }
+
+    #[test]
+    fn time_bounds_and_order() {
+        let sec = chrono::Duration::seconds(1);
+        let (lo, hi) = (crate::data::time::MIN_TIME, crate::data::time::MAX_TIME);
+        let bounds = "must lie between 1970-01-01T00:00 and 2100-12-31T23:59";
+        bound(
+            |e| e.arrival = lo,
+            |e| e.arrival = lo - sec,
+            "arrival",
+            &format!("arrival {bounds}, not 1969-12-31T23:59:59"),
+        );
+        bound(
+            |e| e.departure = hi,
+            |e| e.departure = hi + sec,
+            "departure",
+            &format!("departure {bounds}, not 2100-12-31T23:59:01"),
+        );
+        // Arrival past the upper bound is refused as an arrival, not as an order problem.
+        let e = check(|e| (e.arrival, e.departure) = (hi + sec, hi + sec + sec)).unwrap_err();
+        assert!(e.contains(&format!("arrival {bounds}")), "{e}");
+        let e = check(|e| (e.arrival, e.departure) = (lo - sec - sec, lo - sec)).unwrap_err();
+        assert!(e.contains(&format!("arrival {bounds}")), "{e}");
+        bound(
+            |e| e.departure = e.arrival + sec,
+            |e| e.departure = e.arrival,
+            "departure",
+            "departure must be after arrival",
+        );
+    }
+
+    #[test]
+    fn optional_parameter_bounds() {
+        let beta = "beta must be a finite number > 0 and <= 100";
+        bound(
+            |e| e.beta = Some(100.0),
+            |e| e.beta = Some(up(100.0)),
+            "beta",
+            beta,
+        );
+        bound(
+            |e| e.beta = Some(up(0.0)),
+            |e| e.beta = Some(0.0),
+            "beta",
+            beta,
+        );
+        let a = "a must be a finite number <= 0 and >= -100";
+        bound(|e| e.a = Some(0.0), |e| e.a = Some(up(0.0)), "a", a);
+        bound(|e| e.a = Some(-100.0), |e| e.a = Some(down(-100.0)), "a", a);
+        let u = "u_idle must be a finite number >= 0 and <= 100";
+        bound(
+            |e| e.u_idle = Some(0.0),
+            |e| e.u_idle = Some(down(0.0)),
+            "u_idle",
+            u,
+        );
+        bound(
+            |e| e.u_idle = Some(100.0),
+            |e| e.u_idle = Some(up(100.0)),
+            "u_idle",
+            u,
+        );
+        for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert!(check(|e| e.beta = Some(v)).unwrap_err().contains(beta));
+            assert!(check(|e| e.a = Some(v)).unwrap_err().contains(a));
+            assert!(check(|e| e.u_idle = Some(v)).unwrap_err().contains(u));
+        }
+        assert_eq!(
+            check(|e| (e.beta, e.a, e.u_idle) = (Some(0.16), Some(-0.01), Some(0.0))),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn ev_id_is_1_to_64_printable_ascii_without_spaces() {
+        let printable = "ev_id must be printable ASCII without spaces (bytes 0x21 to 0x7E)";
+        bound(
+            |e| e.id = "!".into(),
+            |e| e.id = " ".into(),
+            "ev_id",
+            &format!("{printable}: \" \" has \" \" at character 1"),
+        );
+        bound(
+            |e| e.id = "~".into(),
+            |e| e.id = "\x7f".into(),
+            "ev_id",
+            &format!("{printable}: \"\\u{{7f}}\" has \"\\u{{7f}}\" at character 1"),
+        );
+        bound(
+            |e| e.id = "x".repeat(64),
+            |e| e.id = "x".repeat(65),
+            "ev_id",
+            "ev_id must be at most 64 characters, not 65: \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…\" (65 chars)",
+        );
+        bound(
+            |e| e.id = "A".into(),
+            |e| e.id = String::new(),
+            "ev_id",
+            "ev_id must not be empty (1 to 64 printable ASCII characters, no spaces)",
+        );
+        for (id, shown, at) in [
+            ("a\0b", "\"a\\u{0}b\" has \"\\u{0}\"", 2),
+            ("ab\x1b[31m", "\"ab\\u{1b}[31m\" has \"\\u{1b}\"", 3),
+            ("\t1", "\"\\t1\" has \"\\t\"", 1),
+            ("1\n", "\"1\\n\" has \"\\n\"", 2),
+            ("bus 1", "\"bus 1\" has \" \"", 4),
+            // Cyrillic a: looks like 'a', is not ASCII.
+            ("\u{430}1", "\"\\u{430}1\" has \"\\u{430}\"", 1),
+            ("1\u{a0}", "\"1\\u{a0}\" has \"\\u{a0}\"", 2),
+        ] {
+            let e = check(|e| e.id = id.into()).unwrap_err();
+            assert!(
+                e.contains(&format!("{printable}: {shown} at character {at}")),
+                "{id:?}: {e}"
+            );
+        }
+        // A huge bad id is shown cut.
+        let e = check(|e| e.id = format!("\0{}", "z".repeat(1 << 20))).unwrap_err();
+        assert!(e.len() < 250, "{e}");
+        assert!(e.contains("…\" (1048577 chars)"), "{e}");
+        // Every printable ASCII character but space is allowed.
+        let all: String = ('!'..='~').collect();
+        assert_eq!(check(|e| e.id = all[..64].into()), Ok(()));
+        assert_eq!(check(|e| e.id = all[64..].into()), Ok(()));
+    }
+
+    #[test]
+    fn file_rules_name_their_bound_line_and_column() {
+        let head = format!("{HEAD},beta,a,u_idle");
+        let ok = "1,bus,10000,10000,1970-01-01T00:00,2100-12-31T23:59,100,-100,100";
+        assert!(load(&format!("{head}\n{ok}\n")).is_ok());
+        for (row, at, rule) in [
+            (
+                "1,bus,1e308,1,2021-05-27T08:00,2021-05-27T09:00,,,",
+                "2:3 (capacity_kwh)",
+                "capacity_kwh must be a finite number > 0 and <= 10000",
+            ),
+            (
+                "1,bus,10000.001,1,2021-05-27T08:00,2021-05-27T09:00,,,",
+                "2:3 (capacity_kwh)",
+                "<= 10000",
+            ),
+            (
+                "1,bus,10,1,1969-12-31T23:59,2021-05-27T09:00,,,",
+                "2:5 (arrival)",
+                "arrival must lie between 1970-01-01T00:00 and 2100-12-31T23:59, not 1969-12-31T23:59",
+            ),
+            (
+                "1,bus,10,1,2021-05-27T08:00,2101-01-01T00:00,,,",
+                "2:6 (departure)",
+                "departure must lie between",
+            ),
+            (
+                "1,bus,10,1,2021-05-27T08:00,2021-05-27T09:00,100.5,,",
+                "2:7 (beta)",
+                "<= 100",
+            ),
+            (
+                "1,bus,10,1,2021-05-27T08:00,2021-05-27T09:00,,-101,",
+                "2:8 (a)",
+                ">= -100",
+            ),
+            (
+                "1,bus,10,1,2021-05-27T08:00,2021-05-27T09:00,,,1e300",
+                "2:9 (u_idle)",
+                "<= 100",
+            ),
+            (
+                "a\u{0}b,bus,10,1,2021-05-27T08:00,2021-05-27T09:00,,,",
+                "2:1 (ev_id)",
+                "\"a\\u{0}b\" has \"\\u{0}\" at character 2",
+            ),
+            (
+                "b\u{430}s,bus,10,1,2021-05-27T08:00,2021-05-27T09:00,,,",
+                "2:1 (ev_id)",
+                "\"b\\u{430}s\" has \"\\u{430}\" at character 2",
+            ),
+        ] {
+            let e = load(&format!("{head}\n{row}\n")).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("f.csv:{at}: ")), "{row}: {e}");
+            assert!(e.contains(rule), "{row}: {e}");
+        }
+    }
+
+    #[test]
+    fn quoted_values_are_short_and_escaped() {
+        let huge = "\u{1b}".repeat(1 << 20);
+        for row in [
+            format!("1,{huge},10,1,2021-05-27T08:00,2021-05-27T09:00"),
+            format!("1,bus,{huge},1,2021-05-27T08:00,2021-05-27T09:00"),
+            format!("1,bus,10,1,{huge},2021-05-27T09:00"),
+        ] {
+            let e = load(&format!("{HEAD}\n{row}\n")).unwrap_err().to_string();
+            assert!(e.len() < 200, "{}", &e[..200]);
+            assert!(
+                !e.contains('\u{1b}') && e.contains("(1048576 chars)"),
+                "{e}"
+            );
+        }
+        let e = load(&format!("{HEAD},{huge}\n")).unwrap_err().to_string();
+        assert!(e.len() < 250 && !e.contains('\u{1b}'), "{e}");
+        assert!(e.starts_with("f.csv:1:7: unknown column \"\\u{1b}"), "{e}");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDateTime;
 
 use crate::data::fleet::{csv_error, open_csv, Fields};
-use crate::data::time::{format_time, Horizon};
+use crate::data::time::{format_time, time_rule, Horizon};
 use crate::error::{Error, Result};
 
 /// One row of the grid-signal file.
@@ -33,12 +33,16 @@ pub struct GridSignals {
     by_time: HashMap<NaiveDateTime, usize>,
     /// The file the rows came from, for errors naming a missing slot.
     source: Option<PathBuf>,
-    /// Number of lines read (header included), for errors at the end of the file.
-    lines: u64,
 }
 
 const REQUIRED: [&str; 3] = ["time", "base_load_kw", "e_limit_kwh"];
 const OPTIONAL: [&str; 1] = ["p_rt"];
+
+/// Largest `base_load_kw` and `e_limit_kwh` (10 GW, 10 GWh: far above any campus or
+/// feeder, yet small enough that every sum and figure axis stays finite).
+pub const MAX_GRID_VALUE: f64 = 1e7;
+/// Largest `p_rt`, CNY/kWh (Table III's peak is 1.16).
+pub const MAX_P_RT: f64 = 100.0;
 
 impl GridSignals {
     /// Builds signals from rows made in code (validated like a file).
@@ -53,12 +57,10 @@ impl GridSignals {
                 return Err(Error::input("<grid>", line, 0, "time", dup_rule(r.time)));
             }
         }
-        let lines = rows.len() as u64 + 1;
         Ok(GridSignals {
             rows,
             by_time,
             source: None,
-            lines,
         })
     }
 
@@ -74,13 +76,11 @@ impl GridSignals {
         let mut rows = Vec::new();
         let mut by_time = HashMap::new();
         let mut record = csv::StringRecord::new();
-        let mut lines = 1;
         while rdr
             .read_record(&mut record)
             .map_err(|e| csv_error(path, e))?
         {
             let line = record.position().map_or(0, |p| p.line());
-            lines = line;
             let f = Fields {
                 record: &record,
                 cols: &cols,
@@ -105,7 +105,6 @@ impl GridSignals {
             rows,
             by_time,
             source: Some(path.to_path_buf()),
-            lines,
         })
     }
 
@@ -120,6 +119,8 @@ impl GridSignals {
     }
 
     /// One row per slot of the horizon, or an error naming the first slot with no row.
+    ///
+    /// The error names the file without a line (line 0): the missing row is nowhere in it.
     pub fn for_horizon(&self, h: &Horizon) -> Result<Vec<GridRow>> {
         (0..h.slots)
             .map(|t| {
@@ -131,8 +132,8 @@ impl GridSignals {
                         .unwrap_or_else(|| PathBuf::from("<grid>"));
                     Error::input(
                         file,
-                        self.lines + 1,
-                        1,
+                        0,
+                        0,
                         "time",
                         format!(
                             "no row for slot {t} ({}) of the horizon: every slot needs one",
@@ -172,16 +173,30 @@ fn dup_rule(t: NaiveDateTime) -> String {
     format!("time must be unique: {} appears twice", format_time(t))
 }
 
-fn check_row(r: &GridRow) -> Option<(&'static str, &'static str)> {
-    if !r.base_load_kw.is_finite() {
-        return Some(("base_load_kw", "base_load_kw must be a finite number"));
+/// The rule a row breaks, if any, as (column name, rule). Bounds are inclusive; a NaN or
+/// infinity breaks every bound.
+fn check_row(r: &GridRow) -> Option<(&'static str, String)> {
+    if let Some(rule) = time_rule(r.time, true) {
+        return Some(("time", format!("time {rule}")));
     }
-    if !r.e_limit_kwh.is_finite() || r.e_limit_kwh < 0.0 {
-        return Some(("e_limit_kwh", "e_limit_kwh must be a finite number >= 0"));
+    if !(0.0..=MAX_GRID_VALUE).contains(&r.base_load_kw) {
+        return Some((
+            "base_load_kw",
+            format!("base_load_kw must be a finite number >= 0 and <= {MAX_GRID_VALUE:e}"),
+        ));
+    }
+    if !(0.0..=MAX_GRID_VALUE).contains(&r.e_limit_kwh) {
+        return Some((
+            "e_limit_kwh",
+            format!("e_limit_kwh must be a finite number >= 0 and <= {MAX_GRID_VALUE:e}"),
+        ));
     }
     if let Some(p) = r.p_rt {
-        if !p.is_finite() || p < 0.0 {
-            return Some(("p_rt", "p_rt must be a finite number >= 0"));
+        if !(0.0..=MAX_P_RT).contains(&p) {
+            return Some((
+                "p_rt",
+                format!("p_rt must be a finite number >= 0 and <= {MAX_P_RT}"),
+            ));
         }
     }
     None
@@ -208,9 +223,18 @@ mod tests {
         assert_eq!(rows[1].p_rt, None);
         let h3 = Horizon { slots: 3, ..h };
         let e = g.for_horizon(&h3).unwrap_err().to_string();
-        assert!(
-            e.starts_with("g.csv:4:1") && e.contains("2021-05-27T07:30"),
-            "{e}"
+        // The file has 3 lines: no line past its end is named.
+        assert_eq!(
+            e,
+            "g.csv (time): no row for slot 2 (2021-05-27T07:30) of the horizon: every slot needs one"
+        );
+        let e = GridSignals::new(vec![])
+            .unwrap()
+            .for_horizon(&h)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "<grid> (time): no row for slot 0 (2021-05-27T07:00) of the horizon: every slot needs one"
         );
     }
 
@@ -235,5 +259,149 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.starts_with("g.csv:3:1") && e.contains("unique"), "{e}");
+    }
+
+    /// The next float above / below `x` (`f64::next_up` needs Rust 1.86).
+    fn up(x: f64) -> f64 {
+        if x == 0.0 {
+            f64::from_bits(1)
+        } else {
+            f64::from_bits(x.to_bits() + 1)
+        }
+    }
+
+    fn row() -> GridRow {
+        GridRow {
+            time: crate::data::time::parse_time("2021-05-27T07:00").unwrap(),
+            base_load_kw: 3000.0,
+            e_limit_kwh: 10.0,
+            p_rt: Some(0.66),
+        }
+    }
+
+    /// Asserts the row changed by `f` is accepted and by `g` refused with `rule` on `col`.
+    fn bound(f: impl FnOnce(&mut GridRow), g: impl FnOnce(&mut GridRow), col: &str, rule: &str) {
+        let (mut a, mut b) = (row(), row());
+        f(&mut a);
+        g(&mut b);
+        assert!(GridSignals::new(vec![a]).is_ok(), "{col}: just inside");
+        let e = GridSignals::new(vec![b]).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!("<grid>:1:0 ({col}): ")) && e.contains(rule),
+            "{col}: just outside: {e}"
+        );
+    }
+
+    #[test]
+    fn value_bounds() {
+        let load = "base_load_kw must be a finite number >= 0 and <= 1e7";
+        bound(
+            |r| r.base_load_kw = 0.0,
+            |r| r.base_load_kw = -up(0.0),
+            "base_load_kw",
+            load,
+        );
+        bound(
+            |r| r.base_load_kw = 1e7,
+            |r| r.base_load_kw = up(1e7),
+            "base_load_kw",
+            load,
+        );
+        let lim = "e_limit_kwh must be a finite number >= 0 and <= 1e7";
+        bound(
+            |r| r.e_limit_kwh = 0.0,
+            |r| r.e_limit_kwh = -up(0.0),
+            "e_limit_kwh",
+            lim,
+        );
+        bound(
+            |r| r.e_limit_kwh = 1e7,
+            |r| r.e_limit_kwh = up(1e7),
+            "e_limit_kwh",
+            lim,
+        );
+        let p = "p_rt must be a finite number >= 0 and <= 100";
+        bound(
+            |r| r.p_rt = Some(0.0),
+            |r| r.p_rt = Some(-up(0.0)),
+            "p_rt",
+            p,
+        );
+        bound(
+            |r| r.p_rt = Some(100.0),
+            |r| r.p_rt = Some(up(100.0)),
+            "p_rt",
+            p,
+        );
+        bound(|r| r.p_rt = None, |r| r.p_rt = Some(1e300), "p_rt", p);
+        for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e308] {
+            bound(|_| (), |r| r.base_load_kw = v, "base_load_kw", load);
+            bound(|_| (), |r| r.e_limit_kwh = v, "e_limit_kwh", lim);
+            bound(|_| (), |r| r.p_rt = Some(v), "p_rt", p);
+        }
+    }
+
+    #[test]
+    fn time_bounds_and_whole_minutes() {
+        use crate::data::time::{MAX_TIME, MIN_TIME};
+        let sec = chrono::Duration::seconds(1);
+        let bounds = "time must lie between 1970-01-01T00:00 and 2100-12-31T23:59, not";
+        bound(
+            |r| r.time = MIN_TIME,
+            |r| r.time = MIN_TIME - sec,
+            "time",
+            bounds,
+        );
+        bound(
+            |r| r.time = MAX_TIME,
+            |r| r.time = MAX_TIME + sec,
+            "time",
+            bounds,
+        );
+        let t0 = row().time;
+        bound(
+            |r| r.time = t0 + chrono::Duration::minutes(1),
+            |r| r.time = t0 + sec,
+            "time",
+            "time must lie on a whole minute (seconds 0), not 2021-05-27T07:00:01",
+        );
+    }
+
+    #[test]
+    fn file_rules_name_their_bound_line_and_column() {
+        let head = "time,base_load_kw,e_limit_kwh,p_rt";
+        let ok = "2100-12-31T23:59:00,1e7,10000000,100";
+        assert!(load(&format!("{head}\n{ok}\n")).is_ok());
+        for (row, at, rule) in [
+            (
+                "2021-05-27T07:00:30,1,1,",
+                "2:1 (time)",
+                "time must lie on a whole minute (seconds 0), not 2021-05-27T07:00:30",
+            ),
+            (
+                "1969-12-31T23:45,1,1,",
+                "2:1 (time)",
+                "time must lie between 1970-01-01T00:00 and 2100-12-31T23:59, not 1969-12-31T23:45",
+            ),
+            (
+                "2021-05-27T07:00,-5,1,",
+                "2:2 (base_load_kw)",
+                "base_load_kw must be a finite number >= 0 and <= 1e7",
+            ),
+            (
+                "2021-05-27T07:00,1,1e308,",
+                "2:3 (e_limit_kwh)",
+                "e_limit_kwh must be a finite number >= 0 and <= 1e7",
+            ),
+            (
+                "2021-05-27T07:00,1,1,1e300",
+                "2:4 (p_rt)",
+                "p_rt must be a finite number >= 0 and <= 100",
+            ),
+        ] {
+            let e = load(&format!("{head}\n{row}\n")).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("g.csv:{at}: ")), "{row}: {e}");
+            assert!(e.contains(rule), "{row}: {e}");
+        }
     }
 }

@@ -33,11 +33,10 @@
 
 use std::path::Path;
 
-use chrono::{Datelike, Timelike};
 use serde::{Deserialize, Serialize};
 
 use crate::data::tariff::{Tariff, MAX_PRICE};
-use crate::data::time::Horizon;
+use crate::data::time::{time_rule, Horizon};
 use crate::error::{Error, Result};
 pub use crate::game::solve::{
     equal_workers, validate_workers, Solver, Worker, DEFAULT_WORKERS, MAX_WORKERS,
@@ -284,18 +283,9 @@ impl Scenario {
         if self.ledger {
             crate::ledger::consensus::check_byzantine(self.workers.len(), self.byzantine)?;
         }
-        let start = self.horizon.start;
-        if start.second() != 0 || start.nanosecond() != 0 {
-            return Err(Error::param(
-                "horizon.start",
-                "must lie on a whole minute (grid rows are matched to slot starts)",
-            ));
-        }
-        if !(1970..=2100).contains(&start.year()) {
-            return Err(Error::param(
-                "horizon.start",
-                "must lie between 1970 and 2100",
-            ));
+        if let Some(rule) = time_rule(self.horizon.start, true) {
+            // Whole minutes: grid rows are matched to slot starts.
+            return Err(Error::param("horizon.start", rule));
         }
         if self.horizon.slots == 0 {
             return Err(Error::param(

@@ -3,11 +3,59 @@
 //! Times are naive local wall-clock times (China, no daylight saving), written
 //! `YYYY-MM-DDTHH:MM` with optional seconds.
 
-use chrono::{Duration, NaiveDateTime};
+use chrono::{Duration, NaiveDate, NaiveDateTime, Timelike};
 use serde::{Deserialize, Serialize};
 
 /// Length of one slot in minutes.
 pub const SLOT_MINUTES: i64 = 15;
+
+/// The earliest time a data file may hold: 1970-01-01T00:00.
+pub const MIN_TIME: NaiveDateTime = match NaiveDate::from_ymd_opt(1970, 1, 1) {
+    Some(d) => d.and_time(chrono::NaiveTime::MIN),
+    None => panic!("1970-01-01 is a date"),
+};
+
+/// The latest time a data file may hold: 2100-12-31T23:59 (seconds 0).
+pub const MAX_TIME: NaiveDateTime = match NaiveDate::from_ymd_opt(2100, 12, 31) {
+    Some(d) => match d.and_hms_opt(23, 59, 0) {
+        Some(t) => t,
+        None => panic!("23:59 is a time"),
+    },
+    None => panic!("2100-12-31 is a date"),
+};
+
+/// The rule a time from a data file (or the horizon's start) breaks, if any: it must lie
+/// in `[MIN_TIME, MAX_TIME]` and, when `whole_minute`, on a whole minute (seconds and
+/// fractions of a second 0; slot starts are whole minutes, so a grid row at 07:00:30 could
+/// never match a slot). The rule is worded to follow the column's name
+/// (`"arrival {rule}"`) and shows the time.
+pub fn time_rule(t: NaiveDateTime, whole_minute: bool) -> Option<String> {
+    if !(MIN_TIME..=MAX_TIME).contains(&t) {
+        return Some(format!(
+            "must lie between {} and {}, not {}",
+            format_time(MIN_TIME),
+            format_time(MAX_TIME),
+            format_time_exact(t)
+        ));
+    }
+    if whole_minute && (t.second() != 0 || t.nanosecond() != 0) {
+        return Some(format!(
+            "must lie on a whole minute (seconds 0), not {}",
+            format_time_exact(t)
+        ));
+    }
+    None
+}
+
+/// Formats a time with its seconds (and fraction) when it has any, else as
+/// [`format_time`]: for errors, where the seconds may be the problem.
+fn format_time_exact(t: NaiveDateTime) -> String {
+    if t.second() == 0 && t.nanosecond() == 0 {
+        format_time(t)
+    } else {
+        t.format("%Y-%m-%dT%H:%M:%S%.f").to_string()
+    }
+}
 
 /// Parses `YYYY-MM-DDTHH:MM[:SS]` (a space instead of `T` is accepted too).
 pub fn parse_time(s: &str) -> Option<NaiveDateTime> {
@@ -146,6 +194,53 @@ mod tests {
         assert!(r.is_empty());
         let r = h.plugged_slots(t("2021-05-28T07:00"), t("2021-05-28T09:00"));
         assert!(r.is_empty());
+    }
+
+    #[test]
+    fn time_rule_bounds_are_inclusive_and_named() {
+        let ok = [
+            "1970-01-01T00:00",
+            "2100-12-31T23:59",
+            "2021-05-27T07:00",
+            "2100-12-31T23:59:00",
+        ];
+        for s in ok {
+            assert_eq!(time_rule(t(s), true), None, "{s}");
+            assert_eq!(time_rule(t(s), false), None, "{s}");
+        }
+        assert_eq!(MIN_TIME, t("1970-01-01T00:00"));
+        assert_eq!(MAX_TIME, t("2100-12-31T23:59"));
+        let bounds = "must lie between 1970-01-01T00:00 and 2100-12-31T23:59";
+        for (s, shown) in [
+            ("1969-12-31T23:59", "1969-12-31T23:59"),
+            ("1969-12-31T23:59:59", "1969-12-31T23:59:59"),
+            ("2101-01-01T00:00", "2101-01-01T00:00"),
+            ("2100-12-31T23:59:01", "2100-12-31T23:59:01"),
+            ("0001-01-01T00:00", "0001-01-01T00:00"),
+        ] {
+            for whole in [true, false] {
+                let rule = time_rule(t(s), whole).unwrap();
+                assert_eq!(rule, format!("{bounds}, not {shown}"), "{s}");
+            }
+        }
+    }
+
+    #[test]
+    fn time_rule_whole_minute_only_when_asked() {
+        let half = t("2021-05-27T07:00:30");
+        assert_eq!(time_rule(half, false), None);
+        assert_eq!(
+            time_rule(half, true).unwrap(),
+            "must lie on a whole minute (seconds 0), not 2021-05-27T07:00:30"
+        );
+        // A fraction of a second (only possible from code) is not a whole minute either.
+        let frac = t("2021-05-27T07:00") + Duration::milliseconds(1);
+        assert_eq!(time_rule(frac, false), None);
+        assert_eq!(
+            time_rule(frac, true).unwrap(),
+            "must lie on a whole minute (seconds 0), not 2021-05-27T07:00:00.001"
+        );
+        assert_eq!(time_rule(t("2021-05-27T07:01:00"), true), None);
     }
 
     #[test]

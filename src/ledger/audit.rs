@@ -29,6 +29,7 @@
 use ed25519_dalek::VerifyingKey;
 use rayon::prelude::*;
 
+use crate::error::excerpt;
 use crate::ledger::block::{Block, Genesis};
 use crate::ledger::consensus::{proposals_hash, vote_bytes, Proposal};
 use crate::ledger::keys::{verify_all, verify_one, verifying_key};
@@ -189,7 +190,7 @@ fn check_genesis(g: &Genesis) -> Result<Keys, LedgerError> {
         evs: g
             .evs
             .iter()
-            .map(|w| wrap(key(&w.key, format!("EV {}", w.id))))
+            .map(|w| wrap(key(&w.key, format!("EV {}", excerpt(&w.id)))))
             .collect::<Result<_, _>>()?,
         scps: g
             .scps

@@ -18,7 +18,7 @@ use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{excerpt, json_message, Error, Result};
 use crate::ledger::units::{Bytes, Enc, PublicKey, Sig};
 
 /// Which kind of entity a key belongs to (part of the key derivation).
@@ -248,7 +248,7 @@ impl Keystore {
                 e.line() as u64,
                 e.column() as u64,
                 "",
-                format!("not a v2g keystore: {e}"),
+                format!("not a v2g keystore: {}", json_message(&e)),
             )
         })?;
         for (i, k) in ks.keys.iter().enumerate() {
@@ -261,7 +261,8 @@ impl Keystore {
                     "",
                     format!(
                         "key {i} ({:?} {}): secret does not match public",
-                        k.role, k.id
+                        k.role,
+                        excerpt(&k.id)
                     ),
                 ));
             }

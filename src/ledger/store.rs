@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::json_message;
 use crate::ledger::block::{Block, Genesis};
 use crate::ledger::record::Ledger;
 use crate::ledger::{Fault, LedgerError};
@@ -70,7 +71,10 @@ pub fn parse(bytes: &[u8]) -> Result<Ledger, LedgerError> {
         .enumerate()
         .map(|(i, l)| {
             let n = i as u64 + 1;
-            let rec: Record = serde_json::from_slice(l).map_err(|e| format(n, e.to_string()))?;
+            let rec: Record = serde_json::from_slice(l).map_err(|e| {
+                // The message may quote the bad value (a string of any length): cut it.
+                format(n, format!("{} at column {}", json_message(&e), e.column()))
+            })?;
             let canon = match &rec {
                 Record::Genesis(g) => line_of(&RecordRef::Genesis(g)),
                 Record::Block(b) => line_of(&RecordRef::Block(b)),
@@ -105,4 +109,60 @@ pub fn parse(bytes: &[u8]) -> Result<Ledger, LedgerError> {
 /// The 1-based line of block `height` in a ledger file (the genesis is line 1).
 pub fn line_of_block(height: u64) -> u64 {
     height + 2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(bytes: &[u8]) -> String {
+        match parse(bytes) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("parsed"),
+        }
+    }
+
+    #[test]
+    fn malformed_lines_give_short_escaped_errors() {
+        let mb = 1 << 20;
+        // A megabyte of garbage on one line.
+        let mut garbage = vec![b'#'; mb];
+        garbage.push(b'\n');
+        assert_eq!(
+            error(&garbage),
+            "ledger check failed at line 1: malformed record: expected value at column 1"
+        );
+        let huge = "z".repeat(mb);
+        let cut = format!("{}…", "z".repeat(crate::error::EXCERPT_CHARS));
+        for (line, want) in [
+            (
+                format!("{{\"{huge}\":{{}}}}\n"),
+                format!("unknown variant `{cut}` (1048576 chars), expected `genesis` or `block`"),
+            ),
+            (
+                format!("{{\"block\":\"{huge}\"}}\n"),
+                format!("invalid type: string \"{cut}\" (1048576 chars), expected struct Block"),
+            ),
+            (
+                format!("{{\"genesis\":{{\"{huge}\":1}}}}\n"),
+                format!("unknown field `{cut}` (1048576 chars), expected one of"),
+            ),
+        ] {
+            let e = error(line.as_bytes());
+            assert!(e.len() < 400, "{}", &e[..400]);
+            assert!(
+                e.starts_with(&format!(
+                    "ledger check failed at line 1: malformed record: {want}"
+                )),
+                "{e}"
+            );
+        }
+        // Control characters (JSON escapes turn into the real bytes) come out escaped.
+        let e = error(b"{\"\\u001b[2J\\u0000\":{}}\n");
+        assert!(
+            e.contains("unknown variant `\\u{1b}[2J\\u{0}`, expected"),
+            "{e}"
+        );
+        assert!(!e.contains('\u{1b}') && !e.contains('\0'), "{e}");
+    }
 }

@@ -47,12 +47,16 @@ fn slot_hours(slots: &[SlotRecord]) -> Vec<f64> {
         .collect()
 }
 
-/// A step line: each value held from its slot's start to its end.
+/// A step line: each value held from its slot's start to its end (made finite by
+/// [`axis_value`]).
 fn steps(hours: &[f64], values: impl Iterator<Item = f64>) -> Vec<(f64, f64)> {
     hours
         .iter()
         .zip(values)
-        .flat_map(|(&h, v)| [(h, v), (h + SLOT_H, v)])
+        .flat_map(|(&h, v)| {
+            let v = axis_value(v);
+            [(h, v), (h + SLOT_H, v)]
+        })
         .collect()
 }
 
@@ -66,16 +70,51 @@ fn x_range(hours: &[f64]) -> std::ops::Range<f64> {
     lo..hi
 }
 
-/// `[lo, hi]` widened by a margin, never empty.
+/// Largest magnitude an axis shows; larger values (which no validated input gives) are
+/// clipped to it.
+const AXIS_LIMIT: f64 = 1e15;
+
+/// `v` as a value an axis and a series can hold: finite (NaN is 0, infinities and huge
+/// values are clipped to [`AXIS_LIMIT`]).
+fn axis_value(v: f64) -> f64 {
+    if v.is_nan() {
+        0.0
+    } else {
+        v.clamp(-AXIS_LIMIT, AXIS_LIMIT)
+    }
+}
+
+/// `[lo, hi]` widened by a margin of 5 % of its span, taking the span as at least 1e-6
+/// and 1e-8 of its magnitude: finite, in order, never empty.
+///
+/// plotters' tick search (`compute_f64_key_points`) never ends on an infinite or NaN
+/// range, nor on one too narrow for the floats at its magnitude, so every y range goes
+/// through here (or [`from_zero`]), whatever the data.
 fn padded(lo: f64, hi: f64) -> std::ops::Range<f64> {
-    let span = (hi - lo).max(1e-6);
+    let (a, b) = (axis_value(lo), axis_value(hi));
+    let (lo, hi) = (a.min(b), a.max(b));
+    let span = (hi - lo).max(1e-6).max(1e-8 * lo.abs().max(hi.abs()));
     (lo - 0.05 * span)..(hi + 0.05 * span)
 }
 
+/// `[0, hi]` with a 5 % margin above, at least `[0, 0.00105]`; finite like [`padded`].
+fn from_zero(hi: f64) -> std::ops::Range<f64> {
+    0.0..(axis_value(hi).max(0.001) * 1.05)
+}
+
+/// The smallest and largest values as drawn (through [`axis_value`], so that every point
+/// drawn lies on the chart), or `(0, 0)` when there is none.
 fn min_max(vals: impl Iterator<Item = f64>) -> (f64, f64) {
-    vals.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-        (lo.min(v), hi.max(v))
-    })
+    let (lo, hi) = vals
+        .map(axis_value)
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    if lo <= hi {
+        (lo, hi)
+    } else {
+        (0.0, 0.0)
+    }
 }
 
 fn render(draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<()>) -> Result<String> {
@@ -190,7 +229,7 @@ pub fn fig3(slots: &[SlotRecord], grid: &[GridRow]) -> Result<String> {
             .margin(12)
             .x_label_area_size(48)
             .y_label_area_size(64)
-            .build_cartesian_2d(x_range(&hours), 0.0..(hi.max(0.001) * 1.05))
+            .build_cartesian_2d(x_range(&hours), from_zero(hi))
             .map_err(plot_err)?;
         chart
             .configure_mesh()
@@ -468,5 +507,153 @@ mod tests {
             }
             assert!(!svg.contains("NaN") && !svg.contains("inf"), "{name}");
         }
+    }
+
+    /// Draws the three figures on another thread and fails (instead of hanging the test
+    /// run) when drawing takes more than 20 seconds.
+    fn draws_in_time(slots: Vec<SlotRecord>, grid: Vec<GridRow>) -> Vec<(&'static str, String)> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(case_study_figures(&slots, &grid));
+        });
+        let figs = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("drawing the figures finishes")
+            .expect("drawing the figures succeeds");
+        for (name, svg) in &figs {
+            assert!(
+                svg.starts_with("<svg") && svg.ends_with("</svg>\n"),
+                "{name}"
+            );
+            assert!(!svg.contains("NaN") && !svg.contains("inf"), "{name}");
+        }
+        figs
+    }
+
+    type Day = (Vec<SlotRecord>, Vec<GridRow>);
+
+    fn day(n: usize, f: impl Fn(usize, &mut SlotRecord)) -> Day {
+        let h = crate::data::time::Horizon::paper();
+        let slots: Vec<SlotRecord> = (0..n)
+            .map(|t| {
+                let time = crate::data::time::format_time(h.slot_start(t));
+                let mut r = record(t, &time, -0.5, 1.0, 1.0);
+                f(t, &mut r);
+                r
+            })
+            .collect();
+        let grid = slots
+            .iter()
+            .map(|s| GridRow {
+                time: parse_time(&s.time).unwrap(),
+                base_load_kw: s.e_limit_kwh,
+                e_limit_kwh: s.e_limit_kwh,
+                p_rt: None,
+            })
+            .collect();
+        (slots, grid)
+    }
+
+    #[test]
+    fn extreme_but_valid_values_are_drawn_and_drawing_ends() {
+        let max = crate::data::grid::MAX_GRID_VALUE;
+        let cases: Vec<(&str, Day)> = vec![
+            (
+                "every E_limit and base load at the bound, huge revenues of both signs",
+                day(96, |t, r| {
+                    r.e_limit_kwh = max;
+                    r.charge_kwh = max;
+                    r.discharge_kwh = max;
+                    (r.p_rt, r.p_c, r.p_d) = (100.0, 100.0, -300.0);
+                    r.r_service = 1e13;
+                    r.r_grid = 1e12;
+                    r.c_v2g = 1e13;
+                    r.c_limit = 3e13;
+                    r.revenue = if t % 2 == 0 { -3e13 } else { 2e13 };
+                }),
+            ),
+            (
+                "one value everywhere, far from zero (no span at all)",
+                day(96, |_, r| {
+                    r.e_limit_kwh = max;
+                    (r.charge_kwh, r.discharge_kwh) = (max, 0.0);
+                    (r.p_rt, r.p_c, r.p_d) = (100.0, 100.0, 100.0);
+                    (r.r_service, r.r_grid, r.c_v2g, r.c_limit) = (1e12, 1e12, -1e12, -1e12);
+                    r.revenue = 1e12;
+                }),
+            ),
+            (
+                "a span far below the floats' resolution at its magnitude",
+                day(96, |t, r| {
+                    (r.p_rt, r.p_c, r.p_d) = (1e9, 1e9, 1e9 + 1e-7 * t as f64);
+                    r.revenue = 1e14 + (t % 2) as f64 * 0.02;
+                }),
+            ),
+            (
+                "all zeros",
+                day(96, |_, r| {
+                    (r.e_limit_kwh, r.charge_kwh, r.discharge_kwh) = (0.0, 0.0, 0.0);
+                    (r.p_rt, r.p_c, r.p_d) = (0.0, 0.0, 0.0);
+                    (r.r_service, r.r_grid, r.c_v2g, r.c_limit, r.revenue) =
+                        (0.0, 0.0, 0.0, 0.0, 0.0);
+                }),
+            ),
+            ("a single slot", day(1, |_, _| ())),
+            (
+                "a single slot at the bounds",
+                day(1, |_, r| {
+                    (r.e_limit_kwh, r.revenue) = (max, -1e13);
+                }),
+            ),
+            ("no slot", day(0, |_, _| ())),
+            (
+                "a year of slots",
+                day(366 * 96, |t, r| r.revenue = t as f64),
+            ),
+            (
+                "values no validated input gives: infinities and NaN",
+                day(8, |t, r| {
+                    r.e_limit_kwh = f64::INFINITY;
+                    r.charge_kwh = f64::NAN;
+                    r.p_d = f64::NEG_INFINITY;
+                    r.revenue = if t == 0 { f64::MAX } else { -f64::MAX };
+                    r.r_grid = 1e308;
+                }),
+            ),
+        ];
+        for (what, (slots, grid)) in cases {
+            let figs = draws_in_time(slots, grid);
+            assert_eq!(figs.len(), 3, "{what}");
+        }
+    }
+
+    #[test]
+    fn axis_ranges_are_finite_wide_enough_and_unchanged_for_ordinary_data() {
+        // Ordinary data: the 5 % margin of before.
+        assert_eq!(padded(-10.0, 30.0), -12.0..32.0);
+        assert_eq!(padded(0.0, 0.0), -5e-8..5e-8);
+        assert_eq!(from_zero(2.0), 0.0..2.1);
+        assert_eq!(from_zero(0.0), 0.0..(0.001 * 1.05));
+        for (lo, hi) in [
+            (1e12, 1e12),
+            (-1e14, -1e14),
+            (1e9, 1e9 + 1e-7),
+            (f64::NEG_INFINITY, f64::INFINITY),
+            (f64::NAN, f64::NAN),
+            (f64::MAX, -f64::MAX),
+            (5.0, -5.0),
+        ] {
+            let r = padded(lo, hi);
+            assert!(r.start.is_finite() && r.end.is_finite(), "{lo} {hi}: {r:?}");
+            let mag = r.start.abs().max(r.end.abs());
+            assert!(r.end - r.start >= 0.99e-9 * mag, "{lo} {hi}: {r:?}");
+            assert!(mag <= 1.1 * AXIS_LIMIT, "{lo} {hi}: {r:?}");
+        }
+        for hi in [f64::INFINITY, f64::NAN, 1e308, -5.0] {
+            let r = from_zero(hi);
+            assert!(r.end.is_finite() && r.end > 0.0, "{hi}: {r:?}");
+        }
+        assert_eq!(min_max([].into_iter()), (0.0, 0.0));
+        assert_eq!(min_max([f64::NAN, 2.0, -1.0].into_iter()), (-1.0, 2.0));
     }
 }

@@ -640,6 +640,52 @@ fn verify_reports_malformed_files_with_their_line() {
     assert!(stderr(&o).starts_with("v2g: error:"), "{}", stderr(&o));
 }
 
+/// `v2g verify` on a ledger with a megabyte of garbage on a line, or a megabyte-long
+/// string (with control characters) where a number or a record name belongs: exit 1 and
+/// one short error line naming the line, whatever the size of the bad value.
+#[test]
+fn verify_never_echoes_more_than_an_excerpt_of_a_bad_value() {
+    let f = fixture(false);
+    let dir = tmp();
+    let text = String::from_utf8(f.bytes.clone()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let mb = 1 << 20;
+    let garbage = "\u{1b}[2J#".repeat(mb / 5);
+    let huge = format!("\\u001b[31m{}", "z".repeat(mb));
+    let cases = [
+        (4, garbage.clone()),
+        (
+            4,
+            lines[3].replacen("\"height\":2", &format!("\"height\":\"{huge}\""), 1),
+        ),
+        (1, format!("{{\"{huge}\":{{}}}}")),
+        (6, format!("{{\"block\":{{\"{huge}\":0}}}}")),
+    ];
+    for (line, bad) in cases {
+        assert_ne!(lines[line - 1], bad, "line {line} was changed");
+        let mut l = lines.clone();
+        l[line - 1] = &bad;
+        let p = write_bytes(dir.path(), "bad.jsonl", (l.join("\n") + "\n").as_bytes());
+        let o = v2g(["verify".as_ref(), p.as_os_str()]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{}", &err[..err.len().min(300)]);
+        assert_eq!(err.lines().count(), 1, "{}", &err[..err.len().min(300)]);
+        assert!(
+            err.len() < 400,
+            "line {line}: {} bytes: {}",
+            err.len(),
+            &err[..400]
+        );
+        assert!(
+            err.contains(&format!(
+                "ledger check failed at line {line}: malformed record"
+            )),
+            "{err}"
+        );
+        assert!(!err.contains('\u{1b}'), "{err}");
+    }
+}
+
 mod fuzz {
     use proptest::prelude::*;
 

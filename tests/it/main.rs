@@ -1,6 +1,7 @@
 //! Integration tests: one test binary (it compiles much faster than one per file), one
 //! module per area. They run the real `v2g` binary on real files.
 
+mod bad_input;
 mod case_study;
 mod common;
 mod examples;

@@ -296,15 +296,15 @@ fn each_fleet_rule_is_reported_with_file_line_column_and_exit_2() {
         None,
         &[],
         "fleet.csv:1:7",
-        "unknown column 'colour'",
+        "unknown column \"colour\"",
     );
     rejected(
         &format!("{HEAD}\n"),
         None,
         None,
         &[],
-        "fleet.csv:2:0",
-        "no sessions",
+        "fleet.csv: ",
+        "the fleet has no sessions",
     );
 }
 
@@ -329,7 +329,7 @@ fn each_grid_rule_is_reported_with_file_line_column_and_exit_2() {
         (one("7am,100,1,"), "grid.csv:2:1", "time must be a time"),
         (
             one("2021-05-27T07:15,100,1,"),
-            "grid.csv:3:1",
+            "grid.csv (time): ",
             "no row for slot 0 (2021-05-27T07:00)",
         ),
         (
