@@ -32,7 +32,8 @@ enum Command {
     /// per EV session), summary.json (totals, by tariff period, and the `run` object:
     /// version, command line, input hashes, the resolved scenario),
     /// fig3_load_and_aux_demand.svg, fig4_power_and_prices.svg,
-    /// fig5_revenue_and_costs.svg and, with the ledger on, ledger.jsonl. --out must be
+    /// fig5_revenue_and_costs.svg and, with the ledger on, ledger.jsonl and genesis.json
+    /// (the trust anchor to keep for `v2g verify --genesis`). --out must be
     /// new, empty, or hold only such files. Inputs are validated before anything is
     /// simulated; bad input exits 2 with one located line and writes nothing.
     Simulate(Box<SimulateArgs>),
@@ -51,12 +52,23 @@ enum Command {
         #[command(subcommand)]
         command: GridCommand,
     },
-    /// Re-check a ledger (hashes, Merkle roots, every signature, quorums, nonces,
-    /// balances, oracle messages, meters, light-client inclusion proofs). Prints OK with
-    /// counts, or the first failure and exits 1.
+    /// Re-check a ledger against its genesis (hashes, Merkle roots, every signature,
+    /// quorums, nonces, balances, oracle messages, meters, light-client inclusion
+    /// proofs). Prints OK with counts, or the first failure and exits 1.
+    ///
+    /// Pin the genesis you trust with --genesis FILE (a copy you kept) or --genesis-hash
+    /// HEX; without either, the genesis.json beside the ledger is used and the check is
+    /// of the files' integrity only, which the output says.
     Verify {
         /// The ledger file (ledger.jsonl in a run's output folder).
         file: PathBuf,
+        /// The trusted genesis record (default: genesis.json beside the ledger, unpinned).
+        #[arg(long, value_name = "FILE", conflicts_with = "genesis_hash")]
+        genesis: Option<PathBuf>,
+        /// The trusted genesis hash (64 hex digits); the genesis is read from
+        /// genesis.json beside the ledger.
+        #[arg(long, value_name = "HEX")]
+        genesis_hash: Option<String>,
     },
 }
 
@@ -179,10 +191,12 @@ struct SimulateArgs {
     /// over the whole price range (default grid).
     #[arg(long, value_name = "grid|exact")]
     solver: Option<SolverArg>,
-    /// Seed of the ledger's keys (default 2021).
+    /// Seed recorded in the scenario (default 2021); the ledger's keys never derive from it.
     #[arg(long, value_name = "S")]
     seed: Option<u64>,
-    /// Also write every key of the run to this keystore file (JSON; outside --out).
+    /// The ledger's keystore (JSON, outside --out): its keys are used; when the file does
+    /// not exist it is created with fresh random keys (rw-------). Without it the keys
+    /// are fresh and discarded after the run.
     #[arg(long, value_name = "FILE")]
     keystore: Option<PathBuf>,
     /// No progress on stderr (neither the bar nor the periodic lines).
@@ -219,15 +233,53 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Grid {
             command: GridCommand::Generate(args),
         } => grid_generate(args),
-        Command::Verify { file } => {
-            let bytes = std::fs::read(&file).map_err(|e| Error::io(&file, e))?;
-            match v2g::ledger::verify(&bytes) {
-                Ok(report) => Ok(print_stdout(&format!("{}: {report}\n", file.display()))),
-                Err(e) => {
-                    eprintln!("v2g: {}: {e}", file.display());
-                    Ok(ExitCode::FAILURE)
-                }
+        Command::Verify {
+            file,
+            genesis,
+            genesis_hash,
+        } => verify(&file, genesis, genesis_hash.as_deref()),
+    }
+}
+
+/// `v2g verify`: exit 0 with the report, 1 when the ledger fails a check, 2 when the
+/// files cannot be read or the arguments are wrong.
+fn verify(
+    file: &std::path::Path,
+    genesis: Option<PathBuf>,
+    genesis_hash: Option<&str>,
+) -> Result<ExitCode, Error> {
+    let pin = match genesis_hash {
+        Some(h) => Some(
+            v2g::ledger::units::Hash::from_hex(h)
+                .ok_or_else(|| Error::param("--genesis-hash", "must be 64 lowercase hex digits"))?,
+        ),
+        None => None,
+    };
+    let pinned_file = genesis.is_some();
+    let genesis_path = genesis.unwrap_or_else(|| {
+        file.parent()
+            .unwrap_or(std::path::Path::new("."))
+            .join("genesis.json")
+    });
+    let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
+    let gbytes = std::fs::read(&genesis_path).map_err(|e| Error::io(&genesis_path, e))?;
+    // A genesis file given on the command line pins its own hash.
+    let pin = match (pin, pinned_file) {
+        (Some(h), _) => Some(h),
+        (None, true) => match v2g::ledger::store::parse_genesis(&gbytes) {
+            Ok(g) => Some(g.hash()),
+            Err(e) => {
+                eprintln!("v2g: {}: {e}", genesis_path.display());
+                return Ok(ExitCode::FAILURE);
             }
+        },
+        (None, false) => None,
+    };
+    match v2g::ledger::verify(&bytes, &gbytes, pin.as_ref()) {
+        Ok(report) => Ok(print_stdout(&format!("{}: {report}\n", file.display()))),
+        Err(e) => {
+            eprintln!("v2g: {}: {e}", file.display());
+            Ok(ExitCode::FAILURE)
         }
     }
 }

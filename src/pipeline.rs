@@ -26,8 +26,9 @@ use crate::data::scenario::{equal_workers, Scenario, Solver, MAX_WORKERS};
 use crate::data::tariff::Period;
 use crate::data::time::parse_time;
 use crate::error::{Error, Result};
+use crate::ledger::block::Commitment;
 use crate::ledger::keys::Keyring;
-use crate::ledger::record::simulate_with_ledger;
+use crate::ledger::record::{simulate_with_ledger, LedgerBuilder};
 use crate::ledger::{Ledger, LedgerConfig};
 use crate::report::output::{run_outputs, OutputDir, OutputSet};
 use crate::report::provenance::{InputFile, Inputs, Provenance};
@@ -156,7 +157,9 @@ pub struct RunSpec {
     pub scenario: ScenarioSource,
     /// Overrides of the scenario (the command line's flags).
     pub overrides: Overrides,
-    /// Also write every key of the run to this keystore file (needs the ledger on).
+    /// The ledger's keystore (needs the ledger on): its keys are used, and when the file
+    /// does not exist it is created with fresh keys (`rw-------`). Without it the keys are
+    /// fresh and discarded after the run.
     pub keystore: Option<PathBuf>,
     /// The output folder, replaced whole by the run's outputs; `None` writes nothing.
     pub out: Option<PathBuf>,
@@ -226,11 +229,12 @@ pub struct RunOutput {
 
 impl RunOutput {
     /// Every output file of the run: `slots.csv`, `evs.csv`, `summary.json`, the figures
-    /// and `ledger.jsonl` when the ledger was on.
+    /// and, when the ledger was on, `ledger.jsonl` and `genesis.json`.
     pub fn output_set(&self) -> Result<OutputSet> {
         let mut set = run_outputs(&self.result, &self.grid_rows, &self.summary)?;
         if let Some(ledger) = &self.ledger {
             set.add("ledger.jsonl", ledger.to_jsonl());
+            set.add("genesis.json", ledger.genesis_json());
         }
         Ok(set)
     }
@@ -436,6 +440,28 @@ pub fn run(spec: &RunSpec, progress: &mut dyn FnMut(Event<'_>) -> Result<()>) ->
     };
     let run = Run::new(fleet.value, grid.as_ref().map(|g| &g.value), scenario)?;
     let out_dir = spec.out.as_deref().map(OutputDir::prepare).transpose()?;
+    // The ledger's keys: the keystore's (created with fresh keys when absent), or fresh
+    // ones that live only as long as the run.
+    let builder = if run.scenario().ledger {
+        let ids: Vec<String> = run.fleet().evs().iter().map(|e| e.id.clone()).collect();
+        let n = run.scenario().workers.len();
+        let ring = match &spec.keystore {
+            Some(path) => Keyring::load_or_create(path, &ids, n)?,
+            None => Keyring::generate(&ids, n)?,
+        };
+        let commitment = Commitment {
+            fleet_sha256: inputs.fleet.sha256.clone(),
+            grid_sha256: inputs.grid.as_ref().map(|g| g.sha256.clone()),
+            scenario_sha256: run.scenario().digest(),
+            scenario: run.scenario().clone(),
+        };
+        let config = LedgerConfig {
+            byzantine: run.scenario().byzantine,
+        };
+        Some(LedgerBuilder::new(&run, config, ring, commitment)?)
+    } else {
+        None
+    };
 
     // 2. Simulate.
     let total = run.horizon().slots;
@@ -449,14 +475,12 @@ pub fn run(spec: &RunSpec, progress: &mut dyn FnMut(Event<'_>) -> Result<()>) ->
             total,
         })
     };
-    let (result, ledger) = if run.scenario().ledger {
-        let config = LedgerConfig {
-            byzantine: run.scenario().byzantine,
-        };
-        let (result, ledger) = simulate_with_ledger(&run, config, &mut observe)?;
-        (result, Some(ledger))
-    } else {
-        (run.simulate(&mut observe)?, None)
+    let (result, ledger) = match builder {
+        Some(builder) => {
+            let (result, ledger) = simulate_with_ledger(&run, builder, &mut observe)?;
+            (result, Some(ledger))
+        }
+        None => (run.simulate(&mut observe)?, None),
     };
 
     // 3. Summary and provenance.
@@ -483,12 +507,6 @@ pub fn run(spec: &RunSpec, progress: &mut dyn FnMut(Event<'_>) -> Result<()>) ->
     if let Some(dir) = out_dir {
         progress(Event::Writing(dir.path()))?;
         let set = output.output_set()?;
-        if let Some(path) = &spec.keystore {
-            let ids: Vec<String> = run.fleet().evs().iter().map(|e| e.id.clone()).collect();
-            Keyring::derive(run.scenario().seed, &ids, run.scenario().workers.len())
-                .to_keystore()
-                .save(path)?;
-        }
         output.written = dir.commit(set)?;
     }
     Ok(output)
@@ -584,7 +602,7 @@ mod tests {
         assert_eq!(out.result.slots.len(), 3);
         assert!(out.result.slots.iter().all(|s| s.n_plugged == 0));
         assert_eq!(out.summary.evs.n_evs, 0);
-        assert_eq!(out.written.len(), 7, "{:?}", out.written);
+        assert_eq!(out.written.len(), 8, "{:?}", out.written);
         let run = out.summary.run.as_ref().unwrap();
         assert_eq!(run.inputs.fleet.path, "<memory: empty>");
         assert!(run.inputs.grid.is_none());

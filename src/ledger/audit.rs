@@ -29,8 +29,9 @@
 use ed25519_dalek::VerifyingKey;
 use rayon::prelude::*;
 
+use crate::data::fleet::Fleet;
 use crate::error::excerpt;
-use crate::ledger::block::{Block, Genesis};
+use crate::ledger::block::{Block, Genesis, PROTOCOL};
 use crate::ledger::consensus::{proposals_hash, vote_bytes, Proposal};
 use crate::ledger::keys::{verify_all, verify_one, verifying_key};
 use crate::ledger::light::LightClient;
@@ -38,12 +39,18 @@ use crate::ledger::merkle::{self, Tree};
 use crate::ledger::oracle::OracleMsg;
 use crate::ledger::record::Ledger;
 use crate::ledger::store;
-use crate::ledger::units::{Hash, Sig};
+use crate::ledger::units::{micro, wh, Hash, Sig};
 use crate::ledger::{Fault, LedgerError};
 
 /// What a successful audit checked.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AuditReport {
+    /// The genesis hash the chain starts from.
+    pub genesis: Hash,
+    /// Whether that genesis was pinned by the auditor (`--genesis` or `--genesis-hash`):
+    /// without a pin, the audit proves only that the files are consistent with
+    /// themselves, not that they are the run the auditor trusts.
+    pub pinned: bool,
     /// Blocks.
     pub blocks: u64,
     /// Transactions.
@@ -72,7 +79,7 @@ impl std::fmt::Display for AuditReport {
             f,
             "OK: {} blocks, {} transactions, {} signatures ({} votes), {} wallets, \
              {} light clients with {} inclusion proofs, {} false proposals and {} \
-             equivocations on record; wallets total {} µCNY",
+             equivocations on record; wallets total {} µCNY; ",
             self.blocks,
             self.transactions,
             self.signatures,
@@ -83,17 +90,44 @@ impl std::fmt::Display for AuditReport {
             self.faulty_proposals,
             self.evidence,
             self.total_balance
-        )
+        )?;
+        if self.pinned {
+            write!(f, "genesis {} pinned", self.genesis)
+        } else {
+            write!(
+                f,
+                "integrity only: the genesis ({}) was not pinned, so this does not show the \
+                 ledger is the run you trust (give --genesis FILE or --genesis-hash HEX)",
+                self.genesis
+            )
+        }
     }
 }
 
-/// Verifies a ledger file's bytes.
-pub fn verify(bytes: &[u8]) -> Result<AuditReport, LedgerError> {
-    let ledger = store::parse(bytes)?;
-    verify_ledger(&ledger).map_err(|e| {
+/// Verifies a ledger file's bytes against its genesis record's bytes (`genesis.json`).
+/// With `pin`, the genesis must have exactly that hash; without, the audit checks the
+/// files' integrity only ([`AuditReport::pinned`] is false).
+pub fn verify(
+    ledger: &[u8],
+    genesis: &[u8],
+    pin: Option<&Hash>,
+) -> Result<AuditReport, LedgerError> {
+    let g = store::parse_genesis(genesis)?;
+    let hash = g.hash();
+    if let Some(want) = pin {
+        if *want != hash {
+            return Err(LedgerError::global(Fault::Genesis(format!(
+                "the genesis has hash {hash}, not the pinned {want}"
+            ))));
+        }
+    }
+    let ledger = store::parse(ledger, g)?;
+    let mut report = verify_ledger(&ledger).map_err(|e| {
         let line = e.location.height.map_or(1, store::line_of_block);
         e.on_line(line)
-    })
+    })?;
+    report.pinned = pin.is_some();
+    Ok(report)
 }
 
 /// Where a signature sits in a block.
@@ -170,21 +204,67 @@ fn prepare<'a>(chain: &str, keys: &'a Keys, b: &'a Block) -> Prepared<'a> {
     Prepared { items, leaves }
 }
 
+/// Checks the genesis record on its own: the protocol, the chain id, the commitment (the
+/// carried scenario has the committed digest and passes every range), the sessions (a
+/// valid fleet), the constants against the scenario, the validator set (one SCP per
+/// worker; every key of every party distinct, none weak) and the EVA's signature.
 fn check_genesis(g: &Genesis) -> Result<Keys, LedgerError> {
     let fail = |f| Err(LedgerError::global(f));
-    if g.scps.is_empty() {
-        return fail(Fault::Genesis("no SCPs".into()));
+    let bad = |s: String| fail(Fault::Genesis(s));
+    if g.protocol != PROTOCOL {
+        return bad(format!(
+            "protocol {}, this verifier checks {PROTOCOL}",
+            excerpt(&g.protocol)
+        ));
+    }
+    if g.chain_id != g.derive_chain_id() {
+        return bad("the chain id is not derived from the genesis contents".into());
+    }
+    let c = &g.commitment;
+    if c.scenario.digest() != c.scenario_sha256 {
+        return bad("the scenario does not have the committed digest".into());
+    }
+    if let Err(e) = c.scenario.validate() {
+        return bad(format!("the committed scenario is out of range: {e}"));
+    }
+    if !c.scenario.ledger {
+        return bad("the committed scenario has the ledger off".into());
+    }
+    let p = &c.scenario.params;
+    if g.e0_wh != wh(p.e0_kwh)
+        || g.p_delay != micro(p.p_delay)
+        || g.slots != c.scenario.horizon.slots as u64
+    {
+        return bad("E0, p_delay or the slot count differ from the committed scenario".into());
+    }
+    if g.scps.len() != c.scenario.workers.len() {
+        return bad(format!(
+            "{} SCP keys for {} workers",
+            g.scps.len(),
+            c.scenario.workers.len()
+        ));
+    }
+    if let Err(e) = Fleet::new(g.evs.iter().map(|w| w.ev()).collect()) {
+        return bad(format!("the sessions are not a valid fleet: {e}"));
+    }
+    let mut all: Vec<&[u8; 32]> = g.evs.iter().map(|w| &w.key.0).collect();
+    all.extend(g.scps.iter().map(|k| &k.0));
+    all.push(&g.oracle.0);
+    all.push(&g.eva.0);
+    let n = all.len();
+    all.sort_unstable();
+    all.dedup();
+    if all.len() != n {
+        return bad(
+            "two parties share a key: every wallet, SCP, the oracle and the EVA need their own"
+                .into(),
+        );
     }
     let key = |pk, who: String| verifying_key(pk).ok_or(Fault::WeakKey(who));
     let wrap = |r: Result<VerifyingKey, Fault>| r.map_err(LedgerError::global);
     let eva = wrap(key(&g.eva, "the EVA".into()))?;
     if !verify_one(&eva, &g.signed_bytes(), &g.eva_sig) {
         return fail(Fault::Signature("the EVA (genesis)".into()));
-    }
-    let mut ids: Vec<&str> = g.evs.iter().map(|w| w.id.as_str()).collect();
-    ids.sort_unstable();
-    if ids.windows(2).any(|w| w[0] == w[1]) {
-        return fail(Fault::Genesis("two wallets with one EV id".into()));
     }
     Ok(Keys {
         evs: g
@@ -274,6 +354,7 @@ pub fn verify_ledger(l: &Ledger) -> Result<AuditReport, LedgerError> {
     }
     let bad_sig = verify_all(&all).err().map(|i| sites[i]);
     let mut report = AuditReport {
+        genesis: g.hash(),
         signatures: all.len() as u64 + 1,
         wallets: g.evs.len() as u64,
         ..AuditReport::default()

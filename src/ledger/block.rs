@@ -1,8 +1,12 @@
 //! Blocks: one per slot, hash-chained from a genesis record.
 //!
-//! * [`Genesis`] (step 1): the chain id, the seed, `E0`, `p_delay`, the number of slots, and every public key
-//!   (EV wallets with their ids, SCPs, the oracle, the EVA), signed by the EVA. Its hash is
-//!   the previous-header hash of block 0: the trust anchor of every light client.
+//! * [`Genesis`] (step 1, `genesis.json`): the protocol version, the chain id, the
+//!   validator set (every SCP's key, the oracle's and the EVA's, all distinct), every EV
+//!   session's wallet key and terms (kind, capacity, energy at arrival, arrival, departure,
+//!   `beta`, `a`, `U_idle`) and a [`Commitment`] to the run (SHA-256 of the fleet and grid
+//!   inputs and of the resolved scenario, which it carries), signed by the EVA. Its hash
+//!   is the first record of `ledger.jsonl` and the previous-header hash of block 0: the
+//!   trust anchor an auditor pins (`v2g verify --genesis`).
 //! * [`Header`]: chain id (in the hashed bytes), height, previous header hash, Merkle root
 //!   and count of the slot's transactions, oracle message hash, hash of the SCP workers'
 //!   proposals and the validators' verdicts on them, the chosen candidate `k`, `p_d*` and
@@ -13,31 +17,103 @@
 use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
 
+use crate::data::fleet::{Ev, Kind};
+use crate::data::scenario::Scenario;
 use crate::ledger::consensus::{Evidence, Proposal, Vote};
 use crate::ledger::keys::{public, sign, Keyring};
 use crate::ledger::oracle::OracleMsg;
 use crate::ledger::tx::Tx;
-use crate::ledger::units::{sha256, Bytes, Enc, Hash, PublicKey, Sig};
+use crate::ledger::units::{micro, sha256, wh, Bytes, Enc, Hash, PublicKey, Sig};
 
-/// An EV wallet in the genesis record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The ledger protocol this code writes and verifies.
+pub const PROTOCOL: &str = "v2g-ledger/2";
+
+/// What a genesis commits the run to: its inputs and its resolved scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Commitment {
+    /// SHA-256 of the fleet input (as read, or a table's CSV form).
+    pub fleet_sha256: String,
+    /// SHA-256 of the grid input; `null` for a run without grid signals.
+    pub grid_sha256: Option<String>,
+    /// SHA-256 of the resolved scenario's canonical encoding ([`Scenario::digest`]).
+    pub scenario_sha256: String,
+    /// The resolved scenario: tariff, Table I values, epsilon, solver, workers and their
+    /// capacities, horizon, byzantine count.
+    pub scenario: Scenario,
+}
+
+impl Commitment {
+    /// The commitment of a run built in code: its fleet and grid rows hashed in their CSV
+    /// form (`fleet.to_csv()`, the grid rows' CSV), and its scenario.
+    pub fn of_run(run: &crate::sim::Run) -> Self {
+        let grid = crate::data::grid::GridSignals::new(run.grid_rows().to_vec())
+            .map(|g| crate::data::sha256_hex(g.to_csv().as_bytes()))
+            .ok();
+        Commitment {
+            fleet_sha256: crate::data::sha256_hex(run.fleet().to_csv().as_bytes()),
+            grid_sha256: grid,
+            scenario_sha256: run.scenario().digest(),
+            scenario: run.scenario().clone(),
+        }
+    }
+}
+
+/// An EV session in the genesis record: its wallet key and its terms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Wallet {
     /// The EV's id in the fleet file.
     pub id: String,
     /// The wallet's public key.
     pub key: PublicKey,
+    /// Bus or private car.
+    pub kind: Kind,
+    /// Battery capacity, kWh.
+    pub capacity_kwh: f64,
+    /// Energy at arrival, kWh.
+    pub initial_kwh: f64,
+    /// Plug-in time.
+    pub arrival: chrono::NaiveDateTime,
+    /// Plug-out time.
+    pub departure: chrono::NaiveDateTime,
+    /// `beta_i`, when the fleet set it.
+    pub beta: Option<f64>,
+    /// `a_i`, when the fleet set it.
+    pub a: Option<f64>,
+    /// `U_idle`, when the fleet set it.
+    pub u_idle: Option<f64>,
 }
 
-/// The first record of a ledger: the identities and constants everything else is checked
-/// against (step 1).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+impl Wallet {
+    /// The session as a fleet row.
+    pub fn ev(&self) -> Ev {
+        Ev {
+            id: self.id.clone(),
+            kind: self.kind,
+            capacity_kwh: self.capacity_kwh,
+            initial_kwh: self.initial_kwh,
+            arrival: self.arrival,
+            departure: self.departure,
+            beta: self.beta,
+            a: self.a,
+            u_idle: self.u_idle,
+        }
+    }
+}
+
+/// The first record of a ledger (`genesis.json`): the identities, session terms and the
+/// run everything else is checked against (step 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Genesis {
-    /// The chain id every signed message carries.
+    /// [`PROTOCOL`].
+    pub protocol: String,
+    /// The chain id every signed message carries: derived from the commitment and the
+    /// validator keys ([`Genesis::derive_chain_id`]).
     pub chain_id: String,
-    /// The seed the keys derive from.
-    pub seed: u64,
+    /// The run this chain records.
+    pub commitment: Commitment,
     /// `E0`, Wh.
     pub e0_wh: i64,
     /// `p_delay`, µCNY paid to each idle EV per slot.
@@ -45,7 +121,8 @@ pub struct Genesis {
     /// Number of slots of the horizon: the ledger has exactly one block per slot, so a
     /// truncated ledger is caught.
     pub slots: u64,
-    /// EV wallets, in fleet order (a transaction's `ev` indexes this list).
+    /// EV sessions with their wallets, in fleet order (a transaction's `ev` indexes this
+    /// list).
     pub evs: Vec<Wallet>,
     /// SCP node keys, in worker order (validators and price-search workers).
     pub scps: Vec<PublicKey>,
@@ -57,22 +134,47 @@ pub struct Genesis {
     pub eva_sig: Sig,
 }
 
+fn time_str(t: &chrono::NaiveDateTime) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.f").to_string()
+}
+
+fn opt_f64(e: &mut Enc, v: Option<f64>) {
+    match v {
+        Some(x) => {
+            e.u8(1).u64(x.to_bits());
+        }
+        None => {
+            e.u8(0);
+        }
+    }
+}
+
 impl Genesis {
-    /// The genesis record of a keyring, signed by the EVA.
-    pub fn new(ring: &Keyring, e0_wh: i64, p_delay: i64, slots: u64) -> Self {
+    /// The genesis record of a run: its keys, its fleet's sessions and its commitment,
+    /// signed by the EVA.
+    pub fn new(ring: &Keyring, evs: &[Ev], commitment: Commitment) -> Self {
+        let p = &commitment.scenario.params;
         let mut g = Genesis {
-            chain_id: ring.chain_id.clone(),
-            seed: ring.seed,
-            e0_wh,
-            p_delay,
-            slots,
-            evs: ring
-                .ev_ids
+            protocol: PROTOCOL.into(),
+            chain_id: String::new(),
+            e0_wh: wh(p.e0_kwh),
+            p_delay: micro(p.p_delay),
+            slots: commitment.scenario.horizon.slots as u64,
+            commitment,
+            evs: evs
                 .iter()
                 .zip(&ring.evs)
-                .map(|(id, k)| Wallet {
-                    id: id.clone(),
+                .map(|(e, k)| Wallet {
+                    id: e.id.clone(),
                     key: public(k),
+                    kind: e.kind,
+                    capacity_kwh: e.capacity_kwh,
+                    initial_kwh: e.initial_kwh,
+                    arrival: e.arrival,
+                    departure: e.departure,
+                    beta: e.beta,
+                    a: e.a,
+                    u_idle: e.u_idle,
                 })
                 .collect(),
             scps: ring.scps.iter().map(public).collect(),
@@ -80,30 +182,59 @@ impl Genesis {
             eva: public(&ring.eva),
             eva_sig: Bytes([0; 64]),
         };
+        g.chain_id = g.derive_chain_id();
         g.eva_sig = sign(&ring.eva, &g.signed_bytes());
         g
     }
 
-    /// The bytes the EVA signs.
-    pub fn signed_bytes(&self) -> Vec<u8> {
-        let mut e = Enc::new("genesis", &self.chain_id);
-        e.u64(self.seed)
+    /// The chain id this genesis must carry: `v2g-` and 32 hex digits of the SHA-256 of
+    /// the protocol, the commitment and every key, so two runs share a chain id only if
+    /// they share inputs, scenario and keys.
+    pub fn derive_chain_id(&self) -> String {
+        let mut e = Enc::new("chain", "");
+        self.encode_body(&mut e);
+        format!("v2g-{}", &sha256(&e.finish()).to_hex()[..32])
+    }
+
+    fn encode_body(&self, e: &mut Enc) {
+        let c = &self.commitment;
+        e.str(&self.protocol)
+            .str(&c.fleet_sha256)
+            .str(c.grid_sha256.as_deref().unwrap_or(""))
+            .u8(u8::from(c.grid_sha256.is_some()))
+            .str(&c.scenario_sha256)
+            .str(&c.scenario.canonical_json())
             .i64(self.e0_wh)
             .i64(self.p_delay)
             .u64(self.slots)
             .u64(self.evs.len() as u64);
         for w in &self.evs {
-            e.str(&w.id).fixed(&w.key.0);
+            e.str(&w.id)
+                .fixed(&w.key.0)
+                .str(w.kind.as_str())
+                .u64(w.capacity_kwh.to_bits())
+                .u64(w.initial_kwh.to_bits())
+                .str(&time_str(&w.arrival))
+                .str(&time_str(&w.departure));
+            opt_f64(e, w.beta);
+            opt_f64(e, w.a);
+            opt_f64(e, w.u_idle);
         }
         e.u64(self.scps.len() as u64);
         for k in &self.scps {
             e.fixed(&k.0);
         }
         e.fixed(&self.oracle.0).fixed(&self.eva.0);
+    }
+
+    /// The bytes the EVA signs.
+    pub fn signed_bytes(&self) -> Vec<u8> {
+        let mut e = Enc::new("genesis", &self.chain_id);
+        self.encode_body(&mut e);
         e.finish()
     }
 
-    /// The genesis hash: block 0's previous-header hash.
+    /// The genesis hash: the ledger's first record and block 0's previous-header hash.
     pub fn hash(&self) -> Hash {
         let mut b = self.signed_bytes();
         b.extend_from_slice(&self.eva_sig.0);

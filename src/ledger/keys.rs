@@ -1,16 +1,14 @@
 //! Identities (step 1): every EV has a wallet key pair, every SCP a node key pair, the grid
 //! operator an oracle key pair and the EVA a key pair.
 //!
-//! Keys derive deterministically from the scenario seed and the entity id, so runs are
-//! reproducible: the 32-byte ed25519 secret is
-//! `SHA-256("v2g/key/1" ‖ chain id ‖ seed ‖ role ‖ id)` (each part length-prefixed or of
-//! fixed width, see [`Enc`]), handed to `SigningKey::from_bytes`. A simulation's keys
-//! protect nothing beyond the seed; the point is that every signature is real and every
-//! check is the one a deployment would make. A [`Keystore`] file can be written and read.
+//! Keys come from the operating system's randomness ([`fresh_key`]) and live only as long
+//! as the run, unless a [`Keystore`] file is given: then its keys are used, and a missing
+//! keystore is created with fresh keys (readable by its owner only). Nothing secret is
+//! derived from public data, so holding a ledger and its genesis gives no key.
 //!
-//! Signatures are checked with `verify_strict` (no weak keys, no malleable signatures);
-//! [`verify_all`] serves bulk checks with ed25519 batch verification, in parallel chunks,
-//! and falls back to single strict checks to name the culprit when a batch fails.
+//! Every signature is checked with `verify_strict` ([`verify_one`], in parallel by
+//! [`verify_all`]): one rule, no weak keys, no malleable or small-order signatures, and a
+//! verdict that never depends on which other signatures are checked with it.
 
 use std::path::Path;
 
@@ -19,10 +17,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{excerpt, json_message, Error, Result};
-use crate::ledger::units::{Bytes, Enc, PublicKey, Sig};
+use crate::ledger::units::{Bytes, PublicKey, Sig};
 
-/// Which kind of entity a key belongs to (part of the key derivation).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Which kind of entity a key belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// An EV's wallet.
@@ -35,31 +33,16 @@ pub enum Role {
     Eva,
 }
 
-impl Role {
-    fn tag(self) -> &'static str {
-        match self {
-            Role::Ev => "ev",
-            Role::Scp => "scp",
-            Role::Oracle => "oracle",
-            Role::Eva => "eva",
-        }
-    }
-}
-
-/// Derives an entity's signing key from the chain id, the seed, its role and its id.
-pub fn derive(chain_id: &str, seed: u64, role: Role, id: &str) -> SigningKey {
-    let bytes = Enc::new("key", chain_id)
-        .u64(seed)
-        .str(role.tag())
-        .str(id)
-        .finish();
-    let secret = crate::ledger::units::sha256(&bytes).0;
-    SigningKey::from_bytes(&secret)
-}
-
-/// The chain id of a run with this seed.
-pub fn chain_id(seed: u64) -> String {
-    format!("v2g-sim-{seed}")
+/// A fresh signing key from the operating system's randomness.
+pub fn fresh_key() -> Result<SigningKey> {
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(|e| {
+        Error::io(
+            "<operating system randomness>",
+            std::io::Error::other(e.to_string()),
+        )
+    })?;
+    Ok(SigningKey::from_bytes(&secret))
 }
 
 /// Signs a message.
@@ -84,41 +67,13 @@ pub fn verify_one(key: &VerifyingKey, msg: &[u8], sig: &Sig) -> bool {
         .is_ok()
 }
 
-/// Signatures per batch (and per parallel task) in [`verify_all`].
-pub const BATCH: usize = 512;
-
-/// Checks many signatures: ed25519 batch verification over chunks of [`BATCH`] in
-/// parallel; when a chunk fails, single `verify_strict` checks name the first culprit.
-/// Returns the index of the first bad signature, if any.
-///
-/// The keys must have been checked not to be weak ([`verifying_key`]). The batch
-/// equation is cofactorless like `verify_strict` and refuses non-canonical `s`; it accepts
-/// a signature that `verify_strict` refuses only when its `R` is of small order or
-/// encoded non-canonically, which only the key's owner can produce: nobody can forge or
-/// malleate another party's signature past it.
+/// Checks many signatures with [`verify_one`] (strict), in parallel. Returns the index of
+/// the first bad signature, if any.
 pub fn verify_all(items: &[(&VerifyingKey, &[u8], &Sig)]) -> std::result::Result<(), usize> {
-    let bad: Vec<usize> = items
-        .par_chunks(BATCH)
-        .enumerate()
-        .filter_map(|(c, chunk)| {
-            let msgs: Vec<&[u8]> = chunk.iter().map(|i| i.1).collect();
-            let sigs: Vec<Signature> = chunk
-                .iter()
-                .map(|i| Signature::from_bytes(&i.2 .0))
-                .collect();
-            let keys: Vec<VerifyingKey> = chunk.iter().map(|i| *i.0).collect();
-            if ed25519_dalek::verify_batch(&msgs, &sigs, &keys).is_ok() {
-                return None;
-            }
-            let first = chunk
-                .iter()
-                .position(|(k, m, s)| !verify_one(k, m, s))
-                // A failed batch always has a culprit; report the chunk's start otherwise.
-                .unwrap_or(0);
-            Some(c * BATCH + first)
-        })
-        .collect();
-    match bad.into_iter().min() {
+    match items
+        .par_iter()
+        .position_first(|(k, m, s)| !verify_one(k, m, s))
+    {
         Some(i) => Err(i),
         None => Ok(()),
     }
@@ -128,10 +83,6 @@ pub fn verify_all(items: &[(&VerifyingKey, &[u8], &Sig)]) -> std::result::Result
 /// and the EVA.
 #[derive(Debug, Clone)]
 pub struct Keyring {
-    /// The chain id the keys belong to.
-    pub chain_id: String,
-    /// The seed they derive from.
-    pub seed: u64,
     /// EV ids, in fleet order.
     pub ev_ids: Vec<String>,
     /// Wallet keys, in fleet order.
@@ -145,24 +96,84 @@ pub struct Keyring {
 }
 
 impl Keyring {
-    /// Derives every key of a run (in parallel: a large fleet has thousands of wallets).
-    pub fn derive(seed: u64, ev_ids: &[String], n_scps: usize) -> Self {
-        let chain = chain_id(seed);
+    /// Fresh keys for every EV of `ev_ids`, `n_scps` SCPs, the oracle and the EVA.
+    pub fn generate(ev_ids: &[String], n_scps: usize) -> Result<Self> {
+        Ok(Keyring {
+            ev_ids: ev_ids.to_vec(),
+            evs: ev_ids.iter().map(|_| fresh_key()).collect::<Result<_>>()?,
+            scps: (0..n_scps).map(|_| fresh_key()).collect::<Result<_>>()?,
+            oracle: fresh_key()?,
+            eva: fresh_key()?,
+        })
+    }
+
+    /// The keys of a keystore for exactly these EVs and this many SCPs; `path` names the
+    /// keystore in errors. Refuses a keystore that lacks a key the run needs or holds one
+    /// it does not.
+    pub fn from_keystore(
+        ks: &Keystore,
+        ev_ids: &[String],
+        n_scps: usize,
+        path: &Path,
+    ) -> Result<Self> {
+        let wrong = |what: String| {
+            Error::input(
+                path,
+                0,
+                0,
+                "",
+                format!("{what}: the keystore does not fit this run (a fleet of {} EVs and {n_scps} SCPs)", ev_ids.len()),
+            )
+        };
+        let mut by: std::collections::HashMap<(Role, String), SigningKey> =
+            std::collections::HashMap::new();
+        for k in &ks.keys {
+            if by
+                .insert((k.role, k.id.clone()), SigningKey::from_bytes(&k.secret.0))
+                .is_some()
+            {
+                return Err(wrong(format!(
+                    "two keys for {:?} {}",
+                    k.role,
+                    excerpt(&k.id)
+                )));
+            }
+        }
+        let mut take = |role: Role, id: &str| {
+            by.remove(&(role, id.to_string()))
+                .ok_or_else(|| wrong(format!("no key for {role:?} {}", excerpt(id))))
+        };
         let evs = ev_ids
-            .par_iter()
-            .map(|id| derive(&chain, seed, Role::Ev, id))
-            .collect();
+            .iter()
+            .map(|id| take(Role::Ev, id))
+            .collect::<Result<Vec<_>>>()?;
         let scps = (0..n_scps)
-            .map(|j| derive(&chain, seed, Role::Scp, &j.to_string()))
-            .collect();
-        Keyring {
-            oracle: derive(&chain, seed, Role::Oracle, "operator"),
-            eva: derive(&chain, seed, Role::Eva, "eva"),
-            chain_id: chain,
-            seed,
+            .map(|j| take(Role::Scp, &j.to_string()))
+            .collect::<Result<Vec<_>>>()?;
+        let oracle = take(Role::Oracle, "operator")?;
+        let eva = take(Role::Eva, "eva")?;
+        if let Some(((role, id), _)) = by.iter().next() {
+            return Err(wrong(format!("an extra key for {role:?} {}", excerpt(id))));
+        }
+        Ok(Keyring {
             ev_ids: ev_ids.to_vec(),
             evs,
             scps,
+            oracle,
+            eva,
+        })
+    }
+
+    /// The keys of the keystore at `path` when it exists, else fresh keys saved there
+    /// (`rw-------`): the `--keystore FILE` rule.
+    pub fn load_or_create(path: &Path, ev_ids: &[String], n_scps: usize) -> Result<Self> {
+        if path.exists() {
+            let ks = Keystore::load(path)?;
+            Keyring::from_keystore(&ks, ev_ids, n_scps, path)
+        } else {
+            let ring = Keyring::generate(ev_ids, n_scps)?;
+            ring.to_keystore().save(path)?;
+            Ok(ring)
         }
     }
 
@@ -188,11 +199,7 @@ impl Keyring {
         );
         keys.push(entry(Role::Oracle, "operator".into(), &self.oracle));
         keys.push(entry(Role::Eva, "eva".into(), &self.eva));
-        Keystore {
-            chain_id: self.chain_id.clone(),
-            seed: self.seed,
-            keys,
-        }
+        Keystore { keys }
     }
 }
 
@@ -210,14 +217,10 @@ pub struct KeyEntry {
     pub secret: Bytes<32>,
 }
 
-/// A keystore file: every key of a run, as JSON.
+/// A keystore file: every key of a run, as JSON. Secret: written `rw-------`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Keystore {
-    /// The chain id.
-    pub chain_id: String,
-    /// The seed the keys derive from.
-    pub seed: u64,
     /// The keys.
     pub keys: Vec<KeyEntry>,
 }
@@ -276,65 +279,78 @@ mod tests {
     use super::*;
 
     #[test]
-    fn derivation_is_deterministic_and_separated() {
-        let c = chain_id(7);
-        let a = derive(&c, 7, Role::Ev, "1");
-        assert_eq!(a.to_bytes(), derive(&c, 7, Role::Ev, "1").to_bytes());
-        assert_ne!(a.to_bytes(), derive(&c, 8, Role::Ev, "1").to_bytes());
-        assert_ne!(a.to_bytes(), derive(&c, 7, Role::Scp, "1").to_bytes());
-        assert_ne!(a.to_bytes(), derive(&c, 7, Role::Ev, "2").to_bytes());
-        assert_ne!(a.to_bytes(), derive("other", 7, Role::Ev, "1").to_bytes());
+    fn fresh_keys_differ() {
+        let a = fresh_key().unwrap();
+        let b = fresh_key().unwrap();
+        assert_ne!(a.to_bytes(), b.to_bytes());
+        let ring = Keyring::generate(&["a".into(), "b".into()], 3).unwrap();
+        let mut all: Vec<[u8; 32]> = ring
+            .evs
+            .iter()
+            .chain(&ring.scps)
+            .map(|k| k.to_bytes())
+            .collect();
+        all.push(ring.oracle.to_bytes());
+        all.push(ring.eva.to_bytes());
+        let n = all.len();
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), n);
     }
 
     #[test]
-    fn keystore_round_trip() {
-        let ring = Keyring::derive(3, &["a".into(), "b".into()], 4);
+    fn keystore_round_trip_and_fit() {
+        let ids: Vec<String> = vec!["a".into(), "b".into()];
+        let ring = Keyring::generate(&ids, 4).unwrap();
         let ks = ring.to_keystore();
         assert_eq!(ks.keys.len(), 2 + 4 + 2);
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("keys.json");
         ks.save(&p).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
         assert_eq!(Keystore::load(&p).unwrap(), ks);
+        let back = Keyring::load_or_create(&p, &ids, 4).unwrap();
+        assert_eq!(back.eva.to_bytes(), ring.eva.to_bytes());
+        assert_eq!(back.evs[1].to_bytes(), ring.evs[1].to_bytes());
+        // A keystore for other EVs or another number of SCPs does not fit.
+        assert!(Keyring::from_keystore(&ks, &["a".into()], 4, &p).is_err());
+        assert!(Keyring::from_keystore(&ks, &ids, 3, &p).is_err());
+        assert!(Keyring::from_keystore(&ks, &["a".into(), "c".into()], 4, &p).is_err());
+        // A missing keystore is created with fresh keys.
+        let q = dir.path().join("new.json");
+        let made = Keyring::load_or_create(&q, &ids, 2).unwrap();
+        assert_eq!(
+            Keystore::load(&q).unwrap().keys.len(),
+            made.to_keystore().keys.len()
+        );
         // A secret that does not match its public key is refused.
         let mut bad = ks.clone();
         bad.keys[0].secret = bad.keys[1].secret;
-        std::fs::write(&p, bad.to_json()).unwrap();
+        bad.save(&p).unwrap();
         assert!(Keystore::load(&p).is_err());
     }
 
     #[test]
-    fn batch_names_the_culprit() {
-        let ring = Keyring::derive(1, &[], 3);
-        let vks: Vec<VerifyingKey> = ring.scps.iter().map(|k| k.verifying_key()).collect();
-        let msgs: Vec<Vec<u8>> = (0..1200u32).map(|i| i.to_be_bytes().to_vec()).collect();
-        let mut sigs: Vec<Sig> = msgs
-            .iter()
-            .enumerate()
-            .map(|(i, m)| sign(&ring.scps[i % 3], m))
-            .collect();
-        let items = |sigs: &[Sig]| -> std::result::Result<(), usize> {
-            let v: Vec<(&VerifyingKey, &[u8], &Sig)> = msgs
-                .iter()
-                .enumerate()
-                .map(|(i, m)| (&vks[i % 3], m.as_slice(), &sigs[i]))
-                .collect();
-            verify_all(&v)
-        };
-        assert_eq!(items(&sigs), Ok(()));
-        sigs[700].0[5] ^= 1;
-        sigs[1100] = sign(&ring.scps[0], &msgs[1100]); // wrong key (1100 % 3 = 2)
-        assert_eq!(items(&sigs), Err(700));
-        sigs[700] = sign(&ring.scps[1], &msgs[700]);
-        assert_eq!(items(&sigs), Err(1100));
-    }
-
-    #[test]
-    fn weak_keys_are_refused() {
-        // The identity point (small order) encodes as 1 followed by zeros.
-        let mut id = [0u8; 32];
-        id[0] = 1;
-        assert!(verifying_key(&Bytes(id)).is_none());
-        let ring = Keyring::derive(1, &[], 1);
-        assert!(verifying_key(&public(&ring.scps[0])).is_some());
+    fn one_strict_rule_whatever_the_batch() {
+        let k = fresh_key().unwrap();
+        let vk = k.verifying_key();
+        let good = sign(&k, b"m");
+        let mut bad = good;
+        bad.0[0] ^= 1;
+        assert!(verify_one(&vk, b"m", &good));
+        assert!(!verify_one(&vk, b"m", &bad));
+        let items = [
+            (&vk, &b"m"[..], &good),
+            (&vk, &b"m"[..], &bad),
+            (&vk, &b"m"[..], &good),
+        ];
+        assert_eq!(verify_all(&items), Err(1));
+        assert_eq!(verify_all(&items[..1]), Ok(()));
+        assert_eq!(verify_all(&items[1..2]), Err(0));
     }
 }

@@ -109,26 +109,26 @@ mod tests {
 
     #[test]
     fn accepted_only_signed_for_the_right_slot() {
-        let ring = Keyring::derive(1, &[], 1);
+        let ring = Keyring::generate(&[], 1).unwrap();
         let op = ring.oracle.verifying_key();
-        let m = OracleMsg::issue(&ring.chain_id, 5, &prices(), &ring.oracle);
+        let m = OracleMsg::issue("v2g-test", 5, &prices(), &ring.oracle);
         assert_eq!(m.p_rt, 1_120_000);
         assert_eq!(m.e_limit_wh, 40_500);
         assert_eq!(m.p_c(), 1_620_000);
-        assert_eq!(m.accept(&ring.chain_id, 5, &op), Ok(()));
+        assert_eq!(m.accept("v2g-test", 5, &op), Ok(()));
         assert!(matches!(
-            m.accept(&ring.chain_id, 6, &op),
+            m.accept("v2g-test", 6, &op),
             Err(Fault::OracleSlot { .. })
         ));
         // A tampered price, another chain, or a message signed by someone else.
         let mut t = m.clone();
         t.p_rt += 1;
         assert!(matches!(
-            t.accept(&ring.chain_id, 5, &op),
+            t.accept("v2g-test", 5, &op),
             Err(Fault::Signature(_))
         ));
         assert!(m.accept("another-chain", 5, &op).is_err());
-        let forged = OracleMsg::issue(&ring.chain_id, 5, &prices(), &ring.eva);
-        assert!(forged.accept(&ring.chain_id, 5, &op).is_err());
+        let forged = OracleMsg::issue("v2g-test", 5, &prices(), &ring.eva);
+        assert!(forged.accept("v2g-test", 5, &op).is_err());
     }
 }

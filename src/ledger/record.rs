@@ -22,7 +22,7 @@ use ed25519_dalek::VerifyingKey;
 use rayon::prelude::*;
 
 use crate::error::Result;
-use crate::ledger::block::{vote, Block, Genesis, Header};
+use crate::ledger::block::{vote, Block, Commitment, Genesis, Header};
 use crate::ledger::consensus::{
     byzantine_set, check_byzantine, proposals_hash, quorum, vote_bytes, Claim, Proposal, Tally,
 };
@@ -30,7 +30,7 @@ use crate::ledger::keys::{sign, verify_all, Keyring};
 use crate::ledger::merkle;
 use crate::ledger::oracle::OracleMsg;
 use crate::ledger::tx::Tx;
-use crate::ledger::units::{micro, wh, Bytes, Sig};
+use crate::ledger::units::{micro, Bytes, Sig};
 use crate::ledger::{Fault, LedgerError};
 use crate::sim::{Run, SlotOutcome};
 
@@ -42,7 +42,7 @@ pub struct LedgerConfig {
 }
 
 /// A finished ledger: the genesis record and one block per slot.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Ledger {
     /// The genesis record.
     pub genesis: Genesis,
@@ -51,9 +51,14 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    /// The ledger as JSON lines (`ledger.jsonl`).
+    /// The ledger as JSON lines (`ledger.jsonl`): the genesis hash, then one block a line.
     pub fn to_jsonl(&self) -> Vec<u8> {
         crate::ledger::store::write(self)
+    }
+
+    /// The genesis record as `genesis.json`.
+    pub fn genesis_json(&self) -> Vec<u8> {
+        crate::ledger::store::write_genesis(&self.genesis)
     }
 
     /// The inclusion proof of transaction `tx` of block `height` (what an SCP hands to
@@ -84,31 +89,52 @@ pub struct LedgerBuilder {
 }
 
 impl LedgerBuilder {
-    /// Keys for every EV of the fleet and every SCP worker of the scenario, derived from
-    /// the scenario's seed; refuses `byzantine` unless `workers > 3·byzantine`.
-    pub fn new(run: &Run, config: LedgerConfig) -> Result<Self> {
+    /// The builder of a run's ledger with these keys (one per EV of the fleet and per SCP
+    /// worker of the scenario) and this commitment; refuses `byzantine` unless
+    /// `workers > 3·byzantine`, and a keyring that does not fit the run.
+    pub fn new(
+        run: &Run,
+        config: LedgerConfig,
+        ring: Keyring,
+        commitment: Commitment,
+    ) -> Result<Self> {
         let n = run.scenario().workers.len();
         check_byzantine(n, config.byzantine)?;
-        let ids: Vec<String> = run.fleet().evs().iter().map(|e| e.id.clone()).collect();
-        let ring = Keyring::derive(run.scenario().seed, &ids, n);
-        let p = &run.scenario().params;
-        let genesis = Genesis::new(
-            &ring,
-            wh(p.e0_kwh),
-            micro(p.p_delay),
-            run.horizon().slots as u64,
-        );
+        let evs = run.fleet().evs();
+        if ring.evs.len() != evs.len()
+            || ring.scps.len() != n
+            || ring.ev_ids.iter().zip(evs).any(|(id, e)| *id != e.id)
+        {
+            return Err(crate::error::Error::param(
+                "keystore",
+                "the keys do not fit the run's EVs and SCP workers",
+            ));
+        }
+        let genesis = Genesis::new(&ring, evs, commitment);
         Ok(LedgerBuilder {
             ev_keys: ring.evs.iter().map(|k| k.verifying_key()).collect(),
             scp_keys: ring.scps.iter().map(|k| k.verifying_key()).collect(),
             byzantine: byzantine_set(n, config.byzantine),
-            nonces: vec![0; ids.len()],
-            balances: vec![0; ids.len()],
+            nonces: vec![0; evs.len()],
+            balances: vec![0; evs.len()],
             prev: genesis.hash(),
             blocks: Vec::with_capacity(run.horizon().slots),
             genesis,
             ring,
         })
+    }
+
+    /// A builder with fresh keys and a commitment from the run alone
+    /// ([`Commitment::of_run`]): for runs built in code.
+    pub fn fresh(run: &Run, config: LedgerConfig) -> Result<Self> {
+        let ids: Vec<String> = run.fleet().evs().iter().map(|e| e.id.clone()).collect();
+        let ring = Keyring::generate(&ids, run.scenario().workers.len())?;
+        LedgerBuilder::new(run, config, ring, Commitment::of_run(run))
+    }
+
+    /// The genesis record.
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
     }
 
     /// The keys of the run.
@@ -118,7 +144,7 @@ impl LedgerBuilder {
 
     /// Records one slot as a block.
     pub fn record(&mut self, o: &SlotOutcome<'_>) -> Result<(), LedgerError> {
-        let chain = self.ring.chain_id.clone();
+        let chain = self.genesis.chain_id.clone();
         let chain = chain.as_str();
         let height = o.record.slot as u64;
         let fail = |tx, fault| LedgerError::at(height, tx, fault);
@@ -380,14 +406,14 @@ fn false_claim(
     }
 }
 
-/// Runs a simulation with the ledger on: the run's result and its ledger. `observe` sees
-/// each slot after its block is recorded; its error (or a ledger check's) ends the run.
+/// Runs a simulation with the ledger on: the run's result and its ledger, recorded by
+/// `builder`. `observe` sees each slot after its block is recorded; its error (or a
+/// ledger check's) ends the run.
 pub fn simulate_with_ledger(
     run: &Run,
-    config: LedgerConfig,
+    mut builder: LedgerBuilder,
     mut observe: impl FnMut(&SlotOutcome<'_>) -> Result<()>,
 ) -> Result<(crate::sim::RunResult, Ledger)> {
-    let mut builder = LedgerBuilder::new(run, config)?;
     let result = run.simulate(|o| {
         builder.record(o)?;
         observe(o)
@@ -427,17 +453,28 @@ mod tests {
     #[test]
     fn byzantine_bound_is_enforced() {
         let r = run(3);
-        let err = LedgerBuilder::new(&r, LedgerConfig { byzantine: 1 }).unwrap_err();
+        let err = LedgerBuilder::fresh(&r, LedgerConfig { byzantine: 1 }).unwrap_err();
         assert!(err.to_string().contains("n > 3F"), "{err}");
-        assert!(LedgerBuilder::new(&run(4), LedgerConfig { byzantine: 1 }).is_ok());
+        assert!(LedgerBuilder::fresh(&run(4), LedgerConfig { byzantine: 1 }).is_ok());
     }
 
     #[test]
     fn honest_and_byzantine_ledgers_agree_on_every_price_and_trade() {
         let r = run(4);
-        let (res, honest) = simulate_with_ledger(&r, LedgerConfig::default(), |_| Ok(())).unwrap();
-        let (res_b, byz) =
-            simulate_with_ledger(&r, LedgerConfig { byzantine: 1 }, |_| Ok(())).unwrap();
+        // One set of keys for both, so that the EV-signed terms can be compared.
+        let ids: Vec<String> = r.fleet().evs().iter().map(|e| e.id.clone()).collect();
+        let ring = Keyring::generate(&ids, 4).unwrap();
+        let builder = |byzantine| {
+            LedgerBuilder::new(
+                &r,
+                LedgerConfig { byzantine },
+                ring.clone(),
+                Commitment::of_run(&r),
+            )
+            .unwrap()
+        };
+        let (res, honest) = simulate_with_ledger(&r, builder(0), |_| Ok(())).unwrap();
+        let (res_b, byz) = simulate_with_ledger(&r, builder(1), |_| Ok(())).unwrap();
         assert_eq!(res, res_b);
         assert_eq!(honest.blocks.len(), 6);
         for (h, b) in honest.blocks.iter().zip(&byz.blocks) {
@@ -459,7 +496,7 @@ mod tests {
     #[test]
     fn slots_out_of_order_are_refused() {
         let r = run(4);
-        let mut b = LedgerBuilder::new(&r, LedgerConfig::default()).unwrap();
+        let mut b = LedgerBuilder::fresh(&r, LedgerConfig::default()).unwrap();
         let mut outcomes = 0;
         r.simulate(|o| {
             if o.record.slot == 1 {

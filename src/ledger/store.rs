@@ -1,5 +1,7 @@
-//! The ledger file, `ledger.jsonl`: one JSON record per line, `{"genesis":{…}}` first,
-//! then `{"block":{…}}` per slot, each line ending in a newline.
+//! The ledger's files: `genesis.json`, the genesis record on one line, and
+//! `ledger.jsonl`, one JSON record per line: `{"genesis":"<hash>"}` first (the hash of
+//! the genesis record the chain starts from), then `{"block":{…}}` per slot, each line
+//! ending in a newline.
 //!
 //! Reading is strict: every line must be exactly the canonical serialisation of what it
 //! parses to (no extra whitespace, lowercase hex, no other spelling of a number), so any
@@ -10,12 +12,13 @@ use serde::{Deserialize, Serialize};
 use crate::error::json_message;
 use crate::ledger::block::{Block, Genesis};
 use crate::ledger::record::Ledger;
+use crate::ledger::units::Hash;
 use crate::ledger::{Fault, LedgerError};
 
 #[derive(Serialize)]
 #[serde(rename_all = "lowercase")]
 enum RecordRef<'a> {
-    Genesis(&'a Genesis),
+    Genesis(&'a Hash),
     Block(&'a Block),
 }
 
@@ -23,19 +26,24 @@ enum RecordRef<'a> {
 #[allow(clippy::large_enum_variant)] // parsed once per line, moved out at once
 #[serde(rename_all = "lowercase", deny_unknown_fields)]
 enum Record {
-    Genesis(Genesis),
+    Genesis(Hash),
     Block(Block),
 }
 
-fn line_of(r: &RecordRef<'_>) -> Vec<u8> {
+fn line_of<T: Serialize>(r: &T) -> Vec<u8> {
     let mut v = serde_json::to_vec(r).expect("ledger records serialise");
     v.push(b'\n');
     v
 }
 
-/// The ledger as JSON lines.
+/// The genesis record as `genesis.json` (one canonical line).
+pub fn write_genesis(g: &Genesis) -> Vec<u8> {
+    line_of(g)
+}
+
+/// The ledger as JSON lines (`ledger.jsonl`).
 pub fn write(ledger: &Ledger) -> Vec<u8> {
-    let mut out = line_of(&RecordRef::Genesis(&ledger.genesis));
+    let mut out = line_of(&RecordRef::Genesis(&ledger.genesis.hash()));
     let lines: Vec<Vec<u8>> = {
         use rayon::prelude::*;
         ledger
@@ -50,9 +58,23 @@ pub fn write(ledger: &Ledger) -> Vec<u8> {
     out
 }
 
-/// Parses a ledger file; a malformed or non-canonical line is reported with its line
-/// number.
-pub fn parse(bytes: &[u8]) -> Result<Ledger, LedgerError> {
+/// Parses `genesis.json`: one canonical line.
+pub fn parse_genesis(bytes: &[u8]) -> Result<Genesis, LedgerError> {
+    let format = |what: String| LedgerError::global(Fault::Format(format!("genesis: {what}")));
+    let line = bytes
+        .strip_suffix(b"\n")
+        .ok_or_else(|| format("the file does not end in a newline".into()))?;
+    let g: Genesis = serde_json::from_slice(line)
+        .map_err(|e| format(format!("{} at column {}", json_message(&e), e.column())))?;
+    if line_of(&g)[..line.len()] != *line || line_of(&g).len() != line.len() + 1 {
+        return Err(format("not in canonical form".into()));
+    }
+    Ok(g)
+}
+
+/// Parses a ledger file against its genesis record: the first line must name exactly that
+/// genesis; a malformed or non-canonical line is reported with its line number.
+pub fn parse(bytes: &[u8], genesis: Genesis) -> Result<Ledger, LedgerError> {
     let format = |line: u64, what: String| LedgerError::global(Fault::Format(what)).on_line(line);
     if bytes.is_empty() {
         return Err(format(1, "empty file".into()));
@@ -86,14 +108,24 @@ pub fn parse(bytes: &[u8]) -> Result<Ledger, LedgerError> {
         })
         .collect();
     let mut records = parsed.into_iter();
-    let genesis = match records.next() {
-        Some(Ok(Record::Genesis(g))) => g,
+    match records.next() {
+        Some(Ok(Record::Genesis(h))) => {
+            if h != genesis.hash() {
+                return Err(LedgerError::global(Fault::Genesis(
+                    "the ledger starts from another genesis than the one given".into(),
+                ))
+                .on_line(1));
+            }
+        }
         Some(Ok(Record::Block(_))) => {
-            return Err(format(1, "the first record must be the genesis".into()))
+            return Err(format(
+                1,
+                "the first record must be the genesis hash".into(),
+            ))
         }
         Some(Err(e)) => return Err(e),
         None => return Err(format(1, "empty file".into())),
-    };
+    }
     let mut blocks = Vec::with_capacity(lines.len().saturating_sub(1));
     for (i, r) in records.enumerate() {
         match r? {
@@ -106,7 +138,7 @@ pub fn parse(bytes: &[u8]) -> Result<Ledger, LedgerError> {
     Ok(Ledger { genesis, blocks })
 }
 
-/// The 1-based line of block `height` in a ledger file (the genesis is line 1).
+/// The 1-based line of block `height` in a ledger file (the genesis hash is line 1).
 pub fn line_of_block(height: u64) -> u64 {
     height + 2
 }
@@ -115,11 +147,53 @@ pub fn line_of_block(height: u64) -> u64 {
 mod tests {
     use super::*;
 
+    fn genesis() -> Genesis {
+        let evs = vec![crate::data::fleet::Ev {
+            id: "a".into(),
+            kind: crate::data::fleet::Kind::Bus,
+            capacity_kwh: 100.0,
+            initial_kwh: 10.0,
+            arrival: crate::data::time::parse_time("2021-05-27T07:00").unwrap(),
+            departure: crate::data::time::parse_time("2021-05-27T09:00").unwrap(),
+            beta: None,
+            a: None,
+            u_idle: None,
+        }];
+        let mut sc = crate::data::scenario::Scenario::default();
+        sc.horizon.slots = 2;
+        let run =
+            crate::sim::Run::new(crate::data::fleet::Fleet::new(evs).unwrap(), None, sc).unwrap();
+        crate::ledger::record::LedgerBuilder::fresh(&run, Default::default())
+            .unwrap()
+            .genesis()
+            .clone()
+    }
+
     fn error(bytes: &[u8]) -> String {
-        match parse(bytes) {
+        match parse(bytes, genesis()) {
             Err(e) => e.to_string(),
             Ok(_) => panic!("parsed"),
         }
+    }
+
+    #[test]
+    fn the_genesis_round_trips_and_the_ledger_must_name_it() {
+        let g = genesis();
+        let bytes = write_genesis(&g);
+        assert_eq!(parse_genesis(&bytes).unwrap(), g);
+        // Not canonical: a space added.
+        let mut spaced = bytes.clone();
+        spaced.insert(1, b' ');
+        assert!(parse_genesis(&spaced).is_err());
+        let ledger = Ledger {
+            genesis: g.clone(),
+            blocks: vec![],
+        };
+        let file = write(&ledger);
+        assert_eq!(parse(&file, g.clone()).unwrap(), ledger);
+        // Another genesis (fresh keys) is not the one the ledger names.
+        let e = parse(&file, genesis()).unwrap_err().to_string();
+        assert!(e.contains("another genesis"), "{e}");
     }
 
     #[test]
@@ -144,7 +218,7 @@ mod tests {
                 format!("invalid type: string \"{cut}\" (1048576 chars), expected struct Block"),
             ),
             (
-                format!("{{\"genesis\":{{\"{huge}\":1}}}}\n"),
+                format!("{{\"block\":{{\"{huge}\":1}}}}\n"),
                 format!("unknown field `{cut}` (1048576 chars), expected one of"),
             ),
         ] {

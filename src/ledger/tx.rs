@@ -295,8 +295,8 @@ mod tests {
 
     #[test]
     fn both_signatures_cover_what_they_should() {
-        let ring = Keyring::derive(1, &["a".into()], 2);
-        let chain = &ring.chain_id;
+        let ring = Keyring::generate(&["a".into()], 2).unwrap();
+        let chain = "v2g-test";
         let mut t = Tx::terms(&trade(Regime::Charge, 0.5, 1.16), 0, 1, 1_160_000, 0, 0, 1);
         t.sign_both(chain, &ring.evs[0], &ring.scps[1]);
         let consent = t.consent_bytes(chain);

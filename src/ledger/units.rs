@@ -39,6 +39,13 @@ pub fn wh(kwh: f64) -> i64 {
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Bytes<const N: usize>(pub [u8; N]);
 
+impl<const N: usize> Default for Bytes<N> {
+    /// All zero bytes.
+    fn default() -> Self {
+        Bytes([0; N])
+    }
+}
+
 /// A SHA-256 hash.
 pub type Hash = Bytes<32>;
 /// An ed25519 signature.

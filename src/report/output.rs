@@ -29,7 +29,7 @@ use crate::sim::RunResult;
 
 /// Every file name a run may write into its output folder; a folder holding anything
 /// else is not replaced.
-pub const OUTPUT_FILES: [&str; 7] = [
+pub const OUTPUT_FILES: [&str; 8] = [
     "slots.csv",
     "evs.csv",
     "summary.json",
@@ -37,6 +37,7 @@ pub const OUTPUT_FILES: [&str; 7] = [
     "fig4_power_and_prices.svg",
     "fig5_revenue_and_costs.svg",
     "ledger.jsonl",
+    "genesis.json",
 ];
 
 /// A set of files to write together.

@@ -7,10 +7,10 @@ use std::sync::OnceLock;
 
 use v2g::ledger::block::vote;
 use v2g::ledger::consensus::proposals_hash;
-use v2g::ledger::keys::{sign, Keyring};
+use v2g::ledger::keys::{sign, Keyring, Keystore};
 use v2g::ledger::light::LightClient;
 use v2g::ledger::merkle;
-use v2g::ledger::{store, verify, Fault, Ledger, LedgerError};
+use v2g::ledger::{store, AuditReport, Fault, Ledger, LedgerError};
 use v2g::Regime;
 
 use crate::common::*;
@@ -22,6 +22,32 @@ struct Fixture {
     _dir: tempfile::TempDir,
     out: PathBuf,
     bytes: Vec<u8>,
+    genesis: Vec<u8>,
+}
+
+/// The committed test keystore (keys for data/example.csv's EVs and 6 SCPs), so that
+/// runs are byte-for-byte reproducible. A real run uses fresh keys.
+fn keystore_path() -> PathBuf {
+    test_data("keystore_example.json")
+}
+
+/// `v2g::ledger::verify` of ledger bytes against genesis bytes, unpinned.
+fn verify(bytes: &[u8]) -> Result<AuditReport, LedgerError> {
+    let genesis = genesis_of(bytes);
+    v2g::ledger::verify(bytes, &genesis, None)
+}
+
+/// The genesis file of the fixture whose ledger starts like `bytes` (honest or byzantine):
+/// attacks on a ledger keep its genesis.
+fn genesis_of(bytes: &[u8]) -> Vec<u8> {
+    let first = |b: &[u8]| b.split(|&c| c == b'\n').next().map(|l| l.to_vec());
+    for byz in [false, true] {
+        let f = fixture(byz);
+        if first(&f.bytes) == first(bytes) {
+            return f.genesis.clone();
+        }
+    }
+    fixture(false).genesis.clone()
 }
 
 fn run_cli(out: &Path, extra: &[&str]) {
@@ -39,6 +65,11 @@ fn run_cli(out: &Path, extra: &[&str]) {
     .map(|s| s.to_string())
     .collect();
     args.push(out.display().to_string());
+    let ledger_off = extra.windows(2).any(|w| w == ["--ledger", "off"]);
+    if !extra.contains(&"--keystore") && !ledger_off {
+        args.push("--keystore".into());
+        args.push(keystore_path().display().to_string());
+    }
     args.extend(extra.iter().map(|s| s.to_string()));
     ok(&v2g(&args));
 }
@@ -57,21 +88,29 @@ fn fixture(byzantine: bool) -> &'static Fixture {
         };
         run_cli(&out, extra);
         let bytes = std::fs::read(out.join("ledger.jsonl")).unwrap();
+        let genesis = std::fs::read(out.join("genesis.json")).unwrap();
         Fixture {
             _dir: dir,
             out,
             bytes,
+            genesis,
         }
     })
 }
 
-fn honest() -> Ledger {
-    store::parse(&fixture(false).bytes).unwrap()
+fn parse(f: &Fixture) -> Ledger {
+    store::parse(&f.bytes, store::parse_genesis(&f.genesis).unwrap()).unwrap()
 }
 
+fn honest() -> Ledger {
+    parse(fixture(false))
+}
+
+/// The keys an attacker holding every key would have.
 fn keyring(l: &Ledger) -> Keyring {
     let ids: Vec<String> = l.genesis.evs.iter().map(|w| w.id.clone()).collect();
-    Keyring::derive(l.genesis.seed, &ids, l.genesis.scps.len())
+    let ks = Keystore::load(&keystore_path()).unwrap();
+    Keyring::from_keystore(&ks, &ids, l.genesis.scps.len(), &keystore_path()).unwrap()
 }
 
 /// The first block with a transaction of `regime` and the transaction's index.
@@ -106,6 +145,11 @@ fn refused(l: &Ledger, height: usize, tx: Option<usize>, fault: impl Fn(&Fault) 
 
     let dir = tmp();
     let path = write_bytes(dir.path(), "ledger.jsonl", &bytes);
+    write_bytes(
+        dir.path(),
+        "genesis.json",
+        &store::write_genesis(&l.genesis),
+    );
     let o = v2g(["verify".as_ref(), path.as_os_str()]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let msg = stderr(&o);
@@ -166,10 +210,7 @@ fn cli_writes_a_ledger_that_verifies() {
     // Reproducible: the same run gives the same bytes.
     let dir = tmp();
     run_cli(&dir.path().join("again"), &[]);
-    assert_eq!(
-        std::fs::read(dir.path().join("again/ledger.jsonl")).unwrap(),
-        f.bytes
-    );
+    assert!(std::fs::read(dir.path().join("again/ledger.jsonl")).unwrap() == f.bytes);
     // The same bytes on one thread.
     let one = dir.path().join("one");
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_v2g"))
@@ -182,12 +223,14 @@ fn cli_writes_a_ledger_that_verifies() {
             "--epsilon",
             "0.01",
         ])
-        .args(["--workers", &WORKERS.to_string(), "--out"])
+        .args(["--workers", &WORKERS.to_string(), "--keystore"])
+        .arg(keystore_path())
+        .arg("--out")
         .arg(&one)
         .output()
         .unwrap();
     ok(&o);
-    assert_eq!(std::fs::read(one.join("ledger.jsonl")).unwrap(), f.bytes);
+    assert!(std::fs::read(one.join("ledger.jsonl")).unwrap() == f.bytes);
     // Off: no ledger.
     run_cli(&dir.path().join("off"), &["--ledger", "off"]);
     assert!(!dir.path().join("off/ledger.jsonl").exists());
@@ -449,7 +492,7 @@ fn byzantine_scp_is_outvoted_recorded_and_changes_nothing() {
     let report = verify(&f.bytes).unwrap();
     assert_eq!(report.evidence, 96, "one equivocation per block");
     assert!(report.faulty_proposals >= 90, "{report:?}");
-    let l = store::parse(&f.bytes).unwrap();
+    let l = parse(f);
     let hl = honest();
     for (b, hb) in l.blocks.iter().zip(&hl.blocks) {
         assert_eq!(b.header.p_d, hb.header.p_d);
@@ -478,7 +521,7 @@ fn byzantine_scp_is_outvoted_recorded_and_changes_nothing() {
 
 #[test]
 fn a_byzantine_price_cannot_be_adopted() {
-    let l0 = store::parse(&fixture(true).bytes).unwrap();
+    let l0 = parse(fixture(true));
     let h = l0
         .blocks
         .iter()
@@ -626,6 +669,7 @@ fn verify_reports_malformed_files_with_their_line() {
     let text = String::from_utf8(f.bytes.clone()).unwrap();
     // Extra whitespace (not canonical), a truncated file, a missing file.
     let spaced = text.replacen("\"height\":3,", "\"height\": 3,", 1);
+    write_bytes(dir.path(), "genesis.json", &f.genesis);
     let p = write_bytes(dir.path(), "a.jsonl", spaced.as_bytes());
     let o = v2g(["verify".as_ref(), p.as_os_str()]);
     assert_eq!(o.status.code(), Some(1));
@@ -649,6 +693,7 @@ fn verify_never_echoes_more_than_an_excerpt_of_a_bad_value() {
     let dir = tmp();
     let text = String::from_utf8(f.bytes.clone()).unwrap();
     let lines: Vec<&str> = text.lines().collect();
+    write_bytes(dir.path(), "genesis.json", &f.genesis);
     let mb = 1 << 20;
     let garbage = "\u{1b}[2J#".repeat(mb / 5);
     let huge = format!("\\u001b[31m{}", "z".repeat(mb));
@@ -693,8 +738,8 @@ mod fuzz {
 
     /// A small ledger (two EVs, 12 slots, no grid file: the tariff applies) so that each
     /// case is quick.
-    fn small() -> &'static Vec<u8> {
-        static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
+    fn small() -> &'static (Vec<u8>, Vec<u8>) {
+        static BYTES: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();
         BYTES.get_or_init(|| {
             let dir = tmp();
             let out = dir.path().join("out");
@@ -719,7 +764,10 @@ mod fuzz {
                 "--out",
                 out_s.as_str(),
             ]));
-            std::fs::read(out.join("ledger.jsonl")).unwrap()
+            (
+                std::fs::read(out.join("ledger.jsonl")).unwrap(),
+                std::fs::read(out.join("genesis.json")).unwrap(),
+            )
         })
     }
 
@@ -727,48 +775,239 @@ mod fuzz {
         #![proptest_config(ProptestConfig::with_cases(256))]
         /// Any single-byte corruption of a ledger file is refused, without a panic.
         #[test]
-        fn single_byte_corruption_is_never_accepted(pos in any::<prop::sample::Index>(), byte in any::<u8>()) {
-            let mut bytes = small().clone();
-            let i = pos.index(bytes.len());
-            prop_assume!(bytes[i] != byte);
-            bytes[i] = byte;
-            prop_assert!(verify(&bytes).is_err());
+        fn single_byte_corruption_is_never_accepted(
+            pos in any::<prop::sample::Index>(),
+            byte in any::<u8>(),
+            in_genesis in any::<bool>(),
+        ) {
+            let (mut ledger, mut genesis) = small().clone();
+            let pinned = v2g::ledger::store::parse_genesis(&genesis).unwrap().hash();
+            let target = if in_genesis { &mut genesis } else { &mut ledger };
+            let i = pos.index(target.len());
+            prop_assume!(target[i] != byte);
+            target[i] = byte;
+            prop_assert!(v2g::ledger::verify(&ledger, &genesis, Some(&pinned)).is_err());
         }
     }
 
     #[test]
     fn the_small_ledger_itself_verifies() {
-        assert!(verify(small()).is_ok());
+        let (ledger, genesis) = small();
+        assert!(v2g::ledger::verify(ledger, genesis, None).is_ok());
     }
 }
 
 #[test]
-fn keystore_written_by_simulate_matches_the_genesis_keys() {
+fn keys_are_fresh_unless_a_keystore_is_given_and_a_new_keystore_is_private() {
     let dir = tmp();
-    let out = dir.path().join("out");
     let ks_path = dir.path().join("keys.json");
-    run_cli(
-        &out,
-        &[
-            "--seed",
-            "7",
-            "--keystore",
-            ks_path.to_str().unwrap(),
-            "--slots",
-            "4",
-        ],
-    );
-    let ks = v2g::ledger::keys::Keystore::load(&ks_path).unwrap();
-    let l = store::parse(&std::fs::read(out.join("ledger.jsonl")).unwrap()).unwrap();
-    assert_eq!(ks.chain_id, l.genesis.chain_id);
-    assert_eq!(ks.seed, 7);
-    for w in &l.genesis.evs {
+    let ks_arg = ks_path.to_str().unwrap();
+    let read = |out: &Path| {
+        store::parse(
+            &std::fs::read(out.join("ledger.jsonl")).unwrap(),
+            store::parse_genesis(&std::fs::read(out.join("genesis.json")).unwrap()).unwrap(),
+        )
+        .unwrap()
+    };
+    // A missing keystore is created with fresh keys, readable by its owner only.
+    let a = dir.path().join("a");
+    run_cli(&a, &["--keystore", ks_arg, "--slots", "4"]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&ks_path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let ks = Keystore::load(&ks_path).unwrap();
+    let la = read(&a);
+    for w in &la.genesis.evs {
         assert!(
             ks.keys.iter().any(|k| k.id == w.id && k.public == w.key),
             "{}",
             w.id
         );
     }
-    // Another seed, other keys.
-    assert_ne!(l.genesis.evs[0].key, honest().genesis.evs[0].key);
+    // The same keystore again: the same keys, the same bytes.
+    let b = dir.path().join("b");
+    run_cli(&b, &["--keystore", ks_arg, "--slots", "4"]);
+    assert_eq!(
+        std::fs::read(a.join("ledger.jsonl")).unwrap(),
+        std::fs::read(b.join("ledger.jsonl")).unwrap()
+    );
+    // No keystore: fresh keys every run, never the seed's (the seed is public).
+    let c = dir.path().join("c");
+    let d = dir.path().join("d");
+    for out in [&c, &d] {
+        let o = v2g([
+            "simulate",
+            "--fleet",
+            "data/example.csv",
+            "--workers",
+            "6",
+            "--slots",
+            "4",
+            "--seed",
+            "7",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        ok(&o);
+    }
+    let (lc, ld) = (read(&c), read(&d));
+    assert_ne!(lc.genesis.evs[0].key, ld.genesis.evs[0].key);
+    assert_ne!(lc.genesis.eva, ld.genesis.eva);
+    assert_ne!(lc.genesis.hash(), ld.genesis.hash());
+    assert_ne!(lc.genesis.evs[0].key, la.genesis.evs[0].key);
+}
+
+/// `v2g verify` of `dir/ledger.jsonl` with extra flags.
+fn verify_cli(ledger: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["verify".to_string(), ledger.display().to_string()];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    v2g(&args)
+}
+
+#[test]
+fn the_genesis_pins_the_run_and_verify_says_what_it_checked() {
+    let f = fixture(false);
+    let ledger = f.out.join("ledger.jsonl");
+    let g = store::parse_genesis(&f.genesis).unwrap();
+    // Unpinned: integrity only, and it says so.
+    let text = ok(&verify_cli(&ledger, &[]));
+    assert!(text.contains("integrity only"), "{text}");
+    // Pinned by a trusted copy or by its hash.
+    let dir = tmp();
+    let trusted = write_bytes(dir.path(), "trusted.json", &f.genesis);
+    let text = ok(&verify_cli(
+        &ledger,
+        &["--genesis", trusted.to_str().unwrap()],
+    ));
+    assert!(
+        text.contains(&format!("genesis {} pinned", g.hash())),
+        "{text}"
+    );
+    let hex = g.hash().to_hex();
+    ok(&verify_cli(&ledger, &["--genesis-hash", &hex]));
+    let mut wrong = hex.clone().into_bytes();
+    wrong[0] = if wrong[0] == b'0' { b'1' } else { b'0' };
+    let o = verify_cli(
+        &ledger,
+        &["--genesis-hash", std::str::from_utf8(&wrong).unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("not the pinned"), "{}", stderr(&o));
+    // The same run with fresh keys (what anyone can make from the public files) is a
+    // valid ledger on its own, and refused against the trusted genesis.
+    let forged = dir.path().join("forged");
+    ok(&v2g([
+        "simulate",
+        "--fleet",
+        "data/example.csv",
+        "--epsilon",
+        "0.01",
+        "--workers",
+        "6",
+        "--out",
+        forged.to_str().unwrap(),
+    ]));
+    let forged_ledger = forged.join("ledger.jsonl");
+    ok(&verify_cli(&forged_ledger, &[]));
+    let o = verify_cli(&forged_ledger, &["--genesis", trusted.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("another genesis"), "{}", stderr(&o));
+    // The forged genesis copied over the trusted one's place does not pass the pin.
+    let o = verify_cli(&forged_ledger, &["--genesis-hash", &hex]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn runs_that_differ_in_any_input_or_setting_have_different_genesis_hashes() {
+    let dir = tmp();
+    let ks = keystore_path();
+    let hash = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let mut args = vec![
+            "simulate",
+            "--fleet",
+            "data/example.csv",
+            "--workers",
+            "6",
+            "--slots",
+            "4",
+            "--keystore",
+            ks.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        ok(&v2g(&args));
+        store::parse_genesis(&std::fs::read(out.join("genesis.json")).unwrap())
+            .unwrap()
+            .hash()
+    };
+    // The same rows for the horizon plus one after it: another file, another genesis.
+    let grid = write(dir.path(), "other_grid.csv", &{
+        let text = std::fs::read_to_string(root().join("data/example_grid.csv")).unwrap();
+        text + "2021-06-01T00:00,100,0\n"
+    });
+    let base = hash("base", &[]);
+    assert_eq!(
+        base,
+        hash("again", &[]),
+        "same inputs, same keys: same genesis"
+    );
+    for (name, extra) in [
+        ("grid", vec!["--grid", grid.to_str().unwrap()]),
+        ("epsilon", vec!["--epsilon", "0.02"]),
+        ("solver", vec!["--solver", "exact"]),
+        ("start", vec!["--start", "2021-05-27T07:15"]),
+    ] {
+        assert_ne!(base, hash(name, &extra), "{name}");
+    }
+}
+
+#[test]
+fn a_genesis_whose_parties_share_a_key_or_whose_terms_are_absurd_is_refused() {
+    let f = fixture(false);
+    let l = honest();
+    let ring = keyring(&l);
+    // Re-sign (the EVA key is held) after each change: the genesis rules still refuse it.
+    let resign = |mut g: v2g::ledger::Genesis| {
+        g.chain_id = g.derive_chain_id();
+        g.eva_sig = sign(&ring.eva, &g.signed_bytes());
+        g
+    };
+    let check = |g: v2g::ledger::Genesis, want: &str| {
+        let genesis = store::write_genesis(&g);
+        let ledger = store::write(&Ledger {
+            genesis: g,
+            blocks: l.blocks.clone(),
+        });
+        let e = v2g::ledger::verify(&ledger, &genesis, None).unwrap_err();
+        assert!(e.to_string().contains(want), "{want}: {e}");
+    };
+    let mut one_key = l.genesis.clone();
+    one_key.oracle = one_key.eva;
+    check(resign(one_key), "share a key");
+    let mut scp_twice = l.genesis.clone();
+    scp_twice.scps[1] = scp_twice.scps[0];
+    check(resign(scp_twice), "share a key");
+    let mut absurd = l.genesis.clone();
+    absurd.evs[0].capacity_kwh = 1e300;
+    check(resign(absurd), "not a valid fleet");
+    let mut params = l.genesis.clone();
+    params.commitment.scenario.params.w_grid = 1e9;
+    params.commitment.scenario_sha256 = params.commitment.scenario.digest();
+    check(resign(params), "out of range");
+    let mut digest = l.genesis.clone();
+    digest.commitment.scenario.params.epsilon = 0.02;
+    check(resign(digest), "committed digest");
+    let mut e0 = l.genesis.clone();
+    e0.e0_wh += 1;
+    check(resign(e0), "E0");
+    let mut chain = l.genesis.clone();
+    chain.chain_id = "v2g-other".into();
+    chain.eva_sig = sign(&ring.eva, &chain.signed_bytes());
+    check(chain, "chain id");
+    assert!(verify(&f.bytes).is_ok());
 }
