@@ -22,7 +22,7 @@ use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use rayon::prelude::*;
 use v2g::game::search::SearchResult;
 use v2g::game::solve::equal_workers;
-use v2g::ledger::{LedgerBuilder, LedgerConfig};
+use v2g::ledger::LedgerBuilder;
 use v2g::settlement::{Cash, Trade};
 use v2g::{Ev, Fleet, Kind, Run, Scenario, SlotGame, SlotOutcome, SlotPrices, SlotRecord};
 
@@ -125,7 +125,7 @@ fn bench(c: &mut Criterion) {
     let run = run();
     let slots = capture(&run);
     let trades: usize = slots.iter().map(|s| s.trades.len()).sum();
-    let builder = LedgerBuilder::fresh(&run, LedgerConfig::default()).expect("ledger");
+    let builder = LedgerBuilder::fresh(&run).expect("ledger");
     let ledger = record(&builder, &slots);
     let bytes = ledger.to_jsonl();
     let genesis = ledger.genesis_json();

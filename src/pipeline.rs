@@ -29,7 +29,7 @@ use crate::error::{Error, Result};
 use crate::ledger::block::Commitment;
 use crate::ledger::keys::Keyring;
 use crate::ledger::record::{simulate_with_ledger, LedgerBuilder};
-use crate::ledger::{Ledger, LedgerConfig};
+use crate::ledger::Ledger;
 use crate::report::output::{run_outputs, OutputDir, OutputSet};
 use crate::report::provenance::{InputFile, Inputs, Provenance};
 use crate::report::summary::Summary;
@@ -455,10 +455,7 @@ pub fn run(spec: &RunSpec, progress: &mut dyn FnMut(Event<'_>) -> Result<()>) ->
             scenario_sha256: run.scenario().digest(),
             scenario: run.scenario().clone(),
         };
-        let config = LedgerConfig {
-            byzantine: run.scenario().byzantine,
-        };
-        Some(LedgerBuilder::new(&run, config, ring, commitment)?)
+        Some(LedgerBuilder::new(&run, ring, commitment)?)
     } else {
         None
     };

@@ -30,17 +30,21 @@ use ed25519_dalek::VerifyingKey;
 use rayon::prelude::*;
 
 use crate::data::fleet::Fleet;
+use crate::data::grid::{GridRow, GridSignals};
 use crate::error::excerpt;
 use crate::ledger::block::{Block, Genesis, PROTOCOL};
+use crate::ledger::consensus::byzantine_set;
 use crate::ledger::consensus::{proposals_hash, vote_bytes, Proposal};
 use crate::ledger::keys::{verify_all, verify_one, verifying_key};
 use crate::ledger::light::LightClient;
 use crate::ledger::merkle::{self, Tree};
 use crate::ledger::oracle::OracleMsg;
 use crate::ledger::record::Ledger;
+use crate::ledger::rules::{claim_of, slot_accounts, unsigned, unsigned_txs};
 use crate::ledger::store;
 use crate::ledger::units::{micro, wh, Hash, Sig};
 use crate::ledger::{Fault, LedgerError};
+use crate::sim::Run;
 
 /// What a successful audit checked.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -71,6 +75,11 @@ pub struct AuditReport {
     pub inclusion_proofs: u64,
     /// Sum of all wallet balances at the end, µCNY.
     pub total_balance: i64,
+    /// The EVA's account at the end, µCNY (replayed).
+    pub eva_balance: i64,
+    /// The grid operator's account at the end, µCNY (replayed): wallets, EVA and
+    /// operator sum to zero.
+    pub operator_balance: i64,
 }
 
 impl std::fmt::Display for AuditReport {
@@ -79,7 +88,8 @@ impl std::fmt::Display for AuditReport {
             f,
             "OK: {} blocks, {} transactions, {} signatures ({} votes), {} wallets, \
              {} light clients with {} inclusion proofs, {} false proposals and {} \
-             equivocations on record; wallets total {} µCNY; ",
+             equivocations on record; every decision replayed; wallets {} µCNY, EVA {} µCNY, \
+             operator {} µCNY (sum 0); ",
             self.blocks,
             self.transactions,
             self.signatures,
@@ -89,7 +99,9 @@ impl std::fmt::Display for AuditReport {
             self.inclusion_proofs,
             self.faulty_proposals,
             self.evidence,
-            self.total_balance
+            self.total_balance,
+            self.eva_balance,
+            self.operator_balance
         )?;
         if self.pinned {
             write!(f, "genesis {} pinned", self.genesis)
@@ -597,5 +609,168 @@ pub fn verify_ledger(l: &Ledger) -> Result<AuditReport, LedgerError> {
         }
     }
     report.light_clients = has_tx.iter().filter(|&&x| x).count() as u64;
+
+    // Step 7: replay the run and compare every decision with the record.
+    let (eva, operator) = replay(l)?;
+    report.eva_balance = eva;
+    report.operator_balance = operator;
     Ok(report)
+}
+
+/// The replay (module docs, step 7): rebuilds the run from the genesis (sessions, scenario)
+/// and the operator's signed data (exact `p_rt` and `E_limit` of each slot), plays every
+/// slot with the simulation's own code, and compares each block with what the ledger's
+/// rules ([`crate::ledger::rules`]) give for that slot. Returns the EVA's and the
+/// operator's final accounts.
+fn replay(l: &Ledger) -> Result<(i64, i64), LedgerError> {
+    let g = &l.genesis;
+    let sc = g.commitment.scenario.clone();
+    let h = sc.horizon;
+    let global = |what: String| LedgerError::global(Fault::Replay(what));
+    let fleet = Fleet::new(g.evs.iter().map(|w| w.ev()).collect())
+        .map_err(|e| global(format!("the sessions: {e}")))?;
+    let rows: Vec<GridRow> = l
+        .blocks
+        .iter()
+        .enumerate()
+        .map(|(t, b)| GridRow {
+            time: h.slot_start(t),
+            base_load_kw: 0.0,
+            e_limit_kwh: b.oracle.e_limit_kwh,
+            p_rt: Some(b.oracle.p_rt_exact),
+        })
+        .collect();
+    let grid = GridSignals::new(rows).map_err(|e| global(format!("the oracle's data: {e}")))?;
+    let n = sc.workers.len();
+    let w_grid = micro(sc.params.w_grid);
+    let byzantine = byzantine_set(n, sc.byzantine);
+    let run = Run::new(fleet, Some(&grid), sc).map_err(|e| global(e.to_string()))?;
+    let mut nonces = vec![0u64; g.evs.len()];
+    let mut balances = vec![0i64; g.evs.len()];
+    let (mut eva, mut operator) = (0i64, 0i64);
+    let result = run.simulate(|o| {
+        let t = o.record.slot;
+        let b = &l.blocks[t];
+        let fail = |tx: Option<usize>, what: String| {
+            Err(crate::error::Error::Ledger(LedgerError::at(
+                t as u64,
+                tx,
+                Fault::Replay(what),
+            )))
+        };
+        // Step 3: the integers the operator signed are its exact values, converted.
+        let mut want = OracleMsg::issue_unsigned(t as u64, o.prices);
+        want.sig = b.oracle.sig;
+        if want != b.oracle {
+            return fail(None, "the oracle's integers do not match its exact prices".into());
+        }
+        // Step 4: every worker's sub-range, every verdict, the winner.
+        let ps = &o.search.proposals;
+        if b.proposals.len() != ps.len() {
+            return fail(
+                None,
+                format!("{} proposals, the replay has {} workers", b.proposals.len(), ps.len()),
+            );
+        }
+        for (got, p) in b.proposals.iter().zip(ps) {
+            let honest = p.best.as_ref().map(claim_of);
+            if got.worker as usize != p.worker
+                || got.lo != p.range.start as u64
+                || got.hi != p.range.end as u64
+            {
+                return fail(None, format!("SCP {}'s sub-range is not its share", got.worker));
+            }
+            if got.faulty != (got.best != honest) {
+                return fail(
+                    None,
+                    format!(
+                        "SCP {}'s proposal is marked {} but is {}",
+                        got.worker,
+                        if got.faulty { "false" } else { "true" },
+                        if got.best != honest { "false" } else { "true" }
+                    ),
+                );
+            }
+        }
+        let win = claim_of(&o.search.best);
+        let proposer = ps
+            .iter()
+            .find(|p| p.range.contains(&(win.k as usize)))
+            .map_or(u32::MAX, |p| p.worker as u32);
+        let hd = &b.header;
+        if (hd.k, hd.p_d, hd.revenue, hd.proposer) != (win.k, win.p_d, win.revenue, proposer) {
+            return fail(
+                None,
+                format!(
+                    "p_d* {} µCNY/kWh and R {} µCNY recorded, the replay finds {} and {}",
+                    hd.p_d, hd.revenue, win.p_d, win.revenue
+                ),
+            );
+        }
+        // Steps 2 and 5: one transaction per session plugged for the whole slot, each the
+        // EV's best response at p_d*.
+        let txs = unsigned_txs(o.trades, n, b.oracle.p_c(), win.p_d, &nonces, &balances);
+        if b.txs.len() != txs.len() {
+            return fail(
+                None,
+                format!(
+                    "{} transactions, but {} sessions are plugged for the whole slot",
+                    b.txs.len(),
+                    txs.len()
+                ),
+            );
+        }
+        for (i, (got, want)) in b.txs.iter().zip(&txs).enumerate() {
+            if unsigned(got) != *want {
+                return fail(
+                    Some(i),
+                    format!(
+                        "EV {}'s transaction is not its best response at p_d* from its state",
+                        got.ev
+                    ),
+                );
+            }
+            nonces[want.ev as usize] = want.nonce;
+            balances[want.ev as usize] = want.balance;
+        }
+        // Money: wallets, the EVA and the operator sum to zero.
+        let (de, dop) = slot_accounts(&txs, &b.oracle, w_grid, micro(o.record.c_limit));
+        eva = eva.saturating_add(de);
+        operator = operator.saturating_add(dop);
+        if (hd.eva_balance, hd.operator_balance) != (eva, operator) {
+            return fail(
+                None,
+                format!(
+                    "EVA and operator accounts {} and {} µCNY, the replay gives {eva} and {operator}",
+                    hd.eva_balance, hd.operator_balance
+                ),
+            );
+        }
+        // Votes and evidence: no equivocating SCP's vote counts (the quorum of the rest is
+        // checked above); exactly the byzantine SCPs equivocate.
+        if let Some(v) = b.votes.iter().find(|v| byzantine.get(v.scp as usize) == Some(&true)) {
+            return fail(None, format!("SCP {} equivocated, yet its vote is counted", v.scp));
+        }
+        let mut accused: Vec<u32> = b.evidence.iter().map(|e| e.scp).collect();
+        accused.sort_unstable();
+        let byz: Vec<u32> = (0..n as u32).filter(|&j| byzantine[j as usize]).collect();
+        if accused != byz {
+            return fail(
+                None,
+                "the equivocation evidence does not name exactly the SCPs that equivocated".into(),
+            );
+        }
+        Ok(())
+    });
+    match result {
+        Ok(_) => {
+            let wallets: i64 = balances.iter().sum();
+            if wallets.saturating_add(eva).saturating_add(operator) != 0 {
+                return Err(global("money is not conserved".into()));
+            }
+            Ok((eva, operator))
+        }
+        Err(crate::error::Error::Ledger(e)) => Err(e),
+        Err(e) => Err(global(e.to_string())),
+    }
 }

@@ -266,6 +266,11 @@ pub struct Header {
     pub revenue: i64,
     /// The SCP worker whose sub-range held `p_d*`.
     pub proposer: u32,
+    /// The EVA's account after this block, µCNY ([`crate::ledger::rules::slot_accounts`]).
+    pub eva_balance: i64,
+    /// The grid operator's account after this block, µCNY. With the wallets' balances it
+    /// sums to zero: money is conserved.
+    pub operator_balance: i64,
 }
 
 impl Header {
@@ -282,6 +287,8 @@ impl Header {
             .i64(self.p_d)
             .i64(self.revenue)
             .u32(self.proposer)
+            .i64(self.eva_balance)
+            .i64(self.operator_balance)
             .finish()
     }
 
@@ -292,7 +299,7 @@ impl Header {
 }
 
 /// One slot's block.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Block {
     /// The header.

@@ -31,13 +31,14 @@ pub mod light;
 pub mod merkle;
 pub mod oracle;
 pub mod record;
+pub mod rules;
 pub mod store;
 pub mod tx;
 pub mod units;
 
 pub use audit::{verify, AuditReport};
 pub use block::{Block, Genesis, Header};
-pub use record::{Ledger, LedgerBuilder, LedgerConfig};
+pub use record::{Ledger, LedgerBuilder};
 
 /// Where a ledger check failed: the line of the file (when read from one), the block
 /// height and the transaction index (when the fault is inside a block or transaction).
@@ -200,6 +201,10 @@ pub enum Fault {
     /// A Merkle inclusion proof does not lead to the header's root.
     #[error("inclusion proof does not verify")]
     Inclusion,
+    /// Replaying the run from the genesis and the oracle's data gives another decision
+    /// than the one recorded ([`audit`]'s step 7).
+    #[error("replay: {0}")]
+    Replay(String),
 }
 
 /// A ledger check failed: where and why.

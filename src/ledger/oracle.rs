@@ -10,8 +10,9 @@ use crate::ledger::keys::{sign, verify_one};
 use crate::ledger::units::{micro, sha256, wh, Bytes, Enc, Hash, Sig};
 use crate::ledger::Fault;
 
-/// The operator's signed data for one slot (integers: µCNY/kWh and Wh).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The operator's signed data for one slot (integers: µCNY/kWh and Wh; and the exact
+/// real-time price and task, from which a verifier replays the slot bit for bit).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OracleMsg {
     /// Slot index.
@@ -26,6 +27,10 @@ pub struct OracleMsg {
     pub e_limit_wh: i64,
     /// `W_service`, µCNY/kWh.
     pub w_service: i64,
+    /// `p_rt(t)` exactly, CNY/kWh.
+    pub p_rt_exact: f64,
+    /// `E_limit(t)` exactly, kWh.
+    pub e_limit_kwh: f64,
     /// The operator's signature.
     pub sig: Sig,
 }
@@ -40,22 +45,32 @@ impl OracleMsg {
             .i64(self.p_d_max)
             .i64(self.e_limit_wh)
             .i64(self.w_service)
+            .u64(self.p_rt_exact.to_bits())
+            .u64(self.e_limit_kwh.to_bits())
             .finish()
     }
 
     /// The operator's message for slot `slot` with `prices`, signed.
     pub fn issue(chain_id: &str, slot: u64, prices: &SlotPrices, key: &SigningKey) -> Self {
-        let mut m = OracleMsg {
+        let mut m = OracleMsg::issue_unsigned(slot, prices);
+        m.sig = sign(key, &m.signed_bytes(chain_id));
+        m
+    }
+
+    /// The message's content for slot `slot` with `prices`, unsigned: the one rule of
+    /// [`crate::ledger::units`] for its integers, and the exact `p_rt` and `E_limit`.
+    pub fn issue_unsigned(slot: u64, prices: &SlotPrices) -> Self {
+        OracleMsg {
             slot,
             p_rt: micro(prices.p_rt),
             p_d_min: micro(prices.p_d_min),
             p_d_max: micro(prices.p_d_max),
             e_limit_wh: wh(prices.e_limit_kwh),
             w_service: micro(prices.w_service),
+            p_rt_exact: prices.p_rt,
+            e_limit_kwh: prices.e_limit_kwh,
             sig: Bytes([0; 64]),
-        };
-        m.sig = sign(key, &m.signed_bytes(chain_id));
-        m
+        }
     }
 
     /// The message's hash (over the signed bytes and the signature), committed to by the

@@ -29,17 +29,11 @@ use crate::ledger::consensus::{
 use crate::ledger::keys::{sign, verify_all, Keyring};
 use crate::ledger::merkle;
 use crate::ledger::oracle::OracleMsg;
+use crate::ledger::rules::{claim_of, slot_accounts, unsigned_txs};
 use crate::ledger::tx::Tx;
 use crate::ledger::units::{micro, Bytes, Sig};
 use crate::ledger::{Fault, LedgerError};
 use crate::sim::{Run, SlotOutcome};
-
-/// How the ledger is run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct LedgerConfig {
-    /// Number of byzantine SCPs `F` (the last `F` workers); needs `workers > 3F`.
-    pub byzantine: usize,
-}
 
 /// A finished ledger: the genesis record and one block per slot.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,22 +78,22 @@ pub struct LedgerBuilder {
     byzantine: Vec<bool>,
     nonces: Vec<u64>,
     balances: Vec<i64>,
+    eva_balance: i64,
+    operator_balance: i64,
+    w_grid: i64,
     prev: crate::ledger::units::Hash,
     blocks: Vec<Block>,
 }
 
 impl LedgerBuilder {
     /// The builder of a run's ledger with these keys (one per EV of the fleet and per SCP
-    /// worker of the scenario) and this commitment; refuses `byzantine` unless
-    /// `workers > 3·byzantine`, and a keyring that does not fit the run.
-    pub fn new(
-        run: &Run,
-        config: LedgerConfig,
-        ring: Keyring,
-        commitment: Commitment,
-    ) -> Result<Self> {
+    /// worker of the scenario) and this commitment. The scenario's byzantine SCPs (the
+    /// last `F` workers) misbehave; refuses `F` unless `workers > 3F`, and a keyring that
+    /// does not fit the run.
+    pub fn new(run: &Run, ring: Keyring, commitment: Commitment) -> Result<Self> {
         let n = run.scenario().workers.len();
-        check_byzantine(n, config.byzantine)?;
+        let byzantine = run.scenario().byzantine;
+        check_byzantine(n, byzantine)?;
         let evs = run.fleet().evs();
         if ring.evs.len() != evs.len()
             || ring.scps.len() != n
@@ -114,9 +108,12 @@ impl LedgerBuilder {
         Ok(LedgerBuilder {
             ev_keys: ring.evs.iter().map(|k| k.verifying_key()).collect(),
             scp_keys: ring.scps.iter().map(|k| k.verifying_key()).collect(),
-            byzantine: byzantine_set(n, config.byzantine),
+            byzantine: byzantine_set(n, byzantine),
             nonces: vec![0; evs.len()],
             balances: vec![0; evs.len()],
+            eva_balance: 0,
+            operator_balance: 0,
+            w_grid: micro(run.scenario().params.w_grid),
             prev: genesis.hash(),
             blocks: Vec::with_capacity(run.horizon().slots),
             genesis,
@@ -126,10 +123,10 @@ impl LedgerBuilder {
 
     /// A builder with fresh keys and a commitment from the run alone
     /// ([`Commitment::of_run`]): for runs built in code.
-    pub fn fresh(run: &Run, config: LedgerConfig) -> Result<Self> {
+    pub fn fresh(run: &Run) -> Result<Self> {
         let ids: Vec<String> = run.fleet().evs().iter().map(|e| e.id.clone()).collect();
         let ring = Keyring::generate(&ids, run.scenario().workers.len())?;
-        LedgerBuilder::new(run, config, ring, Commitment::of_run(run))
+        LedgerBuilder::new(run, ring, Commitment::of_run(run))
     }
 
     /// The genesis record.
@@ -167,11 +164,7 @@ impl LedgerBuilder {
 
         // Step 4: proposals, checked against the validators' own evaluation.
         let game = o.game;
-        let claim = |b: &crate::game::search::Best| Claim {
-            k: b.k as u64,
-            p_d: micro(b.p_d),
-            revenue: micro(b.revenue.total),
-        };
+        let claim = claim_of;
         let mut proposals: Vec<Proposal> = o
             .search
             .proposals
@@ -224,26 +217,14 @@ impl LedgerBuilder {
         // Steps 2 and 5: transactions, signed by the EV and countersigned by its SCP.
         let p_c = oracle.p_c();
         let ring = &self.ring;
-        let (nonces, balances) = (&self.nonces, &self.balances);
-        let signed: Vec<(Tx, Vec<u8>, Vec<u8>)> = o
-            .trades
-            .par_iter()
-            .map(|t| {
-                let ev = t.ev;
-                let scp = ev % n;
-                let mut tx = Tx::terms(
-                    t,
-                    ev as u32,
-                    scp as u32,
-                    p_c,
-                    win.p_d,
-                    balances[ev],
-                    nonces[ev] + 1,
-                );
+        let unsigned = unsigned_txs(o.trades, n, p_c, win.p_d, &self.nonces, &self.balances);
+        let signed: Vec<(Tx, Vec<u8>, Vec<u8>)> = unsigned
+            .into_par_iter()
+            .map(|mut tx| {
                 let consent = tx.consent_bytes(chain);
-                tx.ev_sig = sign(&ring.evs[ev], &consent);
+                tx.ev_sig = sign(&ring.evs[tx.ev as usize], &consent);
                 let meter = tx.meter_bytes(chain, &consent);
-                tx.scp_sig = sign(&ring.scps[scp], &meter);
+                tx.scp_sig = sign(&ring.scps[tx.scp as usize], &meter);
                 (tx, consent, meter)
             })
             .collect();
@@ -296,6 +277,8 @@ impl LedgerBuilder {
             .collect();
         let txs: Vec<Tx> = signed.into_iter().map(|(tx, _, _)| tx).collect();
 
+        let (eva_delta, operator_delta) =
+            slot_accounts(&txs, &oracle, self.w_grid, micro(o.record.c_limit));
         let header = Header {
             height,
             prev_hash: self.prev,
@@ -307,6 +290,8 @@ impl LedgerBuilder {
             p_d: win.p_d,
             revenue: win.revenue,
             proposer,
+            eva_balance: self.eva_balance.saturating_add(eva_delta),
+            operator_balance: self.operator_balance.saturating_add(operator_delta),
         };
         let hash = header.hash(chain);
 
@@ -357,6 +342,8 @@ impl LedgerBuilder {
             self.nonces[tx.ev as usize] = tx.nonce;
             self.balances[tx.ev as usize] = tx.balance;
         }
+        self.eva_balance = header.eva_balance;
+        self.operator_balance = header.operator_balance;
         self.prev = hash;
         self.blocks.push(Block {
             header,
@@ -429,6 +416,10 @@ mod tests {
     use crate::data::time::parse_time;
 
     fn run(workers: usize) -> Run {
+        run_with(workers, 0)
+    }
+
+    fn run_with(workers: usize, byzantine: usize) -> Run {
         let t = |s| parse_time(s).unwrap();
         let evs = (0..5)
             .map(|i| Ev {
@@ -447,34 +438,35 @@ mod tests {
         sc.horizon.slots = 6;
         sc.params.epsilon = 0.05;
         sc.workers = equal_workers(workers);
+        sc.byzantine = byzantine;
         Run::new(Fleet::new(evs).unwrap(), None, sc).unwrap()
     }
 
     #[test]
     fn byzantine_bound_is_enforced() {
-        let r = run(3);
-        let err = LedgerBuilder::fresh(&r, LedgerConfig { byzantine: 1 }).unwrap_err();
-        assert!(err.to_string().contains("n > 3F"), "{err}");
-        assert!(LedgerBuilder::fresh(&run(4), LedgerConfig { byzantine: 1 }).is_ok());
+        // A scenario that passed validation cannot have it wrong; a run built past
+        // validation is refused by the builder too.
+        let mut r = run(3);
+        let mut sc = r.scenario().clone();
+        sc.byzantine = 1;
+        assert!(Run::new(r.fleet().clone(), None, sc.clone()).is_err());
+        sc.ledger = false;
+        assert!(Run::new(r.fleet().clone(), None, sc).is_err());
+        r = run_with(4, 1);
+        assert!(LedgerBuilder::fresh(&r).is_ok());
     }
 
     #[test]
     fn honest_and_byzantine_ledgers_agree_on_every_price_and_trade() {
         let r = run(4);
+        let rb = run_with(4, 1);
         // One set of keys for both, so that the EV-signed terms can be compared.
         let ids: Vec<String> = r.fleet().evs().iter().map(|e| e.id.clone()).collect();
         let ring = Keyring::generate(&ids, 4).unwrap();
-        let builder = |byzantine| {
-            LedgerBuilder::new(
-                &r,
-                LedgerConfig { byzantine },
-                ring.clone(),
-                Commitment::of_run(&r),
-            )
-            .unwrap()
-        };
-        let (res, honest) = simulate_with_ledger(&r, builder(0), |_| Ok(())).unwrap();
-        let (res_b, byz) = simulate_with_ledger(&r, builder(1), |_| Ok(())).unwrap();
+        let builder =
+            |run: &Run| LedgerBuilder::new(run, ring.clone(), Commitment::of_run(run)).unwrap();
+        let (res, honest) = simulate_with_ledger(&r, builder(&r), |_| Ok(())).unwrap();
+        let (res_b, byz) = simulate_with_ledger(&rb, builder(&rb), |_| Ok(())).unwrap();
         assert_eq!(res, res_b);
         assert_eq!(honest.blocks.len(), 6);
         for (h, b) in honest.blocks.iter().zip(&byz.blocks) {
@@ -486,7 +478,12 @@ mod tests {
             assert_eq!(b.votes.len(), 3);
             assert_eq!(b.evidence.len(), 1);
             // The EV-signed terms do not depend on the SCPs' behaviour.
-            let terms = |b: &Block| b.txs.iter().map(|t| t.ev_sig).collect::<Vec<_>>();
+            let terms = |b: &Block| {
+                b.txs
+                    .iter()
+                    .map(crate::ledger::rules::unsigned)
+                    .collect::<Vec<_>>()
+            };
             assert_eq!(terms(h), terms(b));
         }
         crate::ledger::audit::verify_ledger(&honest).unwrap();
@@ -496,7 +493,7 @@ mod tests {
     #[test]
     fn slots_out_of_order_are_refused() {
         let r = run(4);
-        let mut b = LedgerBuilder::fresh(&r, LedgerConfig::default()).unwrap();
+        let mut b = LedgerBuilder::fresh(&r).unwrap();
         let mut outcomes = 0;
         r.simulate(|o| {
             if o.record.slot == 1 {

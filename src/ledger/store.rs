@@ -163,7 +163,7 @@ mod tests {
         sc.horizon.slots = 2;
         let run =
             crate::sim::Run::new(crate::data::fleet::Fleet::new(evs).unwrap(), None, sc).unwrap();
-        crate::ledger::record::LedgerBuilder::fresh(&run, Default::default())
+        crate::ledger::record::LedgerBuilder::fresh(&run)
             .unwrap()
             .genesis()
             .clone()

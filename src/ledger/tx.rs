@@ -21,7 +21,7 @@ use crate::ledger::Fault;
 use crate::settlement::Trade;
 
 /// One EV's trade in one slot, as recorded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tx {
     /// Slot index (= block height).
@@ -44,6 +44,9 @@ pub struct Tx {
     pub balance: i64,
     /// The wallet's nonce.
     pub nonce: u64,
+    /// The EV's state entering the slot: its energy, kWh (the simulation's value, exact),
+    /// from which a verifier replays its best response.
+    pub energy_before_kwh: f64,
     /// The SCP's meter reading of the energy, Wh.
     pub meter_wh: i64,
     /// The EV wallet's signature over the terms (consent).
@@ -74,6 +77,7 @@ impl Tx {
             .i64(self.amount)
             .i64(self.balance)
             .u64(self.nonce)
+            .u64(self.energy_before_kwh.to_bits())
             .finish()
     }
 
@@ -130,6 +134,7 @@ impl Tx {
             amount,
             balance: balance_before - amount,
             nonce,
+            energy_before_kwh: trade.energy_before_kwh,
             meter_wh: energy_wh,
             ev_sig: Bytes([0; 64]),
             scp_sig: Bytes([0; 64]),

@@ -1011,3 +1011,224 @@ fn a_genesis_whose_parties_share_a_key_or_whose_terms_are_absurd_is_refused() {
     check(chain, "chain id");
     assert!(verify(&f.bytes).is_ok());
 }
+
+/// The SCPs of a quorum (5 of 6): what colluding SCPs can sign without any EV, oracle or
+/// EVA key.
+const QUORUM: [usize; 5] = [0, 1, 2, 3, 4];
+
+/// Asserts that `verify --genesis` (pinned to the fixture's own genesis) refuses `l` at
+/// block `height` with a replay fault: the rewritten history is not what the run gives.
+fn refused_by_replay(l: &Ledger, height: usize) {
+    refused_pinned(l, height, |f| matches!(f, Fault::Replay(_)));
+}
+
+/// As [`refused_by_replay`], for any fault `fault` accepts.
+fn refused_pinned(l: &Ledger, height: usize, fault: impl Fn(&Fault) -> bool) {
+    let bytes = store::write(l);
+    let genesis = store::write_genesis(&l.genesis);
+    let pin = l.genesis.hash();
+    let err = v2g::ledger::verify(&bytes, &genesis, Some(&pin)).expect_err("must be refused");
+    assert_eq!(err.location.height, Some(height as u64), "{err}");
+    assert!(fault(&err.fault), "{err}");
+    let dir = tmp();
+    let path = write_bytes(dir.path(), "ledger.jsonl", &bytes);
+    let trusted = write_bytes(dir.path(), "trusted.json", &genesis);
+    let o = verify_cli(&path, &["--genesis", trusted.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("block {height}")),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_quorum_of_scps_cannot_delete_or_reorder_an_evs_trades() {
+    // An EV's last transaction deleted.
+    let mut l = honest();
+    let (h, i) = (0..l.blocks.len())
+        .rev()
+        .find_map(|h| (!l.blocks[h].txs.is_empty()).then(|| (h, l.blocks[h].txs.len() - 1)))
+        .unwrap();
+    l.blocks[h].txs.remove(i);
+    reseal(&mut l, h, &QUORUM);
+    refused_by_replay(&l, h);
+    // All of one EV's transactions deleted.
+    let mut l = honest();
+    let ev = l
+        .blocks
+        .iter()
+        .flat_map(|b| &b.txs)
+        .map(|t| t.ev)
+        .next()
+        .unwrap();
+    let first = l
+        .blocks
+        .iter()
+        .position(|b| b.txs.iter().any(|t| t.ev == ev))
+        .unwrap();
+    for b in &mut l.blocks {
+        b.txs.retain(|t| t.ev != ev);
+    }
+    reseal(&mut l, 0, &QUORUM);
+    refused_by_replay(&l, first);
+    // A block's transactions reordered.
+    let mut l = honest();
+    let h = busy_block(&l);
+    l.blocks[h].txs.swap(0, 1);
+    reseal(&mut l, h, &QUORUM);
+    let err = verify(&store::write(&l)).expect_err("reordered");
+    assert_eq!(err.location.height, Some(h as u64), "{err}");
+}
+
+#[test]
+fn a_quorum_of_scps_cannot_move_the_price_or_rewrite_the_proposals() {
+    let l0 = honest();
+    let ring = keyring(&l0);
+    let chain = l0.genesis.chain_id.clone();
+    let h = busy_block(&l0);
+    let resign = |l: &mut Ledger| {
+        for p in &mut l.blocks[h].proposals {
+            p.sig = sign(
+                &ring.scps[p.worker as usize],
+                &p.signed_bytes(&chain, h as u64),
+            );
+        }
+    };
+    // p_d* and R set to other values, the proposer's claim re-signed to match.
+    let mut l = l0.clone();
+    let proposer = l.blocks[h].header.proposer as usize;
+    let b = &mut l.blocks[h];
+    b.header.p_d -= 10_000;
+    b.header.revenue += 5_000_000;
+    let p = b
+        .proposals
+        .iter_mut()
+        .find(|p| p.worker as usize == proposer)
+        .unwrap();
+    let c = p.best.as_mut().unwrap();
+    c.p_d = b.header.p_d;
+    c.revenue = b.header.revenue;
+    resign(&mut l);
+    reseal(&mut l, h, &QUORUM);
+    // The EVs signed their trades at the true p_d*: caught by the terms already.
+    refused_pinned(&l, h, |f| matches!(f, Fault::Terms(_) | Fault::Replay(_)));
+    // R alone inflated (no EV signed it): the replay finds the true R.
+    let quiet = h;
+    let mut l = l0.clone();
+    let b = &mut l.blocks[quiet];
+    let proposer = b.header.proposer as usize;
+    b.header.revenue += 1_000_000;
+    let p = b
+        .proposals
+        .iter_mut()
+        .find(|p| p.worker as usize == proposer)
+        .unwrap();
+    p.best.as_mut().unwrap().revenue = b.header.revenue;
+    p.sig = sign(&ring.scps[proposer], &p.signed_bytes(&chain, quiet as u64));
+    reseal(&mut l, quiet, &QUORUM);
+    refused_by_replay(&l, quiet);
+    // An honest proposal marked false.
+    let mut l = l0.clone();
+    let victim = l.blocks[h]
+        .proposals
+        .iter_mut()
+        .find(|p| p.worker as usize != proposer)
+        .unwrap();
+    victim.faulty = true;
+    reseal(&mut l, h, &QUORUM);
+    refused_by_replay(&l, h);
+    // Two SCPs' proposals dropped and a third's range widened over theirs.
+    let mut l = l0.clone();
+    let ps = &mut l.blocks[h].proposals;
+    let hi = ps[2].hi;
+    ps.remove(2);
+    ps.remove(1);
+    ps[0].hi = hi;
+    resign(&mut l);
+    reseal(&mut l, h, &QUORUM);
+    let err = verify(&store::write(&l)).expect_err("dropped proposals");
+    assert_eq!(err.location.height, Some(h as u64), "{err}");
+}
+
+#[test]
+fn evidence_cannot_be_deleted_laundered_or_fabricated() {
+    let f = fixture(true);
+    let l0 = parse(f);
+    let ring = keyring(&l0);
+    let chain = l0.genesis.chain_id.clone();
+    let pin = l0.genesis.hash();
+    let g = store::write_genesis(&l0.genesis);
+    let check = |l: &Ledger, h: usize| {
+        let err = v2g::ledger::verify(&store::write(l), &g, Some(&pin)).expect_err("refused");
+        assert_eq!(err.location.height, Some(h as u64), "{err}");
+    };
+    // Deleted: the byzantine SCP's double vote removed from block 7.
+    let mut l = l0.clone();
+    l.blocks[7].evidence.clear();
+    check(&l, 7);
+    // Laundered into an honest vote: its vote on the real header counted instead.
+    let mut l = l0.clone();
+    let e = l.blocks[7].evidence.remove(0);
+    let hash = l.blocks[7].header.hash(&chain);
+    l.blocks[7]
+        .votes
+        .push(vote(&chain, 7, &hash, e.scp, &ring.scps[e.scp as usize]));
+    l.blocks[7].votes.sort_by_key(|v| v.scp);
+    check(&l, 7);
+    // Fabricated against an honest SCP (with its key: two conflicting signed votes).
+    let mut l = l0.clone();
+    let other = {
+        let mut hd = l.blocks[7].header.clone();
+        hd.revenue += 1;
+        hd.hash(&chain)
+    };
+    let honest_scp = 0u32;
+    let v1 = vote(&chain, 7, &hash, honest_scp, &ring.scps[0]);
+    let v2 = vote(&chain, 7, &other, honest_scp, &ring.scps[0]);
+    l.blocks[7].votes.retain(|v| v.scp != honest_scp);
+    l.blocks[7].evidence.push(v2g::ledger::consensus::Evidence {
+        scp: honest_scp,
+        first: hash,
+        first_sig: v1.sig,
+        second: other,
+        second_sig: v2.sig,
+    });
+    l.blocks[7].evidence.sort_by_key(|e| e.scp);
+    check(&l, 7);
+    assert!(v2g::ledger::verify(&f.bytes, &f.genesis, Some(&pin)).is_ok());
+}
+
+#[test]
+fn with_the_eva_key_a_truncated_horizon_or_a_phantom_wallet_is_refused_by_the_pin() {
+    let l0 = honest();
+    let ring = keyring(&l0);
+    let pin = l0.genesis.hash();
+    let resign = |mut g: v2g::ledger::Genesis| {
+        g.chain_id = g.derive_chain_id();
+        g.eva_sig = sign(&ring.eva, &g.signed_bytes());
+        g
+    };
+    // The horizon truncated to 90 slots, the genesis re-signed by the EVA.
+    let mut g = l0.genesis.clone();
+    g.slots = 90;
+    g.commitment.scenario.horizon.slots = 90;
+    g.commitment.scenario_sha256 = g.commitment.scenario.digest();
+    let g = resign(g);
+    let mut l = l0.clone();
+    l.blocks.truncate(90);
+    l.genesis = g.clone();
+    let e =
+        v2g::ledger::verify(&store::write(&l), &store::write_genesis(&g), Some(&pin)).unwrap_err();
+    assert!(e.to_string().contains("not the pinned"), "{e}");
+    // A phantom wallet added to the genesis.
+    let mut g = l0.genesis.clone();
+    let mut w = g.evs[0].clone();
+    w.id = "phantom".into();
+    w.key = v2g::ledger::keys::public(&v2g::ledger::keys::fresh_key().unwrap());
+    g.evs.push(w);
+    let g = resign(g);
+    let e =
+        v2g::ledger::verify(&store::write(&l0), &store::write_genesis(&g), Some(&pin)).unwrap_err();
+    assert!(e.to_string().contains("not the pinned"), "{e}");
+}

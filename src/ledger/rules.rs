@@ -1,0 +1,154 @@
+//! The ledger's rules, written once: what a block's content must be, given the slot's
+//! outcome. The block builder ([`crate::ledger::record`]) makes its content with these
+//! functions before it signs; the auditor ([`crate::ledger::audit`]) replays the slot from
+//! the genesis and the signed oracle data and compares every block with what these
+//! functions give, so that no decision rests on a proposer's word.
+//!
+//! * [`claim_of`]: an SCP worker's honest claim (step 4), in integers;
+//! * [`unsigned_txs`]: every plugged EV's transaction (steps 2, 5): terms, nonce, balance,
+//!   the EV's state entering the slot;
+//! * [`slot_accounts`]: the money of the slot between the EVA and the grid operator, so
+//!   that wallets, EVA and operator always sum to zero.
+
+use crate::game::follower::Regime;
+use crate::game::search::Best;
+use crate::ledger::consensus::Claim;
+use crate::ledger::oracle::OracleMsg;
+use crate::ledger::tx::Tx;
+use crate::ledger::units::{micro, Bytes};
+use crate::settlement::Trade;
+
+/// An SCP worker's claim for a best candidate, in integers (`k`, µCNY/kWh, µCNY).
+pub fn claim_of(b: &Best) -> Claim {
+    Claim {
+        k: b.k as u64,
+        p_d: micro(b.p_d),
+        revenue: micro(b.revenue.total),
+    }
+}
+
+/// The SCP an EV is plugged into: EV `i` at SCP `i mod n`.
+pub fn scp_of(ev: usize, n_scps: usize) -> usize {
+    ev % n_scps
+}
+
+/// The slot's transactions, unsigned, in fleet order: each trade's terms
+/// ([`Tx::terms`]) at the oracle's `p_c` and the block's `p_d*`, with the wallet's next
+/// nonce and its balance after the trade.
+pub fn unsigned_txs(
+    trades: &[Trade],
+    n_scps: usize,
+    p_c: i64,
+    p_d: i64,
+    nonces: &[u64],
+    balances: &[i64],
+) -> Vec<Tx> {
+    trades
+        .iter()
+        .map(|t| {
+            Tx::terms(
+                t,
+                t.ev as u32,
+                scp_of(t.ev, n_scps) as u32,
+                p_c,
+                p_d,
+                balances[t.ev],
+                nonces[t.ev] + 1,
+            )
+        })
+        .collect()
+}
+
+/// `round(price × energy_wh / 1000)`, half away from zero, in µCNY.
+fn value(price: i64, energy_wh: i64) -> i64 {
+    let v = i128::from(price) * i128::from(energy_wh);
+    let r = if v >= 0 {
+        (v + 500) / 1000
+    } else {
+        (v - 500) / 1000
+    };
+    r.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+}
+
+/// The slot's money between the parties (docs/model.md §5), in µCNY: returns the EVA's
+/// and the operator's changes. The EVs pay the EVA their `amount`s; the EVA buys the
+/// charged energy from the operator at `p_rt`; the operator pays the EVA `W_grid` for the
+/// discharged energy; the EVA pays the operator `C_limit`. So the EVs' changes
+/// (`−amount`), the EVA's and the operator's always sum to zero.
+pub fn slot_accounts(txs: &[Tx], oracle: &OracleMsg, w_grid: i64, c_limit: i64) -> (i64, i64) {
+    let mut from_evs = 0i64;
+    let mut bought = 0i64;
+    let mut v2g = 0i64;
+    for t in txs {
+        from_evs = from_evs.saturating_add(t.amount);
+        match t.regime {
+            Regime::Charge => bought = bought.saturating_add(value(oracle.p_rt, t.energy_wh)),
+            Regime::Discharge => v2g = v2g.saturating_add(value(w_grid, -t.energy_wh)),
+            Regime::Idle => {}
+        }
+    }
+    let operator = bought.saturating_sub(v2g).saturating_add(c_limit);
+    (from_evs.saturating_sub(operator), operator)
+}
+
+/// A transaction with its signatures blanked: what the rules determine.
+pub fn unsigned(tx: &Tx) -> Tx {
+    Tx {
+        ev_sig: Bytes([0; 64]),
+        scp_sig: Bytes([0; 64]),
+        ..tx.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tx(regime: Regime, energy_wh: i64, amount: i64) -> Tx {
+        Tx {
+            slot: 0,
+            ev: 0,
+            scp: 0,
+            regime,
+            x_ppm: 0,
+            energy_wh,
+            unit_price: 0,
+            amount,
+            balance: 0,
+            nonce: 1,
+            energy_before_kwh: 0.0,
+            meter_wh: energy_wh,
+            ev_sig: Bytes([1; 64]),
+            scp_sig: Bytes([2; 64]),
+        }
+    }
+
+    #[test]
+    fn money_is_conserved_between_wallets_eva_and_operator() {
+        let oracle = OracleMsg {
+            slot: 0,
+            p_rt: 1_120_000,
+            p_d_min: -3_360_000,
+            p_d_max: 0,
+            e_limit_wh: 10_000,
+            w_service: 500_000,
+            p_rt_exact: 1.12,
+            e_limit_kwh: 10.0,
+            sig: Bytes([0; 64]),
+        };
+        let txs = [
+            tx(Regime::Charge, 3_750, 6_075_000),
+            tx(Regime::Discharge, -2_001, -600_300),
+            tx(Regime::Idle, 0, -100_000),
+        ];
+        let (eva, op) = slot_accounts(&txs, &oracle, 792_000, 1_234);
+        let evs: i64 = txs.iter().map(|t| -t.amount).sum();
+        assert_eq!(evs + eva + op, 0);
+        // The operator: 1.12 × 3.75 kWh bought, 0.792 × 2.001 kWh paid, C_limit received.
+        assert_eq!(op, 4_200_000 - 1_584_792 + 1_234);
+        assert_eq!(value(792_000, -2_001), -1_584_792);
+        assert_eq!(value(1, 500), 1);
+        assert_eq!(value(1, -500), -1);
+        assert_eq!(unsigned(&txs[0]).ev_sig, Bytes([0; 64]));
+    }
+}
