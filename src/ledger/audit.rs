@@ -1,13 +1,17 @@
-//! The audit behind `v2g verify FILE`: re-checks everything in a ledger and reports
-//! either counts or the first failure with its location (line, block height, transaction
-//! index) and reason.
+//! The audit behind `v2g verify LEDGER [--genesis FILE | --genesis-hash HEX]`:
+//! re-checks everything in a ledger against its genesis and reports either counts or the
+//! first failure with its location (line, block height, transaction index) and reason.
 //!
-//! Checked, in this order per block (so the first failure is the earliest one):
+//! 0. The genesis: protocol, derived chain id, the committed scenario
+//!    (its digest, every range), the sessions (a valid fleet), the constants, one distinct
+//!    strong key per party, the EVA's signature; when pinned, its hash.
+//!
+//! Then, in this order per block (so the first failure is the earliest one):
 //!
 //! 1. height and the previous-header hash link (block 0 links to the genesis hash), and
 //!    one block per slot of the genesis record's horizon (a truncated ledger is refused);
 //! 2. the oracle message: its slot, the operator's signature, the header's oracle hash;
-//! 3. the proposals: known workers, signatures, the header's proposals hash, and the
+//! 3. the proposals: known workers, signatures, the header's proposals root, and the
 //!    decision: contiguous sub-ranges from 0, each accepted claim inside its sub-range,
 //!    the header's `p_d*` the proposer's accepted claim, no accepted claim of higher
 //!    revenue, and `p_d*` within the oracle's range;
@@ -17,14 +21,24 @@
 //!    SCP's meter against the EV's signed energy, and the terms against the oracle's
 //!    prices, `p_d*` and `p_delay`;
 //! 5. the transaction count and the RFC 6962 Merkle root;
-//! 6. the votes: known SCPs, one vote each (a second is equivocation), signatures, and
-//!    more than two thirds of the SCPs; equivocation evidence must prove two signed votes
-//!    for different headers, and its SCP must not be among the counted votes.
+//! 6. the precommit votes: known SCPs, one vote each (a second is equivocation),
+//!    signatures, and more than two thirds of the SCPs; equivocation evidence must prove
+//!    two signed prevotes for different headers at this height of this chain, its SCP
+//!    must not be among the counted votes, and it must be what the header's evidence
+//!    root commits.
 //!
-//! Every signature is checked first, all at once, with batch verification in parallel;
-//! the first bad one is then reported at its place in the order above. Finally a light
-//! client ([`crate::ledger::light`]) follows the header chain and every EV's transactions
-//! are checked by inclusion proof against it.
+//! Every signature is checked with `verify_strict`, in parallel. A light client
+//! ([`crate::ledger::light`]) then follows the header chain and every EV's transactions
+//! are checked by inclusion proof against it. Finally:
+//!
+//! 7. the run is replayed from the genesis (sessions, scenario) and the operator's signed
+//!    exact prices and tasks with the simulation's own code, and every block is compared
+//!    with what the ledger's rules ([`crate::ledger::rules`]) give: the oracle's integers,
+//!    every worker's sub-range and verdict, `p_d*`, `R` and the proposer (the scheme's
+//!    search, grid or exact as committed), exactly one transaction per session plugged
+//!    for the whole slot, each the EV's best response at `p_d*` from its replayed state,
+//!    the EVA's and the operator's accounts (wallets, EVA and operator sum to zero), and
+//!    exactly the byzantine SCPs accused of equivocation.
 
 use ed25519_dalek::VerifyingKey;
 use rayon::prelude::*;
@@ -34,7 +48,7 @@ use crate::data::grid::{GridRow, GridSignals};
 use crate::error::excerpt;
 use crate::ledger::block::{Block, Genesis, PROTOCOL};
 use crate::ledger::consensus::byzantine_set;
-use crate::ledger::consensus::{proposals_hash, vote_bytes, Proposal};
+use crate::ledger::consensus::{evidence_root, proposals_root, vote_bytes, Proposal};
 use crate::ledger::keys::{verify_all, verify_one, verifying_key};
 use crate::ledger::light::LightClient;
 use crate::ledger::merkle::{self, Tree};
@@ -429,7 +443,7 @@ pub fn verify_ledger(l: &Ledger) -> Result<AuditReport, LedgerError> {
                 );
             }
         }
-        if proposals_hash(chain, height, &b.proposals) != h.proposals_hash {
+        if proposals_root(chain, height, &b.proposals) != h.proposals_root {
             return at(None, Fault::ProposalsHash);
         }
         if let Err(f) = check_decision(b) {
@@ -554,6 +568,12 @@ pub fn verify_ledger(l: &Ledger) -> Result<AuditReport, LedgerError> {
             if seen[j] {
                 return at(None, Fault::Equivocation(e.scp));
             }
+        }
+        if evidence_root(chain, height, &b.evidence) != h.evidence_root {
+            return at(
+                None,
+                Fault::Evidence("the evidence is not what the header commits".into()),
+            );
         }
         report.votes += b.votes.len() as u64;
         report.evidence += b.evidence.len() as u64;

@@ -8,9 +8,12 @@
 //!   is the first record of `ledger.jsonl` and the previous-header hash of block 0: the
 //!   trust anchor an auditor pins (`v2g verify --genesis`).
 //! * [`Header`]: chain id (in the hashed bytes), height, previous header hash, Merkle root
-//!   and count of the slot's transactions, oracle message hash, hash of the SCP workers'
-//!   proposals and the validators' verdicts on them, the chosen candidate `k`, `p_d*` and
-//!   revenue `R`, and the proposer (the SCP worker whose sub-range held `p_d*`).
+//!   and count of the slot's transactions, oracle message hash, Merkle root of the SCP
+//!   workers' proposals and the validators' verdicts on them, the chosen candidate `k`,
+//!   `p_d*` and revenue `R`, the proposer (the SCP worker whose sub-range held `p_d*`), the
+//!   EVA's and the operator's accounts, and the Merkle root of the equivocation evidence
+//!   of the height's prevotes (votes are in two rounds: prevotes on
+//!   [`Header::prevote_hash`], then precommits on the full header).
 //! * [`Block`]: the header and the body: the oracle message, the proposals, the
 //!   transactions, the SCPs' votes on the header and any equivocation evidence.
 
@@ -256,8 +259,8 @@ pub struct Header {
     pub tx_count: u64,
     /// Hash of the slot's oracle message.
     pub oracle_hash: Hash,
-    /// Hash of the proposals and the validators' verdicts.
-    pub proposals_hash: Hash,
+    /// RFC 6962 Merkle root of the proposals and the validators' verdicts.
+    pub proposals_root: Hash,
     /// Index `k` of the chosen candidate on the epsilon grid.
     pub k: u64,
     /// `p_d*`, µCNY/kWh.
@@ -271,30 +274,47 @@ pub struct Header {
     /// The grid operator's account after this block, µCNY. With the wallets' balances it
     /// sums to zero: money is conserved.
     pub operator_balance: i64,
+    /// RFC 6962 Merkle root of the equivocation evidence gathered in this height's
+    /// prevotes.
+    pub evidence_root: Hash,
 }
 
 impl Header {
-    /// The canonical bytes.
-    pub fn bytes(&self, chain_id: &str) -> Vec<u8> {
-        Enc::new("header", chain_id)
-            .u64(self.height)
+    fn encode(&self, e: &mut Enc) {
+        e.u64(self.height)
             .fixed(&self.prev_hash.0)
             .fixed(&self.tx_root.0)
             .u64(self.tx_count)
             .fixed(&self.oracle_hash.0)
-            .fixed(&self.proposals_hash.0)
+            .fixed(&self.proposals_root.0)
             .u64(self.k)
             .i64(self.p_d)
             .i64(self.revenue)
             .u32(self.proposer)
             .i64(self.eva_balance)
-            .i64(self.operator_balance)
-            .finish()
+            .i64(self.operator_balance);
     }
 
-    /// The header hash (what votes sign and the next header links to).
+    /// The canonical bytes.
+    pub fn bytes(&self, chain_id: &str) -> Vec<u8> {
+        let mut e = Enc::new("header", chain_id);
+        self.encode(&mut e);
+        e.fixed(&self.evidence_root.0);
+        e.finish()
+    }
+
+    /// The header hash (what precommit votes sign and the next header links to).
     pub fn hash(&self, chain_id: &str) -> Hash {
         sha256(&self.bytes(chain_id))
+    }
+
+    /// What the SCPs prevote on (step 5, first round): the header without its evidence
+    /// root, which only the prevotes determine. Two prevotes of one SCP at one height
+    /// for different hashes are equivocation evidence, committed by `evidence_root`.
+    pub fn prevote_hash(&self, chain_id: &str) -> Hash {
+        let mut e = Enc::new("prevote", chain_id);
+        self.encode(&mut e);
+        sha256(&e.finish())
     }
 }
 

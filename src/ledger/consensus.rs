@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::ledger::units::{sha256, Enc, Hash, Sig};
+use crate::ledger::units::{Enc, Hash, Sig};
 
 /// A worker's claim: the best candidate of its sub-range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,16 +71,41 @@ impl Proposal {
     }
 }
 
-/// The hash of a block's proposals and verdicts, committed to by the header.
-pub fn proposals_hash(chain_id: &str, height: u64, proposals: &[Proposal]) -> Hash {
-    let mut e = Enc::new("proposals", chain_id);
-    e.u64(height).u64(proposals.len() as u64);
-    for p in proposals {
-        e.bytes(&p.signed_bytes(chain_id, height))
-            .fixed(&p.sig.0)
-            .u8(u8::from(p.faulty));
-    }
-    sha256(&e.finish())
+/// The RFC 6962 Merkle root of a block's proposals with their verdicts, committed to by
+/// the header: one leaf per proposal (its signed bytes, its signature, the verdict).
+pub fn proposals_root(chain_id: &str, height: u64, proposals: &[Proposal]) -> Hash {
+    crate::ledger::merkle::root(
+        proposals
+            .iter()
+            .map(|p| {
+                let mut e = Enc::new("proposal-leaf", chain_id);
+                e.bytes(&p.signed_bytes(chain_id, height))
+                    .fixed(&p.sig.0)
+                    .u8(u8::from(p.faulty));
+                crate::ledger::merkle::leaf_hash(&e.finish())
+            })
+            .collect(),
+    )
+}
+
+/// The RFC 6962 Merkle root of a block's equivocation evidence, committed to by the
+/// header: one leaf per record (height, SCP, both prevote hashes and both signatures).
+pub fn evidence_root(chain_id: &str, height: u64, evidence: &[Evidence]) -> Hash {
+    crate::ledger::merkle::root(
+        evidence
+            .iter()
+            .map(|ev| {
+                let mut e = Enc::new("evidence-leaf", chain_id);
+                e.u64(height)
+                    .u32(ev.scp)
+                    .fixed(&ev.first.0)
+                    .fixed(&ev.first_sig.0)
+                    .fixed(&ev.second.0)
+                    .fixed(&ev.second_sig.0);
+                crate::ledger::merkle::leaf_hash(&e.finish())
+            })
+            .collect(),
+    )
 }
 
 /// An SCP's signature on a header.
@@ -108,11 +133,12 @@ pub fn vote_bytes(chain_id: &str, height: u64, header_hash: &Hash, scp: u32) -> 
 pub struct Evidence {
     /// The equivocating SCP.
     pub scp: u32,
-    /// The first header hash it signed.
+    /// The first prevote hash ([`crate::ledger::block::Header::prevote_hash`]) it signed
+    /// at this height.
     pub first: Hash,
     /// Its signature on the first.
     pub first_sig: Sig,
-    /// The second, different header hash it signed.
+    /// The second, different prevote hash it signed at the same height.
     pub second: Hash,
     /// Its signature on the second.
     pub second_sig: Sig,

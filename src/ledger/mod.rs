@@ -5,15 +5,16 @@
 //!
 //! | step | what | module |
 //! |---|---|---|
-//! | 1 initialisation | wallet, SCP, oracle and EVA key pairs, derived from the seed; the genesis record lists them | [`keys`], [`block::Genesis`] |
-//! | 2 information transfer | the EV signs its trade (consent) | [`tx`] |
+//! | 1 initialisation | wallet, SCP, oracle and EVA key pairs from the OS's randomness (or a keystore); the genesis record (`genesis.json`) lists them with every session's terms and commits to the run | [`keys`], [`block::Genesis`] |
+//! | 2 information transfer | the EV signs its trade and its state entering the slot (consent) | [`tx`] |
 //! | 3 data assimilation | the operator signs the slot's prices, `E_limit`, `W_service` | [`oracle`] |
 //! | 4 price calculation | each SCP worker signs its sub-range's best candidate | [`consensus::Proposal`] |
-//! | 5 logging and voting | the SCP countersigns its meter reading; the SCPs validate and sign the header; > 2/3 makes it final | [`tx`], [`block`], [`consensus`] |
+//! | 5 logging and voting | the SCP countersigns its meter reading; the SCPs prevote on the header, equivocation becomes evidence committed in the header, and > 2/3 precommits make it final | [`tx`], [`block`], [`consensus`] |
 //! | 6 light clients | an EV keeps headers and checks inclusion proofs of its own trades | [`light`], [`merkle`] |
 //!
-//! [`audit::verify`] re-checks a whole ledger file (`v2g verify`); [`store`] reads and
-//! writes it as JSON lines.
+//! [`rules`] holds what a block's content must be, used by the builder ([`record`]) and
+//! the auditor alike; [`audit::verify`] re-checks a ledger file against a pinned genesis,
+//! replaying every decision (`v2g verify`); [`store`] reads and writes the files.
 //!
 //! # Integers in the ledger
 //!
@@ -202,7 +203,7 @@ pub enum Fault {
     #[error("inclusion proof does not verify")]
     Inclusion,
     /// Replaying the run from the genesis and the oracle's data gives another decision
-    /// than the one recorded ([`audit`]'s step 7).
+    /// than the one recorded (step 7 of [`audit`]).
     #[error("replay: {0}")]
     Replay(String),
 }

@@ -24,7 +24,8 @@ use rayon::prelude::*;
 use crate::error::Result;
 use crate::ledger::block::{vote, Block, Commitment, Genesis, Header};
 use crate::ledger::consensus::{
-    byzantine_set, check_byzantine, proposals_hash, quorum, vote_bytes, Claim, Proposal, Tally,
+    byzantine_set, check_byzantine, evidence_root, proposals_root, quorum, vote_bytes, Claim,
+    Proposal, Tally,
 };
 use crate::ledger::keys::{sign, verify_all, Keyring};
 use crate::ledger::merkle;
@@ -285,31 +286,32 @@ impl LedgerBuilder {
             tx_root: merkle::root(leaves),
             tx_count: txs.len() as u64,
             oracle_hash: oracle.hash(chain),
-            proposals_hash: proposals_hash(chain, height, &proposals),
+            proposals_root: proposals_root(chain, height, &proposals),
             k: win.k,
             p_d: win.p_d,
             revenue: win.revenue,
             proposer,
             eva_balance: self.eva_balance.saturating_add(eva_delta),
             operator_balance: self.operator_balance.saturating_add(operator_delta),
+            evidence_root: Default::default(),
         };
-        let hash = header.hash(chain);
-
-        // Step 5: votes. Byzantine SCPs also sign a header with a wrong price.
+        // Step 5, first round: prevotes on the header without its evidence root.
+        // Byzantine SCPs also prevote for a header with a wrong price: equivocation.
+        let prevote = header.prevote_hash(chain);
         let mut wrong = header.clone();
         wrong.p_d = wrong.p_d.saturating_sub(1_000);
         wrong.revenue = wrong.revenue.saturating_add(1_000_000);
-        let wrong_hash = wrong.hash(chain);
+        let wrong_prevote = wrong.prevote_hash(chain);
         let mut cast = Vec::with_capacity(n + self.byzantine.len());
         for j in 0..n {
             cast.push((
                 j as u32,
-                hash,
-                vote(chain, height, &hash, j as u32, &ring.scps[j]).sig,
+                prevote,
+                vote(chain, height, &prevote, j as u32, &ring.scps[j]).sig,
             ));
             if self.byzantine[j] {
-                let v = vote(chain, height, &wrong_hash, j as u32, &ring.scps[j]);
-                cast.push((j as u32, wrong_hash, v.sig));
+                let v = vote(chain, height, &wrong_prevote, j as u32, &ring.scps[j]);
+                cast.push((j as u32, wrong_prevote, v.sig));
             }
         }
         let msgs: Vec<Vec<u8>> = cast
@@ -327,16 +329,26 @@ impl LedgerBuilder {
         for (j, h, s) in cast {
             tally.add(j, h, s);
         }
-        let votes = tally.votes_for(&hash);
-        if !quorum(votes.len(), n) {
+        let prevoters: Vec<u32> = tally.votes_for(&prevote).iter().map(|v| v.scp).collect();
+        if !quorum(prevoters.len(), n) {
             return Err(fail(
                 None,
                 Fault::Quorum {
-                    votes: votes.len() as u64,
+                    votes: prevoters.len() as u64,
                     validators: n as u64,
                 },
             ));
         }
+        // Second round: the header commits the evidence; the SCPs that did not
+        // equivocate precommit on it.
+        let evidence = tally.evidence();
+        let mut header = header;
+        header.evidence_root = evidence_root(chain, height, &evidence);
+        let hash = header.hash(chain);
+        let votes: Vec<_> = prevoters
+            .iter()
+            .map(|&j| vote(chain, height, &hash, j, &ring.scps[j as usize]))
+            .collect();
 
         for tx in &txs {
             self.nonces[tx.ev as usize] = tx.nonce;
@@ -351,7 +363,7 @@ impl LedgerBuilder {
             proposals,
             txs,
             votes,
-            evidence: tally.evidence(),
+            evidence,
         });
         Ok(())
     }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use v2g::ledger::block::vote;
-use v2g::ledger::consensus::proposals_hash;
+use v2g::ledger::consensus::{evidence_root, proposals_root};
 use v2g::ledger::keys::{sign, Keyring, Keystore};
 use v2g::ledger::light::LightClient;
 use v2g::ledger::merkle;
@@ -184,7 +184,9 @@ fn reseal(l: &mut Ledger, from: usize, signers: &[usize]) {
         b.header.tx_count = b.txs.len() as u64;
         b.header.tx_root = merkle::root(b.txs.iter().map(|t| t.leaf_hash(&chain)).collect());
         b.header.oracle_hash = b.oracle.hash(&chain);
-        b.header.proposals_hash = proposals_hash(&chain, h as u64, &b.proposals);
+        b.header.proposals_root = proposals_root(&chain, h as u64, &b.proposals);
+        b.evidence.clear();
+        b.header.evidence_root = evidence_root(&chain, h as u64, &b.evidence);
         let hash = b.header.hash(&chain);
         b.votes = signers
             .iter()
@@ -1196,6 +1198,10 @@ fn evidence_cannot_be_deleted_laundered_or_fabricated() {
     });
     l.blocks[7].evidence.sort_by_key(|e| e.scp);
     check(&l, 7);
+    // Evidence from another height proves nothing at this one.
+    let mut l = l0.clone();
+    l.blocks[8].evidence = l0.blocks[7].evidence.clone();
+    check(&l, 8);
     assert!(v2g::ledger::verify(&f.bytes, &f.genesis, Some(&pin)).is_ok());
 }
 
