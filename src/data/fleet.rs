@@ -884,6 +884,82 @@ mod tests {
     }
 
     #[test]
+    fn non_finite_numbers_are_refused_as_such() {
+        for (v, shown) in [("inf", "\"inf\""), ("-inf", "\"-inf\""), ("NaN", "\"NaN\"")] {
+            let e = load(&format!(
+                "{HEAD}\n1,bus,{v},1,{},{}\n",
+                "2021-05-27T08:00", "2021-05-27T09:00"
+            ))
+            .unwrap_err()
+            .to_string();
+            assert_eq!(
+                e,
+                format!(
+                    "f.csv:2:3 (capacity_kwh): capacity_kwh must be a finite number, not {shown}"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn csv_format_errors_are_located() {
+        let e = load(&format!("{HEAD}\n1,bus,10,1,2021-05-27T08:00\n"))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "f.csv:2:0: the row has 5 fields, the header 6");
+        let mut bytes =
+            format!("{HEAD}\n1,bus,10,1,2021-05-27T08:00,2021-05-27T09:00\n").into_bytes();
+        bytes[HEAD.len() + 1] = 0xff;
+        let e = Fleet::from_reader(&bytes[..], Path::new("f.csv"))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "f.csv:2:0: the file is not valid UTF-8");
+        struct Broken;
+        impl Read for Broken {
+            fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("disk on fire"))
+            }
+        }
+        let e = Fleet::from_reader(Broken, Path::new("f.csv"))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "f.csv: read failed: disk on fire");
+    }
+
+    #[test]
+    fn load_reads_a_file_and_names_a_missing_one() {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let f = Fleet::load(&dir.join("tests/data/two_ev.csv")).unwrap();
+        assert_eq!(f.len(), 2);
+        assert!(!f.is_empty());
+        assert!(Fleet::default().is_empty());
+        let e = Fleet::load(&dir.join("no/such.csv"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no/such.csv"), "{e}");
+    }
+
+    #[test]
+    fn defaults_apply_only_where_unset() {
+        let p = Params::default();
+        let mut e = ev();
+        assert_eq!((e.beta(&p), e.a(&p), e.u_idle(&p)), (p.beta, p.a, p.u_idle));
+        (e.beta, e.a, e.u_idle) = (Some(0.5), Some(-0.5), Some(0.25));
+        assert_eq!((e.beta(&p), e.a(&p), e.u_idle(&p)), (0.5, -0.5, 0.25));
+    }
+
+    #[test]
+    fn each_optional_column_alone_is_written() {
+        for (col, v) in [("beta", "0.5"), ("a", "-0.5"), ("u_idle", "0.25")] {
+            let f = load(&format!(
+                "{HEAD},{col}\n1,bus,10,1,2021-05-27T08:00,2021-05-27T09:00,{v}\n"
+            ))
+            .unwrap();
+            assert_eq!(load(&f.to_csv()).unwrap(), f, "{col}");
+        }
+    }
+
+    #[test]
     fn csv_round_trip() {
         let f = load(&format!(
             "{HEAD},beta,a,u_idle\n1,bus,160,57.2,2021-05-27T16:00,2021-05-28T06:30,,,0.5\n2,private,40,0,2021-05-27T08:00,2021-05-27T09:00,0.2,,\n"

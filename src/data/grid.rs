@@ -293,6 +293,18 @@ mod tests {
     }
 
     #[test]
+    fn load_reads_a_file_and_names_a_missing_one() {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let g = GridSignals::load(&dir.join("tests/data/two_ev_grid.csv")).unwrap();
+        assert_eq!(g.rows().len(), 2);
+        assert_eq!(g.rows()[1].e_limit_kwh, 3.75);
+        let e = GridSignals::load(&dir.join("no/such_grid.csv"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no/such_grid.csv"), "{e}");
+    }
+
+    #[test]
     fn value_bounds() {
         let load = "base_load_kw must be a finite number >= 0 and <= 1e7";
         bound(

@@ -197,6 +197,11 @@ mod tests {
     }
 
     #[test]
+    fn the_paper_horizon_ends_a_day_later() {
+        assert_eq!(Horizon::paper().end(), t("2021-05-28T07:00"));
+    }
+
+    #[test]
     fn time_rule_bounds_are_inclusive_and_named() {
         let ok = [
             "1970-01-01T00:00",
