@@ -28,7 +28,7 @@ use crate::data::time::parse_time;
 use crate::error::{Error, Result};
 use crate::ledger::block::Commitment;
 use crate::ledger::keys::Keyring;
-use crate::ledger::record::{simulate_with_ledger, LedgerBuilder};
+use crate::ledger::record::{simulate_streaming, simulate_with_ledger, LedgerBuilder};
 use crate::ledger::Ledger;
 use crate::report::output::{run_outputs, OutputDir, OutputSet};
 use crate::report::provenance::{InputFile, Inputs, Provenance};
@@ -219,8 +219,12 @@ pub struct RunOutput {
     pub result: RunResult,
     /// `summary.json`, provenance included.
     pub summary: Summary,
-    /// The ledger, when it was on.
+    /// The ledger, when it was on and kept in memory (a run with an output folder streams
+    /// it into `ledger.jsonl` instead, holding one block at a time: then this is `None`
+    /// and [`RunOutput::genesis`] holds its genesis).
     pub ledger: Option<Ledger>,
+    /// The ledger's genesis record, when the ledger was on.
+    pub genesis: Option<crate::ledger::Genesis>,
     /// The grid row of each slot (for Fig. 3).
     pub grid_rows: Vec<GridRow>,
     /// The files written, when an output folder was given.
@@ -229,12 +233,15 @@ pub struct RunOutput {
 
 impl RunOutput {
     /// Every output file of the run: `slots.csv`, `evs.csv`, `summary.json`, the figures
-    /// and, when the ledger was on, `ledger.jsonl` and `genesis.json`.
+    /// and, when the ledger was on, `genesis.json` and (when kept in memory)
+    /// `ledger.jsonl`.
     pub fn output_set(&self) -> Result<OutputSet> {
         let mut set = run_outputs(&self.result, &self.grid_rows, &self.summary)?;
         if let Some(ledger) = &self.ledger {
             set.add("ledger.jsonl", ledger.to_jsonl());
-            set.add("genesis.json", ledger.genesis_json());
+        }
+        if let Some(g) = &self.genesis {
+            set.add("genesis.json", crate::ledger::store::write_genesis(g));
         }
         Ok(set)
     }
@@ -439,7 +446,7 @@ pub fn run(spec: &RunSpec, progress: &mut dyn FnMut(Event<'_>) -> Result<()>) ->
         scenario: scenario_file,
     };
     let run = Run::new(fleet.value, grid.as_ref().map(|g| &g.value), scenario)?;
-    let out_dir = spec.out.as_deref().map(OutputDir::prepare).transpose()?;
+    let mut out_dir = spec.out.as_deref().map(OutputDir::prepare).transpose()?;
     // The ledger's keys: the keystore's (created with fresh keys when absent), or fresh
     // ones that live only as long as the run.
     let builder = if run.scenario().ledger {
@@ -472,12 +479,20 @@ pub fn run(spec: &RunSpec, progress: &mut dyn FnMut(Event<'_>) -> Result<()>) ->
             total,
         })
     };
-    let (result, ledger) = match builder {
-        Some(builder) => {
-            let (result, ledger) = simulate_with_ledger(&run, builder, &mut observe)?;
-            (result, Some(ledger))
+    let (result, ledger, genesis) = match (builder, out_dir.as_mut()) {
+        // With an output folder the ledger is streamed into it: one block in memory.
+        (Some(builder), Some(dir)) => {
+            let (file, path) = dir.stream("ledger.jsonl")?;
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+            let (result, genesis) = simulate_streaming(&run, builder, &mut w, &path, &mut observe)?;
+            (result, None, Some(genesis))
         }
-        None => (run.simulate(&mut observe)?, None),
+        (Some(builder), None) => {
+            let (result, ledger) = simulate_with_ledger(&run, builder, &mut observe)?;
+            let genesis = ledger.genesis.clone();
+            (result, Some(ledger), Some(genesis))
+        }
+        (None, _) => (run.simulate(&mut observe)?, None, None),
     };
 
     // 3. Summary and provenance.
@@ -496,6 +511,7 @@ pub fn run(spec: &RunSpec, progress: &mut dyn FnMut(Event<'_>) -> Result<()>) ->
         result,
         summary,
         ledger,
+        genesis,
         grid_rows: run.grid_rows().to_vec(),
         written: Vec::new(),
     };

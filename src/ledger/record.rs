@@ -83,6 +83,7 @@ pub struct LedgerBuilder {
     operator_balance: i64,
     w_grid: i64,
     prev: crate::ledger::units::Hash,
+    next_height: u64,
     blocks: Vec<Block>,
 }
 
@@ -116,7 +117,8 @@ impl LedgerBuilder {
             operator_balance: 0,
             w_grid: micro(run.scenario().params.w_grid),
             prev: genesis.hash(),
-            blocks: Vec::with_capacity(run.horizon().slots),
+            next_height: 0,
+            blocks: Vec::new(),
             genesis,
             ring,
         })
@@ -142,15 +144,23 @@ impl LedgerBuilder {
 
     /// Records one slot as a block.
     pub fn record(&mut self, o: &SlotOutcome<'_>) -> Result<(), LedgerError> {
+        let block = self.record_block(o)?;
+        self.blocks.push(block);
+        Ok(())
+    }
+
+    /// Records one slot as a block and hands it back without keeping it: what a streaming
+    /// writer uses, so that memory holds one block whatever the horizon.
+    pub fn record_block(&mut self, o: &SlotOutcome<'_>) -> Result<Block, LedgerError> {
         let chain = self.genesis.chain_id.clone();
         let chain = chain.as_str();
         let height = o.record.slot as u64;
         let fail = |tx, fault| LedgerError::at(height, tx, fault);
-        if height != self.blocks.len() as u64 {
+        if height != self.next_height {
             return Err(fail(
                 None,
                 Fault::Height {
-                    expected: self.blocks.len() as u64,
+                    expected: self.next_height,
                     got: height,
                 },
             ));
@@ -357,15 +367,15 @@ impl LedgerBuilder {
         self.eva_balance = header.eva_balance;
         self.operator_balance = header.operator_balance;
         self.prev = hash;
-        self.blocks.push(Block {
+        self.next_height += 1;
+        Ok(Block {
             header,
             oracle,
             proposals,
             txs,
             votes,
             evidence,
-        });
-        Ok(())
+        })
     }
 
     /// The finished ledger.
@@ -403,6 +413,29 @@ fn false_claim(
             revenue: 1_000_000,
         },
     }
+}
+
+/// Runs a simulation with the ledger on, streaming `ledger.jsonl` into `out` block by
+/// block as each slot is recorded (the genesis hash first), so that memory holds one
+/// block whatever the horizon. Returns the run's result and the genesis record.
+pub fn simulate_streaming(
+    run: &Run,
+    mut builder: LedgerBuilder,
+    out: &mut impl std::io::Write,
+    path: &std::path::Path,
+    mut observe: impl FnMut(&SlotOutcome<'_>) -> Result<()>,
+) -> Result<(crate::sim::RunResult, Genesis)> {
+    let io = |e| crate::error::Error::io(path, e);
+    out.write_all(&crate::ledger::store::genesis_line(builder.genesis()))
+        .map_err(io)?;
+    let result = run.simulate(|o| {
+        let block = builder.record_block(o)?;
+        out.write_all(&crate::ledger::store::block_line(&block))
+            .map_err(io)?;
+        observe(o)
+    })?;
+    out.flush().map_err(io)?;
+    Ok((result, builder.genesis))
 }
 
 /// Runs a simulation with the ledger on: the run's result and its ledger, recorded by

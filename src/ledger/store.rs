@@ -41,9 +41,19 @@ pub fn write_genesis(g: &Genesis) -> Vec<u8> {
     line_of(g)
 }
 
+/// The first line of `ledger.jsonl`: the genesis hash.
+pub fn genesis_line(g: &Genesis) -> Vec<u8> {
+    line_of(&RecordRef::Genesis(&g.hash()))
+}
+
+/// One block's line of `ledger.jsonl`.
+pub fn block_line(b: &Block) -> Vec<u8> {
+    line_of(&RecordRef::Block(b))
+}
+
 /// The ledger as JSON lines (`ledger.jsonl`).
 pub fn write(ledger: &Ledger) -> Vec<u8> {
-    let mut out = line_of(&RecordRef::Genesis(&ledger.genesis.hash()));
+    let mut out = genesis_line(&ledger.genesis);
     let lines: Vec<Vec<u8>> = {
         use rayon::prelude::*;
         ledger

@@ -105,6 +105,7 @@ fn injected_fault() -> Option<Fault> {
 pub struct OutputDir {
     target: PathBuf,
     stage: tempfile::TempDir,
+    streamed: Vec<String>,
 }
 
 impl OutputDir {
@@ -144,7 +145,18 @@ impl OutputDir {
         Ok(OutputDir {
             target: dir.to_path_buf(),
             stage,
+            streamed: Vec::new(),
         })
+    }
+
+    /// A file of the output set to be written while the run goes on (the ledger): its
+    /// path in the staging folder, created empty. It is swapped in with the rest by
+    /// [`OutputDir::commit`], which syncs it.
+    pub fn stream(&mut self, name: &str) -> Result<(std::fs::File, PathBuf)> {
+        let path = self.stage.path().join(name);
+        let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
+        self.streamed.push(name.to_string());
+        Ok((file, path))
     }
 
     /// The folder the outputs will replace.
@@ -157,9 +169,16 @@ impl OutputDir {
     pub fn commit(self, set: OutputSet) -> Result<Vec<PathBuf>> {
         let fault = injected_fault();
         let stage_path = self.stage.path().to_path_buf();
-        let mut names = Vec::with_capacity(set.files.len());
+        let mut names = Vec::with_capacity(set.files.len() + self.streamed.len());
         for (name, bytes) in &set.files {
             write_synced(&stage_path.join(name), bytes)?;
+            names.push(self.target.join(name));
+        }
+        for name in &self.streamed {
+            let path = stage_path.join(name);
+            std::fs::File::open(&path)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| Error::io(&path, e))?;
             names.push(self.target.join(name));
         }
         #[cfg(unix)]
