@@ -285,8 +285,12 @@ fn verify(
 }
 
 fn fleet_generate(args: FleetGenerateArgs) -> Result<ExitCode, Error> {
-    let day = parse_time(&format!("{}T00:00", args.day))
-        .ok_or_else(|| Error::param("--day", format!("'{}' is not YYYY-MM-DD", args.day)))?;
+    let day = parse_time(&format!("{}T00:00", args.day)).ok_or_else(|| {
+        Error::param(
+            "--day",
+            format!("{} is not YYYY-MM-DD", v2g::error::excerpt(&args.day)),
+        )
+    })?;
     let spec = FleetSpec {
         n: args.n,
         seed: args.seed,
@@ -307,7 +311,10 @@ fn grid_generate(args: GridGenerateArgs) -> Result<ExitCode, Error> {
     let start = parse_time(&args.start).ok_or_else(|| {
         Error::param(
             "--start",
-            format!("'{}' is not YYYY-MM-DDTHH:MM", args.start),
+            format!(
+                "{} is not YYYY-MM-DDTHH:MM",
+                v2g::error::excerpt(&args.start)
+            ),
         )
     })?;
     let spec = GridSpec {

@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::tariff::{Tariff, MAX_PRICE};
 use crate::data::time::{time_rule, Horizon};
-use crate::error::{Error, Result};
+use crate::error::{excerpt_message, Error, Result};
 pub use crate::game::solve::{
     equal_workers, validate_workers, Solver, Worker, DEFAULT_WORKERS, MAX_WORKERS,
 };
@@ -235,7 +235,7 @@ impl Scenario {
     pub fn from_toml(text: &str, path: &Path) -> Result<Self> {
         toml::from_str(text).map_err(|e| {
             let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
-            Error::input(path, line, col, "", e.message().trim_end().to_string())
+            Error::input(path, line, col, "", excerpt_message(e.message().trim_end()))
         })
     }
 
@@ -261,9 +261,9 @@ impl Scenario {
             }
             at = slot;
         }
-        *self = doc
-            .try_into()
-            .map_err(|e: toml::de::Error| Error::param(key, e.message().trim_end().to_string()))?;
+        *self = doc.try_into().map_err(|e: toml::de::Error| {
+            Error::param(key, excerpt_message(e.message().trim_end()))
+        })?;
         Ok(())
     }
 

@@ -110,8 +110,12 @@ mod minute_format {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDateTime, D::Error> {
         let s = String::deserialize(d)?;
-        super::parse_time(&s)
-            .ok_or_else(|| D::Error::custom(format!("'{s}' is not YYYY-MM-DDTHH:MM")))
+        super::parse_time(&s).ok_or_else(|| {
+            D::Error::custom(format!(
+                "{} is not YYYY-MM-DDTHH:MM",
+                crate::error::excerpt(&s)
+            ))
+        })
     }
 }
 

@@ -423,7 +423,7 @@ pub fn read_summary(dir: &Path) -> Result<Summary> {
             e.line() as u64,
             e.column() as u64,
             "",
-            format!("not a v2g summary: {e}"),
+            format!("not a v2g summary: {}", crate::error::json_message(&e)),
         )
     })
 }
