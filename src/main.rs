@@ -261,7 +261,6 @@ fn verify(
             .unwrap_or(std::path::Path::new("."))
             .join("genesis.json")
     });
-    let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
     let gbytes = std::fs::read(&genesis_path).map_err(|e| Error::io(&genesis_path, e))?;
     // A genesis file given on the command line pins its own hash.
     let pin = match (pin, pinned_file) {
@@ -275,12 +274,13 @@ fn verify(
         },
         (None, false) => None,
     };
-    match v2g::ledger::verify(&bytes, &gbytes, pin.as_ref()) {
+    match v2g::ledger::audit::verify_file(file, &gbytes, pin.as_ref()) {
         Ok(report) => Ok(print_stdout(&format!("{}: {report}\n", file.display()))),
-        Err(e) => {
+        Err(Error::Ledger(e)) => {
             eprintln!("v2g: {}: {e}", file.display());
             Ok(ExitCode::FAILURE)
         }
+        Err(e) => Err(e),
     }
 }
 

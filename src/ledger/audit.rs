@@ -41,7 +41,6 @@
 //!    exactly the byzantine SCPs accused of equivocation.
 
 use ed25519_dalek::VerifyingKey;
-use rayon::prelude::*;
 
 use crate::data::fleet::Fleet;
 use crate::data::grid::{GridRow, GridSignals};
@@ -138,6 +137,31 @@ pub fn verify(
     genesis: &[u8],
     pin: Option<&Hash>,
 ) -> Result<AuditReport, LedgerError> {
+    verify_stream(|| Ok(std::io::Cursor::new(ledger)), genesis, pin)
+}
+
+/// [`verify`] of a ledger file read as a stream, in two passes (the oracle's data, then
+/// every block): memory holds one block and what the next block needs, whatever the
+/// horizon; a record longer than any block of this genesis can need is refused before it
+/// is read whole.
+pub fn verify_file(
+    path: &std::path::Path,
+    genesis: &[u8],
+    pin: Option<&Hash>,
+) -> Result<AuditReport, crate::error::Error> {
+    std::fs::metadata(path).map_err(|e| crate::error::Error::io(path, e))?;
+    Ok(verify_stream(
+        || std::fs::File::open(path).map(|f| std::io::BufReader::with_capacity(1 << 20, f)),
+        genesis,
+        pin,
+    )?)
+}
+
+fn verify_stream<R: std::io::BufRead>(
+    open: impl Fn() -> std::io::Result<R>,
+    genesis: &[u8],
+    pin: Option<&Hash>,
+) -> Result<AuditReport, LedgerError> {
     let g = store::parse_genesis(genesis)?;
     let hash = g.hash();
     if let Some(want) = pin {
@@ -147,11 +171,56 @@ pub fn verify(
             ))));
         }
     }
-    let ledger = store::parse(ledger, g)?;
-    let mut report = verify_ledger(&ledger).map_err(|e| {
+    let io = |e: std::io::Error| LedgerError::global(Fault::Format(format!("read failed: {e}")));
+    let limit = store::line_limit(&g);
+    // Pass 1: the first line names the genesis; each block's exact oracle data.
+    let mut lines = store::Lines::new(open().map_err(io)?, limit);
+    match lines.next_line()? {
+        Some(first) => store::parse_anchor(first, &g)?,
+        None => return Err(LedgerError::global(Fault::Format("empty file".into())).on_line(1)),
+    }
+    let mut rows = Vec::new();
+    while let Some(line) = lines.next_line()? {
+        rows.push(store::oracle_of(line).unwrap_or((0.0, 0.0)));
+    }
+    let total = rows.len() as u64;
+    // Pass 2: every block checked as it is read, and replayed.
+    let mut lines = store::Lines::new(open().map_err(io)?, limit);
+    lines.next_line()?;
+    let mut audit = Audit::new(&g).map_err(|e| e.on_line(1))?;
+    let mut read = |t: usize, audit: &mut Audit<'_>| -> Result<Option<Block>, LedgerError> {
+        let n = lines.line() + 1;
+        let Some(line) = lines.next_line()? else {
+            return Ok(None);
+        };
+        let b = store::parse_block(line, n)?;
+        audit.block(t, &b, total).map_err(|e| e.on_line(n))?;
+        Ok(Some(b))
+    };
+    let mut seen = 0u64;
+    let (eva, operator) = replay(&g, &rows, |t| {
+        let b = read(t, &mut audit)?;
+        if b.is_some() {
+            seen = t as u64 + 1;
+        }
+        Ok(b)
+    })
+    .map_err(|e| {
+        let line = e.location.height.map_or(1, store::line_of_block);
+        if e.location.line.is_some() {
+            e
+        } else {
+            e.on_line(line)
+        }
+    })?;
+    // A block past the horizon.
+    read(seen as usize, &mut audit)?;
+    let mut report = audit.finish(seen).map_err(|e| {
         let line = e.location.height.map_or(1, store::line_of_block);
         e.on_line(line)
     })?;
+    report.eva_balance = eva;
+    report.operator_balance = operator;
     report.pinned = pin.is_some();
     Ok(report)
 }
@@ -357,49 +426,65 @@ fn check_decision(b: &Block) -> Result<(), Fault> {
     Ok(())
 }
 
-/// Verifies a parsed ledger.
-pub fn verify_ledger(l: &Ledger) -> Result<AuditReport, LedgerError> {
-    let g = &l.genesis;
-    let chain = g.chain_id.as_str();
-    let keys = check_genesis(g)?;
-    let n = keys.scps.len();
+/// The auditor's state between blocks: what the next block needs (the previous hash,
+/// every wallet's nonce and balance, the light client's tip), and the counts so far. It
+/// holds no block: blocks are checked one at a time as they are read.
+struct Audit<'g> {
+    g: &'g Genesis,
+    keys: Keys,
+    prev: Hash,
+    nonces: Vec<u64>,
+    balances: Vec<i64>,
+    client: LightClient,
+    has_tx: Vec<bool>,
+    report: AuditReport,
+}
 
-    // Every signature at once, batch-verified in parallel.
-    let prepared: Vec<Prepared<'_>> = l
-        .blocks
-        .par_iter()
-        .map(|b| prepare(chain, &keys, b))
-        .collect();
-    let mut all: Vec<(&VerifyingKey, &[u8], &Sig)> = Vec::new();
-    let mut sites: Vec<(usize, Site)> = Vec::new();
-    for (bi, p) in prepared.iter().enumerate() {
-        for (k, m, s, site) in &p.items {
-            all.push((k, m.as_slice(), s));
-            sites.push((bi, *site));
-        }
+impl<'g> Audit<'g> {
+    fn new(g: &'g Genesis) -> Result<Self, LedgerError> {
+        let keys = check_genesis(g)?;
+        let n = keys.evs.len();
+        Ok(Audit {
+            prev: g.hash(),
+            nonces: vec![0; n],
+            balances: vec![0; n],
+            client: LightClient::new(g).map_err(LedgerError::global)?,
+            has_tx: vec![false; n],
+            report: AuditReport {
+                genesis: g.hash(),
+                signatures: 1,
+                wallets: g.evs.len() as u64,
+                ..AuditReport::default()
+            },
+            keys,
+            g,
+        })
     }
-    let bad_sig = verify_all(&all).err().map(|i| sites[i]);
-    let mut report = AuditReport {
-        genesis: g.hash(),
-        signatures: all.len() as u64 + 1,
-        wallets: g.evs.len() as u64,
-        ..AuditReport::default()
-    };
-    drop(all);
 
-    let mut prev = g.hash();
-    let mut nonces = vec![0u64; keys.evs.len()];
-    let mut balances = vec![0i64; keys.evs.len()];
-    for (bi, (b, prep)) in l.blocks.iter().zip(&prepared).enumerate() {
+    /// Checks block `bi` (steps 1–6 of the module docs and its light-client inclusion
+    /// proofs); `total_blocks` is the ledger's block count, for a length fault.
+    fn block(&mut self, bi: usize, b: &Block, total_blocks: u64) -> Result<(), LedgerError> {
+        let g = self.g;
+        let chain = g.chain_id.as_str();
+        let n = self.keys.scps.len();
+        let prep = prepare(chain, &self.keys, b);
+        let items: Vec<(&VerifyingKey, &[u8], &Sig)> = prep
+            .items
+            .iter()
+            .map(|(k, m, s, _)| (*k, m.as_slice(), *s))
+            .collect();
+        let bad_sig = verify_all(&items).err().map(|i| prep.items[i].3);
+        self.report.signatures += items.len() as u64;
+        drop(items);
         let height = bi as u64;
         let at = |tx: Option<usize>, f: Fault| Err(LedgerError::at(height, tx, f));
-        let sig_ok = |site: Site| bad_sig != Some((bi, site));
+        let sig_ok = |site: Site| bad_sig != Some(site);
         let h = &b.header;
         let length = Fault::Length {
-            expected: g.slots,
-            got: l.blocks.len() as u64,
+            expected: self.g.slots,
+            got: total_blocks,
         };
-        if height >= g.slots {
+        if height >= self.g.slots {
             return at(None, length);
         }
         if h.height != height {
@@ -411,7 +496,7 @@ pub fn verify_ledger(l: &Ledger) -> Result<AuditReport, LedgerError> {
                 },
             );
         }
-        if h.prev_hash != prev {
+        if h.prev_hash != self.prev {
             return at(None, Fault::HashLink);
         }
         // Oracle.
@@ -449,12 +534,12 @@ pub fn verify_ledger(l: &Ledger) -> Result<AuditReport, LedgerError> {
         if let Err(f) = check_decision(b) {
             return at(None, f);
         }
-        report.faulty_proposals += b.proposals.iter().filter(|p| p.faulty).count() as u64;
+        self.report.faulty_proposals += b.proposals.iter().filter(|p| p.faulty).count() as u64;
         // Transactions.
         let p_c = o.p_c();
         for (i, tx) in b.txs.iter().enumerate() {
             let ev = tx.ev as usize;
-            if ev >= keys.evs.len() {
+            if ev >= self.keys.evs.len() {
                 return at(Some(i), Fault::UnknownEv(tx.ev));
             }
             if tx.scp as usize >= n {
@@ -481,7 +566,7 @@ pub fn verify_ledger(l: &Ledger) -> Result<AuditReport, LedgerError> {
                     Fault::Terms(format!("EV {} is not plugged into SCP {}", tx.ev, tx.scp)),
                 );
             }
-            let expected = nonces[ev].wrapping_add(1);
+            let expected = self.nonces[ev].wrapping_add(1);
             if tx.nonce != expected {
                 return at(
                     Some(i),
@@ -492,7 +577,7 @@ pub fn verify_ledger(l: &Ledger) -> Result<AuditReport, LedgerError> {
                     },
                 );
             }
-            let want = balances[ev].checked_sub(tx.amount);
+            let want = self.balances[ev].checked_sub(tx.amount);
             if want != Some(tx.balance) {
                 return at(
                     Some(i),
@@ -503,11 +588,11 @@ pub fn verify_ledger(l: &Ledger) -> Result<AuditReport, LedgerError> {
                     },
                 );
             }
-            if let Err(f) = tx.check_terms(p_c, h.p_d, g.p_delay) {
+            if let Err(f) = tx.check_terms(p_c, h.p_d, self.g.p_delay) {
                 return at(Some(i), f);
             }
-            nonces[ev] = tx.nonce;
-            balances[ev] = tx.balance;
+            self.nonces[ev] = tx.nonce;
+            self.balances[ev] = tx.balance;
         }
         if h.tx_count != b.txs.len() as u64 {
             return at(
@@ -575,63 +660,78 @@ pub fn verify_ledger(l: &Ledger) -> Result<AuditReport, LedgerError> {
                 Fault::Evidence("the evidence is not what the header commits".into()),
             );
         }
-        report.votes += b.votes.len() as u64;
-        report.evidence += b.evidence.len() as u64;
-        report.transactions += b.txs.len() as u64;
-        prev = h.hash(chain);
-    }
-    if let Some((bi, site)) = bad_sig {
-        // Every site is visited above; reaching here means the batch failed without a
-        // culprit being reached, which is reported rather than ignored.
-        return Err(LedgerError::at(
-            bi as u64,
-            None,
-            Fault::Signature(format!("{site:?}")),
-        ));
-    }
-    if (l.blocks.len() as u64) < g.slots {
-        let length = Fault::Length {
-            expected: g.slots,
-            got: l.blocks.len() as u64,
-        };
-        return Err(LedgerError::at(l.blocks.len() as u64, None, length));
-    }
-    report.blocks = l.blocks.len() as u64;
-    report.total_balance = balances.iter().sum();
+        self.report.votes += b.votes.len() as u64;
+        self.report.evidence += b.evidence.len() as u64;
+        self.report.transactions += b.txs.len() as u64;
+        self.prev = h.hash(chain);
 
-    // Step 6: a light client follows the headers; every EV checks its transactions.
-    let mut client = LightClient::new(g).map_err(LedgerError::global)?;
-    for b in &l.blocks {
-        client
+        if let Some(site) = bad_sig {
+            // Every site is visited above; reaching here means a signature failed without
+            // its site being reached, which is reported rather than ignored.
+            return Err(LedgerError::at(
+                bi as u64,
+                None,
+                Fault::Signature(format!("{site:?}")),
+            ));
+        }
+        // Step 6: the light client follows the header; the block's EVs check their
+        // transactions by inclusion proof.
+        self.client
             .accept(&b.header, &b.votes)
             .map_err(|f| LedgerError::at(b.header.height, None, f))?;
-    }
-    let mut has_tx = vec![false; keys.evs.len()];
-    let proofs: Result<Vec<u64>, LedgerError> = l
-        .blocks
-        .par_iter()
-        .zip(&prepared)
-        .map(|(b, prep)| {
-            let tree = Tree::new(prep.leaves.clone());
-            for (i, leaf) in prep.leaves.iter().enumerate() {
-                let proof = tree.proof(i).unwrap_or_default();
-                client
-                    .verify_inclusion(b.header.height, i as u64, leaf, &proof)
-                    .map_err(|f| LedgerError::at(b.header.height, Some(i), f))?;
-            }
-            Ok(prep.leaves.len() as u64)
-        })
-        .collect();
-    report.inclusion_proofs = proofs?.iter().sum();
-    for b in &l.blocks {
-        for tx in &b.txs {
-            has_tx[tx.ev as usize] = true;
+        let tree = Tree::new(prep.leaves.clone());
+        for (i, leaf) in prep.leaves.iter().enumerate() {
+            let proof = tree.proof(i).unwrap_or_default();
+            self.client
+                .verify_inclusion(b.header.height, i as u64, leaf, &proof)
+                .map_err(|f| LedgerError::at(b.header.height, Some(i), f))?;
         }
+        self.report.inclusion_proofs += prep.leaves.len() as u64;
+        for tx in &b.txs {
+            self.has_tx[tx.ev as usize] = true;
+        }
+        self.report.blocks += 1;
+        Ok(())
     }
-    report.light_clients = has_tx.iter().filter(|&&x| x).count() as u64;
 
-    // Step 7: replay the run and compare every decision with the record.
-    let (eva, operator) = replay(l)?;
+    /// The report, once `blocks` blocks were checked.
+    fn finish(mut self, blocks: u64) -> Result<AuditReport, LedgerError> {
+        if blocks < self.g.slots {
+            let length = Fault::Length {
+                expected: self.g.slots,
+                got: blocks,
+            };
+            return Err(LedgerError::at(blocks, None, length));
+        }
+        self.report.total_balance = self.balances.iter().sum();
+        self.report.light_clients = self.has_tx.iter().filter(|&&x| x).count() as u64;
+        Ok(self.report)
+    }
+}
+
+/// Verifies a parsed ledger (in memory): every block, then the replay.
+pub fn verify_ledger(l: &Ledger) -> Result<AuditReport, LedgerError> {
+    let total = l.blocks.len() as u64;
+    let mut audit = Audit::new(&l.genesis)?;
+    let rows: Vec<(f64, f64)> = l
+        .blocks
+        .iter()
+        .map(|b| (b.oracle.p_rt_exact, b.oracle.e_limit_kwh))
+        .collect();
+    let mut next = 0usize;
+    let (eva, operator) = replay(&l.genesis, &rows, |t| {
+        let b = l.blocks.get(t).cloned();
+        if let Some(b) = &b {
+            audit.block(t, b, total)?;
+            next = t + 1;
+        }
+        Ok(b)
+    })?;
+    // Blocks past the horizon.
+    if let Some(b) = l.blocks.get(next) {
+        audit.block(next, b, total)?;
+    }
+    let mut report = audit.finish(total)?;
     report.eva_balance = eva;
     report.operator_balance = operator;
     Ok(report)
@@ -642,25 +742,41 @@ pub fn verify_ledger(l: &Ledger) -> Result<AuditReport, LedgerError> {
 /// slot with the simulation's own code, and compares each block with what the ledger's
 /// rules ([`crate::ledger::rules`]) give for that slot. Returns the EVA's and the
 /// operator's final accounts.
-fn replay(l: &Ledger) -> Result<(i64, i64), LedgerError> {
-    let g = &l.genesis;
+fn replay(
+    g: &Genesis,
+    rows: &[(f64, f64)],
+    mut next_block: impl FnMut(usize) -> Result<Option<Block>, LedgerError>,
+) -> Result<(i64, i64), LedgerError> {
     let sc = g.commitment.scenario.clone();
     let h = sc.horizon;
     let global = |what: String| LedgerError::global(Fault::Replay(what));
     let fleet = Fleet::new(g.evs.iter().map(|w| w.ev()).collect())
         .map_err(|e| global(format!("the sessions: {e}")))?;
-    let rows: Vec<GridRow> = l
-        .blocks
-        .iter()
-        .enumerate()
-        .map(|(t, b)| GridRow {
-            time: h.slot_start(t),
-            base_load_kw: 0.0,
-            e_limit_kwh: b.oracle.e_limit_kwh,
-            p_rt: Some(b.oracle.p_rt_exact),
+    // One row per slot from the oracle's exact data; a row missing or out of range (a
+    // tampered message, caught by its signature when its block is checked) stands in as
+    // an empty slot so that the replay can run.
+    let grid_rows: Vec<GridRow> = (0..h.slots)
+        .map(|t| {
+            let (p_rt, e_limit) = rows.get(t).copied().unwrap_or((0.0, 0.0));
+            let row = GridRow {
+                time: h.slot_start(t),
+                base_load_kw: 0.0,
+                e_limit_kwh: e_limit,
+                p_rt: Some(p_rt),
+            };
+            if GridSignals::new(vec![row]).is_ok() {
+                row
+            } else {
+                GridRow {
+                    e_limit_kwh: 0.0,
+                    p_rt: Some(0.0),
+                    ..row
+                }
+            }
         })
         .collect();
-    let grid = GridSignals::new(rows).map_err(|e| global(format!("the oracle's data: {e}")))?;
+    let grid =
+        GridSignals::new(grid_rows).map_err(|e| global(format!("the oracle's data: {e}")))?;
     let n = sc.workers.len();
     let w_grid = micro(sc.params.w_grid);
     let byzantine = byzantine_set(n, sc.byzantine);
@@ -670,7 +786,17 @@ fn replay(l: &Ledger) -> Result<(i64, i64), LedgerError> {
     let (mut eva, mut operator) = (0i64, 0i64);
     let result = run.simulate(|o| {
         let t = o.record.slot;
-        let b = &l.blocks[t];
+        let Some(b) = next_block(t)? else {
+            return Err(crate::error::Error::Ledger(LedgerError::at(
+                t as u64,
+                None,
+                Fault::Length {
+                    expected: g.slots,
+                    got: t as u64,
+                },
+            )));
+        };
+        let b = &b;
         let fail = |tx: Option<usize>, what: String| {
             Err(crate::error::Error::Ledger(LedgerError::at(
                 t as u64,

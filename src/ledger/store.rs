@@ -148,6 +148,133 @@ pub fn parse(bytes: &[u8], genesis: Genesis) -> Result<Ledger, LedgerError> {
     Ok(Ledger { genesis, blocks })
 }
 
+/// Reads a ledger file line by line, refusing a line longer than a limit before reading
+/// past it: memory holds one record, whatever the file's size.
+pub struct Lines<R> {
+    reader: R,
+    buf: Vec<u8>,
+    line: u64,
+    limit: usize,
+}
+
+impl<R: std::io::BufRead> Lines<R> {
+    /// Lines of `reader`, each at most `limit` bytes (newline excluded).
+    pub fn new(reader: R, limit: usize) -> Self {
+        Lines {
+            reader,
+            buf: Vec::new(),
+            line: 0,
+            limit,
+        }
+    }
+
+    /// The 1-based number of the line last returned.
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
+    /// The next line without its newline, `None` at the end of the file.
+    pub fn next_line(&mut self) -> Result<Option<&[u8]>, LedgerError> {
+        use std::io::{BufRead, Read};
+        self.buf.clear();
+        self.line += 1;
+        let n = (&mut self.reader)
+            .take(self.limit as u64 + 2)
+            .read_until(b'\n', &mut self.buf)
+            .map_err(|e| {
+                LedgerError::global(Fault::Format(format!("read failed: {e}"))).on_line(self.line)
+            })?;
+        if n == 0 {
+            return Ok(None);
+        }
+        let format =
+            |what: String| Err(LedgerError::global(Fault::Format(what)).on_line(self.line));
+        if self.buf.last() != Some(&b'\n') {
+            if self.buf.len() > self.limit {
+                return format(format!(
+                    "a record of more than {} bytes, the most this ledger's blocks can need",
+                    self.limit
+                ));
+            }
+            return format("the last line does not end in a newline".into());
+        }
+        self.buf.pop();
+        if self.buf.len() > self.limit {
+            return format(format!(
+                "a record of more than {} bytes, the most this ledger's blocks can need",
+                self.limit
+            ));
+        }
+        Ok(Some(&self.buf))
+    }
+}
+
+/// The longest line a block of this genesis can need: generous room per session, per SCP
+/// and for the fixed parts. A longer line is refused before it is read whole.
+pub fn line_limit(g: &Genesis) -> usize {
+    65_536usize
+        .saturating_add(g.scps.len().saturating_mul(2_048))
+        .saturating_add(g.evs.len().saturating_mul(2_048))
+}
+
+/// Parses `ledger.jsonl`'s first line: it must name exactly `genesis`.
+pub fn parse_anchor(line: &[u8], genesis: &Genesis) -> Result<(), LedgerError> {
+    let format = |what: String| LedgerError::global(Fault::Format(what)).on_line(1);
+    let rec: Record = serde_json::from_slice(line)
+        .map_err(|e| format(format!("{} at column {}", json_message(&e), e.column())))?;
+    match rec {
+        Record::Genesis(h) => {
+            if line_of(&RecordRef::Genesis(&h))[..] != [line, b"\n"].concat()[..] {
+                return Err(format("not in canonical form".into()));
+            }
+            if h != genesis.hash() {
+                return Err(LedgerError::global(Fault::Genesis(
+                    "the ledger starts from another genesis than the one given".into(),
+                ))
+                .on_line(1));
+            }
+            Ok(())
+        }
+        Record::Block(_) => Err(format("the first record must be the genesis hash".into())),
+    }
+}
+
+/// Parses one block line (line `n` of the file), strictly: canonical form only.
+pub fn parse_block(line: &[u8], n: u64) -> Result<Block, LedgerError> {
+    let format = |what: String| LedgerError::global(Fault::Format(what)).on_line(n);
+    let rec: Record = serde_json::from_slice(line)
+        .map_err(|e| format(format!("{} at column {}", json_message(&e), e.column())))?;
+    match rec {
+        Record::Block(b) => {
+            let canon = line_of(&RecordRef::Block(&b));
+            if canon[..canon.len() - 1] != *line {
+                return Err(format("not in canonical form".into()));
+            }
+            Ok(b)
+        }
+        Record::Genesis(_) => Err(format("a second genesis record".into())),
+    }
+}
+
+/// A block's oracle data only (the exact `p_rt` and `E_limit`), read in a first pass so
+/// that the replay can start; `None` for a line that is not a well-formed block.
+pub fn oracle_of(line: &[u8]) -> Option<(f64, f64)> {
+    #[derive(Deserialize)]
+    struct OracleOnly {
+        oracle: crate::ledger::oracle::OracleMsg,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    enum Rec {
+        Block(OracleOnly),
+        Genesis(serde::de::IgnoredAny),
+    }
+    match serde_json::from_slice::<Rec>(line).ok()? {
+        Rec::Block(b) => Some((b.oracle.p_rt_exact, b.oracle.e_limit_kwh)),
+        Rec::Genesis(_) => None,
+    }
+}
+
 /// The 1-based line of block `height` in a ledger file (the genesis hash is line 1).
 pub fn line_of_block(height: u64) -> u64 {
     height + 2

@@ -1238,3 +1238,31 @@ fn with_the_eva_key_a_truncated_horizon_or_a_phantom_wallet_is_refused_by_the_pi
         v2g::ledger::verify(&store::write(&l0), &store::write_genesis(&g), Some(&pin)).unwrap_err();
     assert!(e.to_string().contains("not the pinned"), "{e}");
 }
+
+/// A hostile record far longer than any block of the genesis can need is refused after
+/// reading no more than that limit: `verify` neither reads it whole nor parses it.
+#[test]
+fn an_oversized_record_is_refused_before_it_is_read_whole() {
+    let f = fixture(false);
+    let dir = tmp();
+    write_bytes(dir.path(), "genesis.json", &f.genesis);
+    let text = String::from_utf8(f.bytes.clone()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let huge = format!("{{\"block\":\"{}\"}}", "x".repeat(64 << 20));
+    let mut l = lines.clone();
+    l[3] = &huge;
+    let path = write_bytes(dir.path(), "ledger.jsonl", (l.join("\n") + "\n").as_bytes());
+    let limit = store::line_limit(&store::parse_genesis(&f.genesis).unwrap());
+    assert!(limit < 1 << 20, "{limit}");
+    let start = std::time::Instant::now();
+    let o = verify_cli(&path, &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "line 4: malformed record: a record of more than {limit} bytes"
+        )),
+        "{err}"
+    );
+    assert!(start.elapsed() < std::time::Duration::from_secs(2));
+}
