@@ -622,6 +622,49 @@ mod tests {
     }
 
     #[test]
+    fn the_grid_beside_the_fleet_is_found_progress_counts_and_write_writes() {
+        let mut spec = RunSpec::new("data/example.csv");
+        spec.overrides.ledger = Some(false);
+        spec.overrides.slots = Some(4);
+        let mut done = Vec::new();
+        let mut notes = Vec::new();
+        let out = run(&spec, &mut |e| {
+            match e {
+                Event::Slot { done: d, total } => done.push((d, total)),
+                Event::Note(n) => notes.push(n.to_string()),
+                _ => {}
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(done, vec![(1, 4), (2, 4), (3, 4), (4, 4)]);
+        assert!(notes[0].contains("example_grid.csv"), "{notes:?}");
+        let grid = out
+            .summary
+            .run
+            .as_ref()
+            .unwrap()
+            .inputs
+            .grid
+            .as_ref()
+            .unwrap();
+        assert_eq!(grid.path, "data/example_grid.csv");
+        let dir = tempfile::tempdir().unwrap();
+        let written = out.write(&dir.path().join("out")).unwrap();
+        assert_eq!(written.len(), 6);
+        assert!(written.iter().all(|p| p.is_file()), "{written:?}");
+    }
+
+    #[test]
+    fn a_keystore_needs_the_ledger_on() {
+        let mut spec = RunSpec::new("data/example.csv");
+        spec.overrides.ledger = Some(false);
+        spec.keystore = Some("keys.json".into());
+        let e = run(&spec, &mut |_| Ok(())).unwrap_err().to_string();
+        assert!(e.contains("--keystore") && e.contains("ledger on"), "{e}");
+    }
+
+    #[test]
     fn a_stopping_callback_stops_the_run() {
         let mut spec = RunSpec::new("data/example.csv");
         spec.overrides.ledger = Some(false);

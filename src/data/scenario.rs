@@ -441,6 +441,13 @@ mod tests {
             for bad in [below, above, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
                 let e = with(bad).expect_err(&format!("{key} = {bad} accepted"));
                 assert!(e.to_string().contains(&format!("params.{key}")), "{e}");
+                let open = if lo > 0.0 && lo < 1e-6 && key != "epsilon" {
+                    "("
+                } else {
+                    "["
+                };
+                let want = format!("must be in {open}");
+                assert!(e.to_string().contains(&want), "{key}: {e}");
             }
         }
     }
@@ -463,6 +470,7 @@ mod tests {
         )
         .unwrap();
         on_minute.validate().unwrap();
+        assert_eq!(MAX_SLOTS, 35_136, "one leap year of 15-minute slots");
         let mut sc = Scenario::default();
         sc.horizon.slots = MAX_SLOTS;
         sc.validate().unwrap();
