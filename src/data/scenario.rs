@@ -343,6 +343,19 @@ mod tests {
     }
 
     #[test]
+    fn load_reads_a_file_and_names_it_in_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.toml");
+        std::fs::write(&p, "solver = \"exact\"\n[params]\nw_grid = 1.5\n").unwrap();
+        let sc = Scenario::load(&p).unwrap();
+        assert_eq!((sc.solver, sc.params.w_grid), (Solver::Exact, 1.5));
+        std::fs::write(&p, "[params]\nw_grid = \"x\"\n").unwrap();
+        let e = Scenario::load(&p).unwrap_err().to_string();
+        assert!(e.contains("s.toml:2:"), "{e}");
+        assert!(Scenario::load(&dir.path().join("none.toml")).is_err());
+    }
+
+    #[test]
     fn round_trip() {
         let mut sc = Scenario::default();
         sc.params.epsilon = 0.01;
