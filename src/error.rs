@@ -38,7 +38,7 @@ impl std::fmt::Display for Position {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A user file broke one of MODEL.md section 6's rules (or its format).
+    /// A user file broke one of docs/model.md §6's rules (or its format).
     #[error("{pos}: {rule}")]
     Input {
         /// Where.

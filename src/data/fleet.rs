@@ -1,4 +1,4 @@
-//! The fleet: one row per plug-in session (MODEL.md section 6).
+//! The fleet: one row per plug-in session (docs/model.md §6).
 //!
 //! `ev_id,kind,capacity_kwh,initial_kwh,arrival,departure[,beta][,a][,u_idle]`
 //!

@@ -1,5 +1,5 @@
 //! Grid signals: the operator's per-slot base load, auxiliary-service task `E_limit` and
-//! optional real-time price (MODEL.md section 6), delivered by the oracle (step 3).
+//! optional real-time price (docs/model.md §6), delivered by the oracle (step 3).
 //!
 //! `time,base_load_kw,e_limit_kwh[,p_rt]`
 

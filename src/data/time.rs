@@ -1,4 +1,4 @@
-//! Time: 15-minute slots over a horizon (MODEL.md section 1).
+//! Time: 15-minute slots over a horizon (docs/model.md §1).
 //!
 //! Times are naive local wall-clock times (China, no daylight saving), written
 //! `YYYY-MM-DDTHH:MM` with optional seconds.
@@ -181,7 +181,7 @@ mod tests {
     #[test]
     fn arrival_mid_slot_acts_from_next_slot() {
         let h = Horizon::paper();
-        // 16:05 arrival first acts in the 16:15 slot (MODEL.md section 1).
+        // 16:05 arrival first acts in the 16:15 slot (docs/model.md §1).
         let r = h.plugged_slots(t("2021-05-27T16:05"), t("2021-05-27T17:00"));
         assert_eq!(h.slot_start(r.start), t("2021-05-27T16:15"));
         assert_eq!(h.slot_end(r.end - 1), t("2021-05-27T17:00"));

@@ -1,7 +1,7 @@
 //! Bad input through the real CLI: every value out of its range, every unsafe `ev_id`,
 //! every grid row that cannot match a slot, and a slot with no row gets one located error
 //! line and exit 2, fast, and a previous run's outputs in the same `--out` stay as they
-//! were (MODEL.md section 6: a file that breaks a rule is rejected whole).
+//! were (docs/model.md §6: a file that breaks a rule is rejected whole).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
