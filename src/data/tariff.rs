@@ -222,6 +222,29 @@ mod tests {
     }
 
     #[test]
+    fn a_tariff_reads_from_a_scenario_file_as_its_bands() {
+        #[derive(Debug, serde::Deserialize)]
+        struct P {
+            tariff: Tariff,
+        }
+        let p: P = toml::from_str(
+            "tariff = [{ from = \"00:00\", price = 0.3 }, { from = \"12:00\", price = 0.9, period = \"peak\" }]",
+        )
+        .unwrap();
+        let at = |s: &str| {
+            p.tariff
+                .price_at(parse_time(&format!("2021-05-27T{s}")).unwrap())
+        };
+        assert_eq!((at("06:00"), at("13:00")), (0.3, 0.9));
+        let bad: Result<P, _> = toml::from_str("tariff = [{ from = \"01:00\", price = 0.3 }]");
+        assert!(bad.unwrap_err().to_string().contains("00:00"));
+        assert_eq!(
+            [Period::Valley, Period::Flat, Period::Peak].map(Period::as_str),
+            ["valley", "flat", "peak"]
+        );
+    }
+
+    #[test]
     fn periods_are_the_tariffs_own() {
         let t = Tariff::shenzhen();
         let at = |s: &str| t.period_at(parse_time(&format!("2021-05-27T{s}")).unwrap());
