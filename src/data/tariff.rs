@@ -236,6 +236,15 @@ mod tests {
                 .price_at(parse_time(&format!("2021-05-27T{s}")).unwrap())
         };
         assert_eq!((at("06:00"), at("13:00")), (0.3, 0.9));
+        // Band starts count minutes too: 08:30 is not 07:30.
+        let band = |from: &str, price: f64| TariffBand {
+            from: from.into(),
+            price,
+            period: None,
+        };
+        let half = Tariff::from_bands(&[band("00:00", 0.1), band("08:30", 0.2)]).unwrap();
+        let at = |s: &str| half.price_at(parse_time(&format!("2021-05-27T{s}")).unwrap());
+        assert_eq!((at("08:15"), at("08:30")), (0.1, 0.2));
         let bad: Result<P, _> = toml::from_str("tariff = [{ from = \"01:00\", price = 0.3 }]");
         assert!(bad.unwrap_err().to_string().contains("00:00"));
         assert_eq!(
