@@ -37,6 +37,8 @@
 //! The folder of a sweep holds `sweep.json` (the plan: points, ids, digests),
 //! `sweep.csv`, `sweep_*.svg`, `runs/` and `slurm/`, nothing else.
 
+pub mod plan;
 pub mod spec;
 
+pub use plan::{InputFlags, Manifest, Plan, Point, PointFleet, Shard};
 pub use spec::SweepSpec;
