@@ -39,6 +39,7 @@
 
 pub mod figures;
 pub mod plan;
+pub mod slurm;
 pub mod spec;
 pub mod table;
 
