@@ -559,7 +559,15 @@ fn sweep(cmd: SweepCmd) -> Result<ExitCode, Error> {
     match cmd.action {
         Some(SweepAction::Merge { dir }) => {
             let merged = v2g::sweep::merge(&dir)?;
-            Ok(print_stdout(&merged_text(&merged)))
+            let t = &merged.table;
+            let failed = t.rows.iter().filter(|r| r.error.is_some()).count();
+            let mut text = format!("{} points merged", t.rows.len());
+            if failed > 0 {
+                text += &format!(", {failed} failed (see the error column)");
+            }
+            text.push('\n');
+            text += &merged_text(&merged);
+            Ok(print_stdout(&text))
         }
         Some(SweepAction::Slurm(args)) => sweep_slurm(*args),
         None => sweep_run(cmd.run),
@@ -569,17 +577,13 @@ fn sweep(cmd: SweepCmd) -> Result<ExitCode, Error> {
 /// The table (when short enough to read) and the files written.
 fn merged_text(merged: &v2g::sweep::Merged) -> String {
     let t = &merged.table;
-    let failed = t.rows.iter().filter(|r| r.error.is_some()).count();
     let mut text = String::new();
     if t.rows.len() <= 60 {
+        text.push('\n');
         text += &t.render();
         text.push('\n');
     }
-    text += &format!("{} points", t.rows.len());
-    if failed > 0 {
-        text += &format!(", {failed} failed (see the error column)");
-    }
-    text += "\nwrote ";
+    text += "wrote ";
     text += &names(&merged.written);
     text.push('\n');
     text

@@ -237,7 +237,7 @@ fn lines(rows: &[&Row], table: &Table, x: &Axis, series: Option<&Axis>) -> Resul
                 .margin(10)
                 .caption(format!("{name} ({unit})"), (FONT, 20))
                 .x_label_area_size(44)
-                .y_label_area_size(70)
+                .y_label_area_size(84)
                 .build_cartesian_2d(x.range(), padded(lo, hi))
                 .map_err(plot_err)?;
             let decimals = tick_decimals(padded(lo, hi));
@@ -350,7 +350,7 @@ fn heatmap(rows: &[&Row], table: &Table, x: &Axis, y: &Axis) -> Result<String> {
                 .margin(10)
                 .caption(caption, (FONT, 20))
                 .x_label_area_size(44)
-                .y_label_area_size(70)
+                .y_label_area_size(84)
                 .build_cartesian_2d(-0.5..(nx as f64 - 0.5), -0.5..(ny as f64 - 0.5))
                 .map_err(plot_err)?;
             chart

@@ -146,8 +146,21 @@ impl Table {
     }
 
     /// The table for people: the keys, revenue, profit, the EVs' net cost, the task met,
-    /// energy discharged and the wall time, aligned; a failed point shows its error.
+    /// energy discharged and the wall time, aligned, in the order of the swept values
+    /// (numbers as numbers); a failed point shows its error.
     pub fn render(&self) -> String {
+        let mut order: Vec<&Row> = self.rows.iter().collect();
+        order.sort_by(|a, b| {
+            a.cells
+                .iter()
+                .zip(&b.cells)
+                .map(|(x, y)| match (x.parse::<f64>(), y.parse::<f64>()) {
+                    (Ok(x), Ok(y)) => x.total_cmp(&y),
+                    _ => x.cmp(y),
+                })
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
         let mut head: Vec<String> = vec!["id".into()];
         head.extend(self.keys.iter().cloned());
         head.extend(
@@ -162,7 +175,7 @@ impl Table {
             .map(String::from),
         );
         let mut rows: Vec<Vec<String>> = vec![head];
-        for r in &self.rows {
+        for r in order {
             let mut f = vec![r.id.clone()];
             f.extend(r.cells.iter().cloned());
             match (&r.results, &r.error) {
@@ -421,24 +434,34 @@ mod tests {
 
     #[test]
     fn rendered_table_aligns_and_shows_failures() {
-        let text = table().render();
+        let mut t = table();
+        // Listed by value (numbers as numbers), not by id.
+        t.rows.swap(0, 1);
+        t.rows[1].cells[0] = "10".into();
+        t.rows[0].cells[0] = "9".into();
+        let text = t.render();
         let lines: Vec<&str> = text.lines().collect();
         assert!(
             lines[0].starts_with("  id  params.w_grid  solver"),
             "{text}"
         );
         assert!(
-            lines[1].contains("12.50") && lines[1].contains("99.9%"),
+            lines[1].starts_with("11bb") && lines[2].starts_with("00aa"),
             "{text}"
         );
         assert!(
-            lines[2].ends_with("failed: fleet.csv:2:4 (initial_kwh): bad, \"quoted\""),
+            lines[2].contains("12.50") && lines[2].contains("99.9%"),
+            "{text}"
+        );
+        assert!(
+            lines[1].ends_with("failed: fleet.csv:2:4 (initial_kwh): bad, \"quoted\""),
             "{text}"
         );
         // Right-aligned: every column ends where its header ends.
         let end = |l: &str, w: &str| l.find(w).map(|i| i + w.len());
-        assert_eq!(end(lines[0], "solver"), end(lines[1], "grid"));
-        assert_eq!(end(lines[0], "params.w_grid"), end(lines[2], "1.2"));
+        assert_eq!(end(lines[0], "solver"), end(lines[2], "grid"));
+        assert_eq!(end(lines[0], "params.w_grid"), end(lines[2], "10"));
+        assert_eq!(end(lines[0], "solver"), end(lines[1], "exact"));
     }
 
     #[test]
