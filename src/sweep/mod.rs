@@ -180,9 +180,10 @@ fn finished(dir: &Path, point: &Point) -> Option<Sidecar> {
 }
 
 /// Checks that `dir` can hold a sweep (new, empty, or holding only a sweep's files) and
-/// creates it with its `runs/` folder.
+/// creates it with its `runs/` folder. `dir` may be a link to a folder (scratch space on
+/// a cluster): a sweep writes inside it and never replaces it.
 pub fn prepare_dir(dir: &Path) -> Result<()> {
-    match std::fs::symlink_metadata(dir) {
+    match std::fs::metadata(dir) {
         Ok(m) if m.is_dir() => {
             let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
             for entry in entries {
@@ -570,6 +571,16 @@ mod tests {
             .contains("'runs'"));
         let e = prepare_dir(&out.join("sweep.csv")).unwrap_err().to_string();
         assert!(e.contains("not a folder"), "{e}");
+        // A link to a folder is that folder.
+        #[cfg(unix)]
+        {
+            let real = dir.path().join("scratch");
+            std::fs::create_dir(&real).unwrap();
+            let link = dir.path().join("link");
+            std::os::unix::fs::symlink(&real, &link).unwrap();
+            prepare_dir(&link).unwrap();
+            assert!(real.join("runs").is_dir());
+        }
     }
 
     #[test]

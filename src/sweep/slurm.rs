@@ -147,6 +147,9 @@ pub fn merge_script(dir: &str, opts: &SlurmOptions) -> Result<String> {
     s += "# Merges a v2g sweep's shards into sweep.csv and its figures; submitted by\n";
     s += "# `v2g sweep slurm --submit` to start once every task of the array has succeeded.\n";
     s += "#SBATCH --job-name=v2g-sweep-merge\n";
+    // When a task fails, `afterok` can never hold: cancel the merge rather than leave it
+    // pending for ever.
+    s += "#SBATCH --kill-on-invalid-dep=yes\n";
     s += "#SBATCH --ntasks=1\n";
     s += "#SBATCH --cpus-per-task=1\n";
     s += &format!("#SBATCH --output=\"{dir}/slurm/logs/merge_%j.out\"\n");

@@ -851,6 +851,21 @@ mod tests {
     }
 
     #[test]
+    fn generate_keys_are_set_with_their_types() {
+        let mut g = Generate::default();
+        g.set("n", toml::Value::Integer(40)).unwrap();
+        g.set("bus_share", toml::Value::Float(0.25)).unwrap();
+        assert_eq!((g.n, g.bus_share), (40, 0.25));
+        let e = g.set("size", toml::Value::Integer(1)).unwrap_err();
+        assert!(e.contains("no such key") && e.contains("bus_share"), "{e}");
+        let e = g.set("n", toml::Value::String("x".into())).unwrap_err();
+        assert!(e.contains("invalid type"), "{e}");
+        assert_eq!(g.n, 40);
+        assert_eq!(g.get("day"), Some(toml::Value::String("2021-05-27".into())));
+        assert_eq!(g.get("size"), None);
+    }
+
+    #[test]
     fn folder_of_the_spec() {
         let s = SweepSpec::from_toml("[sweep]\nseed = [1]\n", Path::new("a/b/s.toml")).unwrap();
         assert_eq!(s.folder(), PathBuf::from("a/b"));

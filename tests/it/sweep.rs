@@ -645,6 +645,10 @@ fn slurm_scripts_run_the_shards_and_then_the_merge() {
         "{merge}"
     );
     assert!(merge.contains("#SBATCH --time=00:10:00\n"), "{merge}");
+    assert!(
+        merge.contains("#SBATCH --kill-on-invalid-dep=yes\n"),
+        "{merge}"
+    );
     assert!(out.join("slurm/logs").is_dir());
     // The plan is there for the merge: without any shard, every point is missing.
     let o = v2g([os("sweep"), os("merge"), out.as_os_str()]);
