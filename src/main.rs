@@ -561,7 +561,7 @@ fn sweep(cmd: SweepCmd) -> Result<ExitCode, Error> {
             let merged = v2g::sweep::merge(&dir)?;
             let t = &merged.table;
             let failed = t.rows.iter().filter(|r| r.error.is_some()).count();
-            let mut text = format!("{} points merged", t.rows.len());
+            let mut text = format!("{} merged", points(t.rows.len()));
             if failed > 0 {
                 text += &format!(", {failed} failed (see the error column)");
             }
@@ -589,6 +589,11 @@ fn merged_text(merged: &v2g::sweep::Merged) -> String {
     text
 }
 
+/// `1 point`, `2 points`.
+fn points(n: usize) -> String {
+    format!("{n} point{}", if n == 1 { "" } else { "s" })
+}
+
 fn sweep_run(args: SweepRunArgs) -> Result<ExitCode, Error> {
     let (Some(spec), Some(out)) = (args.spec, args.out) else {
         unreachable!("clap requires SPEC and --out without a sub-action")
@@ -609,8 +614,8 @@ fn sweep_run(args: SweepRunArgs) -> Result<ExitCode, Error> {
         Ok(())
     })?;
     let mut text = format!(
-        "{} points{}: {} run, {} already done, {} failed, in {:.1} s\n",
-        report.points,
+        "{}{}: {} run, {} already done, {} failed, in {:.1} s\n",
+        points(report.points),
         if opts.shard.is_all() {
             String::new()
         } else {
@@ -659,8 +664,8 @@ fn sweep_slurm(args: SlurmArgs) -> Result<ExitCode, Error> {
     let plan = sweep_plan(&args.spec, args.inputs)?;
     let scripts = v2g::sweep::slurm::write_scripts(&plan, &args.spec, &args.out, &opts)?;
     let mut text = format!(
-        "{} points in {} tasks\nwrote {}, {}\n",
-        plan.points.len(),
+        "{} in {} tasks\nwrote {}, {}\n",
+        points(plan.points.len()),
         scripts.tasks,
         scripts.array.display(),
         scripts.merge.display()
@@ -711,23 +716,22 @@ impl SweepProgress {
             Event::Note(text) => eprintln!("v2g: {text}"),
             Event::Started {
                 total,
-                points,
+                points: n,
                 to_run,
             } => {
                 self.started = Instant::now();
                 self.last_line = self.started;
                 let which = if self.shard.is_all() {
-                    format!("sweep of {total} points")
+                    format!("sweep of {}", points(total))
                 } else {
                     format!(
-                        "shard {} of a sweep of {total} points: {points} points",
-                        self.shard
+                        "shard {} of a sweep of {}: {}",
+                        self.shard,
+                        points(total),
+                        points(n)
                     )
                 };
-                eprintln!(
-                    "v2g: {which}, {to_run} to run, {} already done",
-                    points - to_run
-                );
+                eprintln!("v2g: {which}, {to_run} to run, {} already done", n - to_run);
             }
             Event::Point {
                 id,
