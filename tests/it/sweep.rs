@@ -771,3 +771,77 @@ fn on_slurm_the_job_array_and_merge_job_give_the_local_table() {
         "{logs:?}"
     );
 }
+
+/// The README's sweep: its spec is `docs/sweeps/case_study.toml` (verbatim), and running
+/// it gives the committed table (numbers within 1e-9, relative) and figures (byte for
+/// byte). `V2G_BLESS=1 cargo test --test it readme_sweep` rewrites them after a
+/// deliberate change of results.
+#[test]
+fn the_readme_sweep_gives_the_committed_table_and_figures() {
+    let spec = root().join("docs/sweeps/case_study.toml");
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let marker = "<!-- docs/sweeps/case_study.toml -->";
+    let at = readme
+        .find(marker)
+        .expect("the README marks its sweep spec")
+        + marker.len();
+    let start = readme[at..]
+        .find("```toml\n")
+        .expect("a toml block follows")
+        + at
+        + 8;
+    let end = readme[start..].find("```").unwrap() + start;
+    assert_eq!(&readme[start..end], std::fs::read_to_string(&spec).unwrap());
+
+    let dir = tmp();
+    let out = dir.path().join("out");
+    ok(&sweep(&[
+        spec.as_os_str(),
+        os("--out"),
+        out.as_os_str(),
+        os("-q"),
+    ]));
+    let golden = root().join("docs/sweeps");
+    let files = [
+        ("sweep.csv", "case_study.csv"),
+        ("sweep_lines.svg", "case_study_lines.svg"),
+        ("sweep_heatmap.svg", "case_study_heatmap.svg"),
+    ];
+    if std::env::var_os("V2G_BLESS").is_some_and(|v| v == "1") {
+        for (got, want) in files {
+            std::fs::copy(out.join(got), golden.join(want)).unwrap();
+        }
+        return;
+    }
+    let got = without_timings(&out);
+    let want = {
+        let (h, rows) = read_csv(&golden.join("case_study.csv"));
+        let w = h.iter().position(|c| c == "wall_s").unwrap();
+        std::iter::once(h)
+            .chain(rows)
+            .map(|mut r| {
+                r.remove(w);
+                r
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(got.len(), want.len());
+    assert_eq!(got[0], want[0]);
+    for (g, w) in got.iter().zip(&want).skip(1) {
+        for (a, b) in g.iter().zip(w) {
+            match (a.parse::<f64>(), b.parse::<f64>()) {
+                (Ok(x), Ok(y)) => assert!(
+                    (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0),
+                    "{a} != {b} in {g:?}"
+                ),
+                _ => assert_eq!(a, b, "{g:?}"),
+            }
+        }
+    }
+    for (got, want) in &files[1..] {
+        assert!(
+            std::fs::read(out.join(got)).unwrap() == std::fs::read(golden.join(want)).unwrap(),
+            "{got} differs from docs/sweeps/{want} (V2G_BLESS=1 rewrites it)"
+        );
+    }
+}
