@@ -19,7 +19,9 @@
 //!
 //! The points are the Cartesian product of the swept keys (the last varying fastest) and
 //! then the explicit points. A swept key is any scenario key (`params.*`, `solver`,
-//! `seed`, `ledger`, `horizon.slots`, `workers`, …), `fleet` or `grid` (arrays of paths),
+//! `seed`, `ledger`, `horizon.slots`, `workers`, …; `epsilon`, `start` and `slots` are
+//! short for `params.epsilon`, `horizon.start`, `horizon.slots`, as `simulate`'s flags
+//! name them), `fleet` or `grid` (arrays of paths),
 //! or a key of the generated fleet: a `[generate]` table (`n`, `bus_share`, `day`; the
 //! defaults of `v2g fleet generate`) or a swept `generate.*` key makes every point's
 //! fleet [`generate_fleet`](crate::generate::fleet::generate_fleet) with the point's

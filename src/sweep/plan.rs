@@ -37,7 +37,7 @@ use crate::error::{Error, Result};
 use crate::generate::fleet::{generate_fleet, FleetSpec};
 use crate::report::provenance::InputFile;
 use crate::sim::Run;
-use crate::sweep::spec::{At, Generate, KeyKind, Located, SweepSpec};
+use crate::sweep::spec::{canonical, At, Generate, KeyKind, Located, SweepSpec};
 
 /// The most points one sweep may have.
 pub const MAX_POINTS: usize = 1_000_000;
@@ -420,7 +420,7 @@ impl Plan {
                 format!("horizon.{bare}"),
             ];
             for key in &candidates {
-                if let Some((k, _, v)) = c.values.iter().find(|(k, ..)| k == key) {
+                if let Some((k, _, v)) = c.values.iter().find(|(k, ..)| canonical(k) == key) {
                     return err_at(v.at, k, rule);
                 }
             }
@@ -453,7 +453,7 @@ impl Plan {
                 for (key, kind, v) in &c.values {
                     match kind {
                         KeyKind::Scenario => sc
-                            .set(key, v.value.clone())
+                            .set(canonical(key), v.value.clone())
                             .map_err(|e| locate(c, e))?,
                         KeyKind::Fleet => {
                             let s = v.value.as_str().unwrap_or_default();
@@ -727,7 +727,7 @@ impl Plan {
                                 g.get(field).map(|v| cell(&v)).unwrap_or_default()
                             }
                             (Some(_), _) => String::new(),
-                            (None, _) => scenario_value(&r.scenario, k)
+                            (None, _) => scenario_value(&r.scenario, canonical(k))
                                 .map(|v| cell(&v))
                                 .unwrap_or_default(),
                         },
@@ -1026,6 +1026,17 @@ mod tests {
         let e = err("[sweep]\n\"params.epsilon\" = [1e-9]\n");
         assert!(
             e.starts_with("s.toml:5:21 (params.epsilon): slot 0 would have"),
+            "{e}"
+        );
+        // Also when the key is given by its short name.
+        let e = err("[sweep]\nepsilon = [0.01, 1e-9]\n");
+        assert!(
+            e.starts_with("s.toml:5:18 (epsilon): slot 0 would have"),
+            "{e}"
+        );
+        let e = err("[sweep]\nslots = [4, 0]\n");
+        assert!(
+            e.starts_with("s.toml:5:13 (slots): the horizon needs"),
             "{e}"
         );
     }

@@ -285,6 +285,21 @@ fn scenario_has(base: &Scenario, key: &str) -> bool {
     true
 }
 
+/// Short names a sweep may give scenario keys, as `v2g simulate`'s flags name them.
+pub const ALIASES: [(&str, &str); 3] = [
+    ("epsilon", "params.epsilon"),
+    ("start", "horizon.start"),
+    ("slots", "horizon.slots"),
+];
+
+/// The scenario key a swept key names: itself, or the key an alias stands for.
+pub fn canonical(key: &str) -> &str {
+    ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == key)
+        .map_or(key, |(_, full)| full)
+}
+
 /// What `key` sets, or `None` when it names nothing a sweep can set.
 pub fn key_kind(base: &Scenario, key: &str) -> Option<KeyKind> {
     match key {
@@ -293,13 +308,14 @@ pub fn key_kind(base: &Scenario, key: &str) -> Option<KeyKind> {
         _ => match key.strip_prefix("generate.") {
             Some(k) if GENERATE_KEYS.contains(&k) => Some(KeyKind::Generate),
             Some(_) => None,
-            None => scenario_has(base, key).then_some(KeyKind::Scenario),
+            None => scenario_has(base, canonical(key)).then_some(KeyKind::Scenario),
         },
     }
 }
 
 const KNOWN: &str = "a sweep sets scenario keys (params.w_grid, params.beta, solver, seed, \
-                     horizon.slots, …), fleet, grid, or generate.n, generate.bus_share, generate.day";
+                     horizon.slots, …; epsilon, start, slots for short), fleet, grid, or \
+                     generate.n, generate.bus_share, generate.day";
 
 /// Checks that `value` is a valid value of `key` on top of `base`; the error's rule.
 pub fn check_value(
@@ -321,10 +337,13 @@ pub fn check_value(
             let field = key.strip_prefix("generate.").unwrap_or(key);
             Generate::default().set(field, value.clone())
         }
-        KeyKind::Scenario => base.clone().set(key, value.clone()).map_err(|e| match e {
-            Error::Parameter { rule, .. } => rule,
-            other => other.to_string(),
-        }),
+        KeyKind::Scenario => base
+            .clone()
+            .set(canonical(key), value.clone())
+            .map_err(|e| match e {
+                Error::Parameter { rule, .. } => rule,
+                other => other.to_string(),
+            }),
     }
 }
 
@@ -486,7 +505,11 @@ impl SweepSpec {
         found.sort_by_key(|l| l.start);
         for leaf in found {
             let kind = self.kind_of(ctx, &leaf.key, leaf.key_at)?;
-            if let Some(first) = self.axes.iter().find(|a| a.key.value == leaf.key) {
+            if let Some(first) = self
+                .axes
+                .iter()
+                .find(|a| canonical(&a.key.value) == canonical(&leaf.key))
+            {
                 return Err(ctx.err(
                     leaf.key_at,
                     &leaf.key,
@@ -563,7 +586,11 @@ impl SweepSpec {
             };
             for leaf in found {
                 let kind = self.kind_of(ctx, &leaf.key, leaf.key_at)?;
-                if point.values.iter().any(|(k, ..)| k.value == leaf.key) {
+                if point
+                    .values
+                    .iter()
+                    .any(|(k, ..)| canonical(&k.value) == canonical(&leaf.key))
+                {
                     return Err(ctx.err(
                         leaf.key_at,
                         &leaf.key,
@@ -848,6 +875,37 @@ mod tests {
         assert_eq!(keys, ["params.w_grid", "params.beta"]);
         assert!(s.points[1].values.is_empty());
         assert_eq!(s.columns(), ["params.w_grid", "params.beta"]);
+    }
+
+    #[test]
+    fn the_flags_short_names_stand_for_scenario_keys() {
+        let s =
+            parse("[sweep]\nepsilon = [0.01, 0.1]\nslots = [4]\nstart = [\"2021-05-27T16:00\"]\n")
+                .unwrap();
+        let kinds: Vec<KeyKind> = s.axes.iter().map(|a| a.kind).collect();
+        assert_eq!(kinds, [KeyKind::Scenario; 3]);
+        assert_eq!(s.columns(), ["epsilon", "slots", "start"]);
+        assert_eq!(canonical("epsilon"), "params.epsilon");
+        assert_eq!(canonical("slots"), "horizon.slots");
+        assert_eq!(canonical("start"), "horizon.start");
+        assert_eq!(canonical("params.beta"), "params.beta");
+        // Types are the full key's.
+        let e = err("[sweep]\nslots = [4, 1.5]\n");
+        assert!(e.starts_with("s.toml:2:13 (slots): "), "{e}");
+        // The short and the full name are one key.
+        let e = err("[sweep]\nepsilon = [0.01]\n\"params.epsilon\" = [0.1]\n");
+        assert!(
+            e.starts_with("s.toml:3:1 (params.epsilon): the key is swept twice"),
+            "{e}"
+        );
+        let e = err("[sweep]\n[[sweep.points]]\nslots = 4\nhorizon.slots = 8\n");
+        assert!(
+            e.starts_with("s.toml:4:9 (horizon.slots): the key is set twice"),
+            "{e}"
+        );
+        // Not in the base, which is a scenario file.
+        let e = err("epsilon = 0.1\n[sweep]\nseed = [1]\n");
+        assert!(e.starts_with("s.toml:1:1 (epsilon): unknown key"), "{e}");
     }
 
     #[test]
