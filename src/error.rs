@@ -72,6 +72,59 @@ pub enum Error {
     /// The caller's observer or progress callback stopped the run (e.g. on Ctrl-C).
     #[error("stopped before the end of the run")]
     Stopped,
+    /// A sweep cannot be merged: some of its points have no complete run, or were run
+    /// for another spec (`v2g sweep merge` exits 1).
+    #[error("{}", incomplete_message(dir, *total, missing, foreign))]
+    SweepIncomplete {
+        /// The sweep's folder.
+        dir: PathBuf,
+        /// Points of the sweep.
+        total: usize,
+        /// Points without a complete run: `id (key = value, …)`.
+        missing: Vec<String>,
+        /// Points run for another spec: `id (key = value, …)`.
+        foreign: Vec<String>,
+    },
+}
+
+/// At most this many points are named in a [`Error::SweepIncomplete`] message.
+const NAMED_POINTS: usize = 10;
+
+fn incomplete_message(
+    dir: &std::path::Path,
+    total: usize,
+    missing: &[String],
+    foreign: &[String],
+) -> String {
+    let list = |v: &[String]| {
+        let mut s = v
+            .iter()
+            .take(NAMED_POINTS)
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join("; ");
+        if v.len() > NAMED_POINTS {
+            s += &format!("; and {} more", v.len() - NAMED_POINTS);
+        }
+        s
+    };
+    let mut parts = Vec::new();
+    if !missing.is_empty() {
+        parts.push(format!(
+            "{} of {total} points have no complete run (a shard not run, still running, or \
+             killed): {}",
+            missing.len(),
+            list(missing)
+        ));
+    }
+    if !foreign.is_empty() {
+        parts.push(format!(
+            "{} of {total} points were run for a different spec: {}",
+            foreign.len(),
+            list(foreign)
+        ));
+    }
+    format!("cannot merge {}: {}", dir.display(), parts.join(". "))
 }
 
 impl Error {
@@ -250,6 +303,46 @@ pub fn json_message(e: &serde_json::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_incomplete_sweep_names_its_points_up_to_a_limit() {
+        let names =
+            |n: usize, p: &str| -> Vec<String> { (0..n).map(|i| format!("{p}{i}")).collect() };
+        let e = Error::SweepIncomplete {
+            dir: "out".into(),
+            total: 20,
+            missing: names(2, "m"),
+            foreign: vec![],
+        };
+        assert_eq!(
+            e.to_string(),
+            "cannot merge out: 2 of 20 points have no complete run (a shard not run, still \
+             running, or killed): m0; m1"
+        );
+        let e = Error::SweepIncomplete {
+            dir: "out".into(),
+            total: 20,
+            missing: names(1, "m"),
+            foreign: names(NAMED_POINTS + 2, "f"),
+        };
+        let s = e.to_string();
+        assert!(
+            s.contains(": m0. 12 of 20 points were run for a different spec: f0; "),
+            "{s}"
+        );
+        assert!(s.ends_with("f9; and 2 more"), "{s}");
+        let e = Error::SweepIncomplete {
+            dir: "out".into(),
+            total: 20,
+            missing: vec![],
+            foreign: names(NAMED_POINTS, "f"),
+        };
+        assert!(
+            e.to_string()
+                .ends_with("spec: f0; f1; f2; f3; f4; f5; f6; f7; f8; f9"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn position_without_a_line_names_the_file_only() {

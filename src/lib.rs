@@ -16,6 +16,7 @@
 //! * reports: [`report`] (summary, provenance, figures, the output folder)
 //! * synthetic case-study data: [`generate`]
 //! * the trust layer (Section III.C steps 1–6): [`ledger`]
+//! * many runs from one spec, local or on Slurm, merged into one table: [`sweep`]
 //!
 //! The library has no command-line dependencies: build it with
 //! `default-features = false` to leave out the `cli` feature (clap, indicatif).
@@ -44,6 +45,7 @@ pub mod pipeline;
 pub mod report;
 pub mod settlement;
 pub mod sim;
+pub mod sweep;
 
 pub use data::fleet::{Ev, Fleet, Kind};
 pub use data::grid::{GridRow, GridSignals};

@@ -52,6 +52,18 @@ enum Command {
         #[command(subcommand)]
         command: GridCommand,
     },
+    /// Run many scenarios from one spec (a scenario file with a [sweep] table), in
+    /// parallel, into DIR/runs/<id>/, then merge them into DIR/sweep.csv and
+    /// DIR/sweep_*.svg.
+    ///
+    /// Points already finished in DIR (outputs complete, of the same scenario and inputs)
+    /// are skipped, so a killed sweep resumes. A point that fails is recorded with its
+    /// error (DIR/runs/<id>.json, the error column of sweep.csv) and the others go on;
+    /// the sweep then exits 1. A malformed spec exits 2 with the file, line, column and
+    /// key, and nothing runs. `--shard I/N` runs one shard of the points (for a cluster);
+    /// `v2g sweep merge DIR` then builds the table, and `v2g sweep slurm` writes (and
+    /// submits) a Slurm job array doing both.
+    Sweep(Box<SweepCmd>),
     /// Re-check a ledger against its genesis (hashes, Merkle roots, every signature,
     /// quorums, nonces, balances, oracle messages, meters, light-client inclusion
     /// proofs). Prints OK with counts, or the first failure and exits 1.
@@ -70,6 +82,91 @@ enum Command {
         #[arg(long, value_name = "HEX")]
         genesis_hash: Option<String>,
     },
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct SweepCmd {
+    #[command(subcommand)]
+    action: Option<SweepAction>,
+    #[command(flatten)]
+    run: SweepRunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum SweepAction {
+    /// Build DIR/sweep.csv and the figures from whatever the shards wrote. Exits 1,
+    /// naming them, when points are missing or were run with a different spec.
+    Merge {
+        /// The sweep's folder (holding sweep.json and runs/).
+        dir: PathBuf,
+    },
+    /// Write a Slurm job array (one shard per task) and a merge job depending on it
+    /// (afterok) into DIR/slurm/, and submit both with sbatch when asked.
+    Slurm(Box<SlurmArgs>),
+}
+
+#[derive(Debug, Args)]
+struct SweepInputArgs {
+    /// The fleet CSV for every point (replaces the spec's `fleet`).
+    #[arg(long, value_name = "FILE")]
+    fleet: Option<PathBuf>,
+    /// The grid-signal CSV for every point (replaces the spec's `grid`).
+    #[arg(long, value_name = "FILE")]
+    grid: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct SweepRunArgs {
+    /// The sweep spec: a scenario TOML file with a [sweep] table.
+    #[arg(value_name = "SPEC", required = true)]
+    spec: Option<PathBuf>,
+    /// The sweep's folder: runs/<id>/ per point, sweep.json, sweep.csv, sweep_*.svg.
+    #[arg(long, value_name = "DIR", required = true)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    inputs: SweepInputArgs,
+    /// Points run at once (default: one per core); each run's own parallel work shares
+    /// the same threads.
+    #[arg(long, value_name = "N")]
+    jobs: Option<usize>,
+    /// Run only shard I of N (0 <= I < N): every N-th point in id order, from the I-th.
+    /// No sweep.csv is written; `v2g sweep merge DIR` builds it once every shard is done.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<v2g::sweep::Shard>,
+    /// No progress on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Debug, Args)]
+struct SlurmArgs {
+    /// The sweep spec.
+    #[arg(value_name = "SPEC")]
+    spec: PathBuf,
+    /// The sweep's folder (on a file system the cluster's nodes share).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    #[command(flatten)]
+    inputs: SweepInputArgs,
+    /// Tasks of the job array, one shard each (default: one per point, at most 1000).
+    #[arg(long, value_name = "N")]
+    tasks: Option<usize>,
+    /// At most M tasks running at once (--array=0-(N-1)%M).
+    #[arg(long, value_name = "M")]
+    array_limit: Option<usize>,
+    /// CPUs per task, each running that many points at once.
+    #[arg(long, value_name = "C", default_value_t = 1)]
+    cpus_per_task: usize,
+    /// Another #SBATCH option for both jobs, e.g. --sbatch=--partition=short (repeatable).
+    #[arg(long = "sbatch", value_name = "OPTION", allow_hyphen_values = true)]
+    sbatch_options: Vec<String>,
+    /// The v2g program the jobs run (default: this one).
+    #[arg(long, value_name = "PATH")]
+    v2g: Option<PathBuf>,
+    /// Submit the array with sbatch, then the merge job with --dependency=afterok.
+    #[arg(long)]
+    submit: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -208,6 +305,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
+        Err(e @ Error::SweepIncomplete { .. }) => {
+            eprintln!("v2g: error: {e}");
+            ExitCode::FAILURE
+        }
         Err(e) => {
             eprintln!("v2g: error: {e}");
             ExitCode::from(2)
@@ -218,6 +319,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Command::Simulate(args) => simulate(*args),
+        Command::Sweep(cmd) => sweep(*cmd),
         Command::Report { dir } => {
             let summary = read_summary(&dir)?;
             let mut text = summary.render();
@@ -495,4 +597,224 @@ fn progress_line(done: usize, total: usize, elapsed: Duration) -> String {
         "{done}/{total} slots ({:.1}%), {rate:.1} slots/s, about {left:.0} s left",
         100.0 * done as f64 / total.max(1) as f64
     )
+}
+
+fn command_line() -> Vec<String> {
+    std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
+}
+
+fn sweep_plan(spec: &std::path::Path, inputs: SweepInputArgs) -> Result<v2g::sweep::Plan, Error> {
+    let spec = v2g::sweep::SweepSpec::load(spec)?;
+    let flags = v2g::sweep::InputFlags {
+        fleet: inputs.fleet,
+        grid: inputs.grid,
+    };
+    v2g::sweep::Plan::new(&spec, &flags)
+}
+
+fn sweep(cmd: SweepCmd) -> Result<ExitCode, Error> {
+    match cmd.action {
+        Some(SweepAction::Merge { dir }) => {
+            let merged = v2g::sweep::merge(&dir)?;
+            let t = &merged.table;
+            let failed = t.rows.iter().filter(|r| r.error.is_some()).count();
+            let mut text = format!("{} merged", points(t.rows.len()));
+            if failed > 0 {
+                text += &format!(", {failed} failed (see the error column)");
+            }
+            text.push('\n');
+            text += &merged_text(&merged);
+            Ok(print_stdout(&text))
+        }
+        Some(SweepAction::Slurm(args)) => sweep_slurm(*args),
+        None => sweep_run(cmd.run),
+    }
+}
+
+/// The table (when short enough to read) and the files written.
+fn merged_text(merged: &v2g::sweep::Merged) -> String {
+    let t = &merged.table;
+    let mut text = String::new();
+    if t.rows.len() <= 60 {
+        text.push('\n');
+        text += &t.render();
+        text.push('\n');
+    }
+    text += "wrote ";
+    text += &names(&merged.written);
+    text.push('\n');
+    text
+}
+
+/// `1 point`, `2 points`.
+fn points(n: usize) -> String {
+    format!("{n} point{}", if n == 1 { "" } else { "s" })
+}
+
+fn sweep_run(args: SweepRunArgs) -> Result<ExitCode, Error> {
+    let (Some(spec), Some(out)) = (args.spec, args.out) else {
+        unreachable!("clap requires SPEC and --out without a sub-action")
+    };
+    if args.jobs == Some(0) {
+        return Err(Error::param("--jobs", "must be at least 1"));
+    }
+    let plan = sweep_plan(&spec, args.inputs)?;
+    let opts = v2g::sweep::Options {
+        out,
+        jobs: args.jobs.unwrap_or(0),
+        shard: args.shard.unwrap_or(v2g::sweep::Shard::ALL),
+        command_line: command_line(),
+    };
+    let mut progress = SweepProgress::new(args.quiet, opts.shard);
+    let report = v2g::sweep::run(&plan, &opts, &mut |e| {
+        progress.event(&e);
+        Ok(())
+    })?;
+    let mut text = format!(
+        "{}{}: {} run, {} already done, {} failed, in {:.1} s\n",
+        points(report.points),
+        if opts.shard.is_all() {
+            String::new()
+        } else {
+            format!(" in shard {} of {} in all", opts.shard, plan.points.len())
+        },
+        report.ran,
+        report.skipped,
+        report.failed.len(),
+        report.wall_s
+    );
+    match &report.merged {
+        Some(m) => text += &merged_text(m),
+        None => {
+            text += &format!(
+                "wrote {}/runs/; once every shard is done: v2g sweep merge {}\n",
+                opts.out.display(),
+                opts.out.display()
+            )
+        }
+    }
+    let code = print_stdout(&text);
+    // Each failure was reported as it happened, and is in the table's error column.
+    Ok(if report.failed.is_empty() {
+        code
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn sweep_slurm(args: SlurmArgs) -> Result<ExitCode, Error> {
+    let v2g_path = match args.v2g {
+        Some(p) => p,
+        None => std::env::current_exe().map_err(|e| Error::io("v2g", e))?,
+    };
+    let opts = v2g::sweep::slurm::SlurmOptions {
+        v2g: v2g_path,
+        tasks: args.tasks,
+        array_limit: args.array_limit,
+        cpus_per_task: args.cpus_per_task,
+        sbatch_options: args.sbatch_options,
+        flags: v2g::sweep::InputFlags {
+            fleet: args.inputs.fleet.clone(),
+            grid: args.inputs.grid.clone(),
+        },
+    };
+    let plan = sweep_plan(&args.spec, args.inputs)?;
+    let scripts = v2g::sweep::slurm::write_scripts(&plan, &args.spec, &args.out, &opts)?;
+    let mut text = format!(
+        "{} in {} tasks\nwrote {}, {}\n",
+        points(plan.points.len()),
+        scripts.tasks,
+        scripts.array.display(),
+        scripts.merge.display()
+    );
+    if args.submit {
+        let (array, merge) = v2g::sweep::slurm::submit(&scripts)?;
+        text += &format!(
+            "submitted job array {array} and merge job {merge} (after every task of {array} succeeds)\n"
+        );
+    } else {
+        text += &format!(
+            "submit: jobid=$(sbatch --parsable {}) && sbatch --dependency=afterok:$jobid {}\n",
+            scripts.array.display(),
+            scripts.merge.display()
+        );
+    }
+    Ok(print_stdout(&text))
+}
+
+/// A sweep's progress on stderr: the plan, a line at most every [`line_every`] (points
+/// done, rate, time left) and every failure; nothing with `--quiet`.
+struct SweepProgress {
+    quiet: bool,
+    shard: v2g::sweep::Shard,
+    every: Duration,
+    started: Instant,
+    last_line: Instant,
+}
+
+impl SweepProgress {
+    fn new(quiet: bool, shard: v2g::sweep::Shard) -> Self {
+        let now = Instant::now();
+        SweepProgress {
+            quiet,
+            shard,
+            every: line_every(),
+            started: now,
+            last_line: now,
+        }
+    }
+
+    fn event(&mut self, e: &v2g::sweep::Event<'_>) {
+        use v2g::sweep::Event;
+        if self.quiet {
+            return;
+        }
+        match *e {
+            Event::Note(text) => eprintln!("v2g: {text}"),
+            Event::Started {
+                total,
+                points: n,
+                to_run,
+            } => {
+                self.started = Instant::now();
+                self.last_line = self.started;
+                let which = if self.shard.is_all() {
+                    format!("sweep of {}", points(total))
+                } else {
+                    format!(
+                        "shard {} of a sweep of {}: {}",
+                        self.shard,
+                        points(total),
+                        points(n)
+                    )
+                };
+                eprintln!("v2g: {which}, {to_run} to run, {} already done", n - to_run);
+            }
+            Event::Point {
+                id,
+                done,
+                to_run,
+                error,
+                ..
+            } => {
+                if let Some(e) = error {
+                    eprintln!("v2g: point {id} failed: {e}");
+                }
+                let now = Instant::now();
+                if now.duration_since(self.last_line) >= self.every && done < to_run {
+                    self.last_line = now;
+                    let secs = (now - self.started).as_secs_f64().max(1e-9);
+                    let rate = done as f64 / secs;
+                    eprintln!(
+                        "v2g: {done}/{to_run} points ({:.1}%), {rate:.2} points/s, about {:.0} s left",
+                        100.0 * done as f64 / to_run.max(1) as f64,
+                        (to_run - done) as f64 / rate.max(1e-9)
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
 }

@@ -23,9 +23,9 @@ use crate::sim::SlotRecord;
 pub const SIZE: (u32, u32) = (960, 540);
 
 const SLOT_H: f64 = SLOT_MINUTES as f64 / 60.0;
-const FONT: &str = "sans-serif";
+pub(crate) const FONT: &str = "sans-serif";
 
-fn plot_err(e: impl std::fmt::Display) -> Error {
+pub(crate) fn plot_err(e: impl std::fmt::Display) -> Error {
     Error::Plot(e.to_string())
 }
 
@@ -76,7 +76,7 @@ const AXIS_LIMIT: f64 = 1e15;
 
 /// `v` as a value an axis and a series can hold: finite (NaN is 0, infinities and huge
 /// values are clipped to [`AXIS_LIMIT`]).
-fn axis_value(v: f64) -> f64 {
+pub(crate) fn axis_value(v: f64) -> f64 {
     if v.is_nan() {
         0.0
     } else {
@@ -90,7 +90,7 @@ fn axis_value(v: f64) -> f64 {
 /// plotters' tick search (`compute_f64_key_points`) never ends on an infinite or NaN
 /// range, nor on one too narrow for the floats at its magnitude, so every y range goes
 /// through here (or [`from_zero`]), whatever the data.
-fn padded(lo: f64, hi: f64) -> std::ops::Range<f64> {
+pub(crate) fn padded(lo: f64, hi: f64) -> std::ops::Range<f64> {
     let (a, b) = (axis_value(lo), axis_value(hi));
     let (lo, hi) = (a.min(b), a.max(b));
     let span = (hi - lo).max(1e-6).max(1e-8 * lo.abs().max(hi.abs()));
@@ -104,7 +104,7 @@ fn from_zero(hi: f64) -> std::ops::Range<f64> {
 
 /// The smallest and largest values as drawn (through [`axis_value`], so that every point
 /// drawn lies on the chart), or `(0, 0)` when there is none.
-fn min_max(vals: impl Iterator<Item = f64>) -> (f64, f64) {
+pub(crate) fn min_max(vals: impl Iterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) = vals
         .map(axis_value)
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
@@ -118,9 +118,17 @@ fn min_max(vals: impl Iterator<Item = f64>) -> (f64, f64) {
 }
 
 fn render(draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<()>) -> Result<String> {
+    render_sized(SIZE, draw)
+}
+
+/// Draws an SVG of `size` pixels on a white background.
+pub(crate) fn render_sized(
+    size: (u32, u32),
+    draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<()>,
+) -> Result<String> {
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
         root.fill(&WHITE).map_err(plot_err)?;
         draw(&root)?;
         root.present().map_err(plot_err)?;
@@ -130,7 +138,7 @@ fn render(draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<()>) 
 
 /// How a series shows in the legend.
 #[derive(Clone, Copy)]
-enum Mark {
+pub(crate) enum Mark {
     /// A line of this width.
     Line(u32),
     /// A filled area.
@@ -140,7 +148,7 @@ enum Mark {
 /// Draws the title and a legend (items flowed left to right, wrapping) in a band at the
 /// top of `root`, and returns the area below it for the chart, so that the legend never
 /// hides data.
-fn header<'a>(
+pub(crate) fn header<'a>(
     root: &DrawingArea<SVGBackend<'a>, Shift>,
     title: &str,
     items: &[(&str, RGBColor, Mark)],
@@ -191,16 +199,16 @@ fn header<'a>(
 }
 
 /// Axis numbers without a spurious `-0`.
-fn num(v: &f64, decimals: usize) -> String {
+pub(crate) fn num(v: &f64, decimals: usize) -> String {
     let scale = 10f64.powi(decimals as i32);
     format!("{:.*}", decimals, (v * scale).round() / scale + 0.0)
 }
 
-const BLUE_: RGBColor = RGBColor(31, 119, 180);
-const ORANGE: RGBColor = RGBColor(255, 127, 14);
-const GREEN_: RGBColor = RGBColor(44, 160, 44);
-const RED_: RGBColor = RGBColor(214, 39, 40);
-const PURPLE: RGBColor = RGBColor(148, 103, 189);
+pub(crate) const BLUE_: RGBColor = RGBColor(31, 119, 180);
+pub(crate) const ORANGE: RGBColor = RGBColor(255, 127, 14);
+pub(crate) const GREEN_: RGBColor = RGBColor(44, 160, 44);
+pub(crate) const RED_: RGBColor = RGBColor(214, 39, 40);
+pub(crate) const PURPLE: RGBColor = RGBColor(148, 103, 189);
 
 /// Fig. 3: the campus base load and the auxiliary-service demand `E_limit` (as average
 /// power over its slot), both in MW.

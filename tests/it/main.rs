@@ -9,3 +9,4 @@ mod ledger;
 mod outputs;
 mod simulate;
 mod solver;
+mod sweep;
