@@ -415,15 +415,20 @@ pub fn run_outputs(result: &RunResult, grid: &[GridRow], summary: &Summary) -> R
 
 /// Reads `summary.json` from a finished run's folder.
 pub fn read_summary(dir: &Path) -> Result<Summary> {
-    let path = dir.join("summary.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    read_json(&dir.join("summary.json"), "summary")
+}
+
+/// Reads a JSON file v2g wrote (`what` names it in errors: "not a v2g {what}"), with the
+/// line and column of a parse error and only a short excerpt of a bad value.
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     serde_json::from_str(&text).map_err(|e| {
         Error::input(
-            &path,
+            path,
             e.line() as u64,
             e.column() as u64,
             "",
-            format!("not a v2g summary: {}", crate::error::json_message(&e)),
+            format!("not a v2g {what}: {}", crate::error::json_message(&e)),
         )
     })
 }

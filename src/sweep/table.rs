@@ -236,20 +236,7 @@ pub struct Merged {
 
 /// Reads `DIR/sweep.json`.
 pub fn read_manifest(dir: &Path) -> Result<Manifest> {
-    let path = dir.join("sweep.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-    serde_json::from_str(&text).map_err(|e| {
-        Error::input(
-            &path,
-            e.line() as u64,
-            e.column() as u64,
-            "",
-            format!(
-                "not a v2g sweep manifest: {}",
-                crate::error::json_message(&e)
-            ),
-        )
-    })
+    crate::report::output::read_json(&dir.join("sweep.json"), "sweep manifest")
 }
 
 /// `id (key = value, …)`.
