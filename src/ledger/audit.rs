@@ -603,7 +603,9 @@ impl<'g> Audit<'g> {
                 },
             );
         }
-        if merkle::root(prep.leaves.clone()) != h.tx_root {
+        // One tree serves the root check here and the inclusion proofs below.
+        let tree = Tree::new(prep.leaves.clone());
+        if tree.root() != h.tx_root {
             return at(None, Fault::MerkleRoot);
         }
         // Votes and evidence.
@@ -679,7 +681,6 @@ impl<'g> Audit<'g> {
         self.client
             .accept(&b.header, &b.votes)
             .map_err(|f| LedgerError::at(b.header.height, None, f))?;
-        let tree = Tree::new(prep.leaves.clone());
         for (i, leaf) in prep.leaves.iter().enumerate() {
             let proof = tree.proof(i).unwrap_or_default();
             self.client
