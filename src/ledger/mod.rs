@@ -85,10 +85,6 @@ pub enum Fault {
     /// A signature does not verify (forged, altered message, or the wrong key).
     #[error("bad signature by {0}")]
     Signature(String),
-    /// A batch of signatures failed, yet every single one verifies (cannot happen with
-    /// a correct implementation; reported rather than ignored).
-    #[error("signature batch failed without a single culprit")]
-    Batch,
     /// A public key in the genesis record is weak (small order) or not a point.
     #[error("weak or invalid public key of {0}")]
     WeakKey(String),

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use v2g::ledger::block::vote;
 use v2g::ledger::consensus::{evidence_root, proposals_root};
-use v2g::ledger::keys::{sign, Keyring, Keystore};
+use v2g::ledger::keys::{sign, verify_all, verify_one, Keyring, Keystore};
 use v2g::ledger::light::LightClient;
 use v2g::ledger::merkle;
 use v2g::ledger::meter::{self, MeterAttestation};
@@ -363,6 +363,78 @@ fn replayed_transactions_are_caught() {
     moved.slot = later as u64;
     l.blocks[later].txs.insert(0, moved);
     refused(&l, later, Some(0), |f| matches!(f, Fault::Signature(_)));
+}
+
+/// A signature by `key` on `msg` whose `R` carries a small-order (torsion) component:
+/// it satisfies the cofactored equation `[8]sB = [8]R + [8]kA`, which a cofactored batch
+/// verifier accepts, but not `sB = R + kA`, which `verify_strict` requires.
+fn torsion_signature(key: &ed25519_dalek::SigningKey, msg: &[u8]) -> v2g::ledger::units::Sig {
+    use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT as B, EIGHT_TORSION};
+    use curve25519_dalek::scalar::Scalar;
+    use sha2::{Digest, Sha512};
+    let a = key.to_scalar();
+    let pk = key.verifying_key().to_bytes();
+    // Any nonce works; derived from the secret, it stays unpredictable to others.
+    let r = Scalar::hash_from_bytes::<Sha512>(&[&a.to_bytes()[..], msg].concat());
+    let big_r = r * B + EIGHT_TORSION[1];
+    let k = Scalar::from_hash(
+        Sha512::new()
+            .chain_update(big_r.compress().as_bytes())
+            .chain_update(pk)
+            .chain_update(msg),
+    );
+    let s = r + k * a;
+    // The cofactored equation holds, the plain one does not.
+    let lhs = s * B;
+    let rhs = big_r + k * key.verifying_key().to_edwards();
+    assert_eq!(lhs.mul_by_cofactor(), rhs.mul_by_cofactor());
+    assert_ne!(lhs, rhs);
+    let mut sig = [0u8; 64];
+    sig[..32].copy_from_slice(big_r.compress().as_bytes());
+    sig[32..].copy_from_slice(s.as_bytes());
+    v2g::ledger::units::Bytes(sig)
+}
+
+#[test]
+fn a_torsion_signature_is_refused_whatever_signatures_surround_it() {
+    let l0 = honest();
+    let ring = keyring(&l0);
+    let chain = l0.genesis.chain_id.clone();
+    let h = busy_block(&l0);
+    // The EV's own key signs its own terms with a torsion component in R: a cofactored
+    // batch would accept it; the one strict rule refuses it, alone or among valid ones.
+    for i in 0..l0.blocks[h].txs.len() {
+        let mut l = l0.clone();
+        let t = &mut l.blocks[h].txs[i];
+        let ev = t.ev as usize;
+        t.ev_sig = torsion_signature(&ring.evs[ev], &t.consent_bytes(&chain));
+        let scp = t.scp as usize;
+        attest(&mut l, h, &[scp]);
+        refused(
+            &l,
+            h,
+            Some(i),
+            |f| matches!(f, Fault::Signature(s) if *s == format!("EV wallet {ev}")),
+        );
+    }
+    let k = &ring.evs[0];
+    let vk = k.verifying_key();
+    let bad = torsion_signature(k, b"m");
+    let good = sign(k, b"m");
+    assert!(!verify_one(&vk, b"m", &bad));
+    for items in [
+        vec![(&vk, &b"m"[..], &bad)],
+        vec![(&vk, &b"m"[..], &good), (&vk, &b"m"[..], &bad)],
+        vec![
+            (&vk, &b"m"[..], &good),
+            (&vk, &b"m"[..], &good),
+            (&vk, &b"m"[..], &bad),
+            (&vk, &b"m"[..], &good),
+        ],
+    ] {
+        let at = items.len() - 1 - usize::from(items.len() == 4);
+        assert_eq!(verify_all(&items), Err(at));
+    }
 }
 
 #[test]
