@@ -71,7 +71,11 @@ impl MeterAttestation {
 
 /// The readings of each of `n_scps` SCPs: the leaf hashes of the transactions plugged
 /// into it (EV `i` at SCP `i mod n`), in block order. `evs[k]` is transaction `k`'s wallet.
+/// Empty when there is no SCP.
 pub fn readings(evs: &[u32], leaves: &[Hash], n_scps: usize) -> Vec<Vec<Hash>> {
+    if n_scps == 0 {
+        return Vec::new();
+    }
     let mut out = vec![Vec::with_capacity(leaves.len() / n_scps.max(1) + 1); n_scps];
     for (ev, leaf) in evs.iter().zip(leaves) {
         out[scp_of(*ev as usize, n_scps)].push(*leaf);
@@ -80,7 +84,11 @@ pub fn readings(evs: &[u32], leaves: &[Hash], n_scps: usize) -> Vec<Vec<Hash>> {
 }
 
 /// The position of each transaction among its SCP's readings (for inclusion proofs).
+/// Empty when there is no SCP.
 pub fn positions(evs: &[u32], n_scps: usize) -> Vec<u64> {
+    if n_scps == 0 {
+        return Vec::new();
+    }
     let mut next = vec![0u64; n_scps];
     evs.iter()
         .map(|ev| {
@@ -111,6 +119,9 @@ mod tests {
         );
         assert_eq!(positions(&evs, 3), vec![0, 0, 0, 1, 1, 2]);
         assert_eq!(readings(&[], &[], 2), vec![Vec::<Hash>::new(), Vec::new()]);
+        // No SCP: nothing to group, and no division by zero.
+        assert!(readings(&evs, &leaves, 0).is_empty());
+        assert!(positions(&evs, 0).is_empty());
     }
 
     #[test]
