@@ -10,7 +10,7 @@ use v2g::data::fleet::{MAX_BETA, MAX_CAPACITY_KWH, MAX_U_IDLE, MIN_A};
 use v2g::data::grid::{MAX_GRID_VALUE, MAX_P_RT};
 use v2g::data::scenario::{equal_workers, MAX_WORKERS};
 use v2g::game::exact;
-use v2g::game::follower::{EvState, Follower, Regime};
+use v2g::game::follower::{discharge_x_unchecked, EvState, Follower, Regime};
 use v2g::game::leader::Revenue;
 use v2g::game::search::Best;
 use v2g::sim::MAX_CANDIDATES;
@@ -25,6 +25,61 @@ const PAR_MIN_WORK: usize = 1 << 16;
 pub struct PySlotGame {
     game: SlotGame,
     scenario: Scenario,
+    /// Each follower's discharge threshold `τ` (`v2g::game::exact::threshold`).
+    tau: Vec<f64>,
+}
+
+/// Relative width of the band around `τ` where [`revenue_batch`] asks the follower itself
+/// (the exact solver's docs: the follower's own comparison may disagree with `p < τ` only
+/// within a few units in the last place of `τ`).
+const TAU_BAND: f64 = 1e-9;
+
+/// `R` at `p` as `v2g::game::exact::revenue_at` computes it (the followers' own responses,
+/// summed in follower order with `SlotPrices::revenue`'s expressions), bit for bit, but
+/// without a logarithm for the EVs far from their threshold: one below `τ` discharges
+/// `discharge_x_unchecked` (the follower's own expression), one above takes its fallback;
+/// only those within [`TAU_BAND`] of `τ` are asked `Follower::discharge`. A test checks
+/// it against `revenue_at` at random prices and at every `τ` ± a few ulps.
+fn revenue_batch(game: &SlotGame, tau: &[f64], p: f64) -> Revenue {
+    let pr = &game.prices;
+    let (mut r_service, mut charge, mut d) = (0.0, 0.0, 0.0);
+    let (mut nc, mut ni, mut nd) = (0, 0, 0);
+    for (f, &t) in game.followers.iter().zip(tau) {
+        let band = TAU_BAND * t.abs().max(1.0);
+        let x_d = if p < t - band {
+            Some(discharge_x_unchecked(f.w, f.a, f.x_min, p))
+        } else if p > t + band {
+            None
+        } else {
+            f.discharge(p)
+        };
+        match x_d {
+            Some(x) => {
+                d += pr.e0_kwh * x.abs();
+                nd += 1;
+            }
+            None => match f.fallback.regime {
+                Regime::Charge => {
+                    r_service += pr.w_service * pr.e0_kwh * f.fallback.x;
+                    charge += pr.e0_kwh * f.fallback.x;
+                    nc += 1;
+                }
+                _ => ni += 1,
+            },
+        }
+    }
+    pr.assemble(
+        p,
+        Revenue {
+            r_service,
+            n_charge: nc,
+            n_discharge: nd,
+            n_idle: ni,
+            charge_kwh: charge,
+            discharge_kwh: d,
+            ..Revenue::default()
+        },
+    )
 }
 
 fn input_err(py: Python<'_>, msg: String) -> PyErr {
@@ -209,8 +264,13 @@ impl PySlotGame {
             check_state(py, i, &s)?;
             followers.push(Follower::new(&s, prices.p_c, prices.e0_kwh));
         }
+        let tau = followers.iter().map(|f| exact::threshold(f).tau).collect();
         let game = SlotGame::new(prices, p.epsilon, followers).map_err(|e| to_py_err(py, e))?;
-        Ok(PySlotGame { game, scenario })
+        Ok(PySlotGame {
+            game,
+            scenario,
+            tau,
+        })
     }
 
     /// `(p_d_min, p_d_max)`: the oracle's discharging-price range (Eq. 11).
@@ -259,32 +319,30 @@ impl PySlotGame {
     }
 
     /// `R` and its parts at each price, from the followers' own responses (what
-    /// settlement pays; `v2g::game::exact::revenue_at`): ten float64 byte columns in the
-    /// order revenue, r_service, r_grid, c_v2g, c_limit, n_charge, n_discharge, n_idle,
-    /// charge_kwh, discharge_kwh. Prices are evaluated in parallel; each is independent.
+    /// settlement pays; `v2g::game::exact::revenue_at`, bit for bit, see
+    /// [`revenue_batch`]): ten float64 byte columns in the order revenue, r_service,
+    /// r_grid, c_v2g, c_limit, n_charge, n_discharge, n_idle, charge_kwh, discharge_kwh.
+    /// Prices are evaluated in parallel; each is independent.
     fn revenue<'py>(&self, py: Python<'py>, p_d: &[u8]) -> PyResult<Vec<Bound<'py, PyBytes>>> {
-        let ps = self.prices_of(py, p_d)?;
+        let (game, tau) = (&self.game, &self.tau);
+        self.revenue_with(py, p_d, |p| revenue_batch(game, tau, p))
+    }
+
+    /// [`Self::revenue`] straight from `v2g::game::exact::revenue_at` (the reference the
+    /// tests compare the batch evaluation with).
+    fn revenue_reference<'py>(
+        &self,
+        py: Python<'py>,
+        p_d: &[u8],
+    ) -> PyResult<Vec<Bound<'py, PyBytes>>> {
         let game = &self.game;
-        let rs: Vec<Revenue> = py.detach(|| {
-            if ps.len() * game.followers.len() >= PAR_MIN_WORK {
-                ps.par_iter().map(|&p| exact::revenue_at(game, p)).collect()
-            } else {
-                ps.iter().map(|&p| exact::revenue_at(game, p)).collect()
-            }
-        });
-        let col = |f: &dyn Fn(&Revenue) -> f64| f64_bytes(py, rs.iter().map(f));
-        Ok(vec![
-            col(&|r| r.total),
-            col(&|r| r.r_service),
-            col(&|r| r.r_grid),
-            col(&|r| r.c_v2g),
-            col(&|r| r.c_limit),
-            col(&|r| r.n_charge as f64),
-            col(&|r| r.n_discharge as f64),
-            col(&|r| r.n_idle as f64),
-            col(&|r| r.charge_kwh),
-            col(&|r| r.discharge_kwh),
-        ])
+        self.revenue_with(py, p_d, |p| exact::revenue_at(game, p))
+    }
+
+    /// Each follower's discharge threshold `τ` (it discharges exactly for `p_d < τ`, up
+    /// to rounding; `-inf` when it never does), float64 bytes.
+    fn thresholds<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        f64_bytes(py, self.tau.iter().copied())
     }
 
     /// The paper's grid search (Eq. 12) with step `epsilon` (default: the scenario's)
@@ -334,6 +392,38 @@ impl PySlotGame {
             .detach(|| v2g::solve(game, v2g::Solver::Exact, &ws))
             .map_err(|e| to_py_err(py, e))?;
         best_dict(py, &r.0.best)
+    }
+}
+
+impl PySlotGame {
+    fn revenue_with<'py>(
+        &self,
+        py: Python<'py>,
+        p_d: &[u8],
+        at: impl Fn(f64) -> Revenue + Sync,
+    ) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+        let ps = self.prices_of(py, p_d)?;
+        let n = self.game.followers.len();
+        let rs: Vec<Revenue> = py.detach(|| {
+            if ps.len() * n >= PAR_MIN_WORK {
+                ps.par_iter().map(|&p| at(p)).collect()
+            } else {
+                ps.iter().map(|&p| at(p)).collect()
+            }
+        });
+        let col = |f: &dyn Fn(&Revenue) -> f64| f64_bytes(py, rs.iter().map(f));
+        Ok(vec![
+            col(&|r| r.total),
+            col(&|r| r.r_service),
+            col(&|r| r.r_grid),
+            col(&|r| r.c_v2g),
+            col(&|r| r.c_limit),
+            col(&|r| r.n_charge as f64),
+            col(&|r| r.n_discharge as f64),
+            col(&|r| r.n_idle as f64),
+            col(&|r| r.charge_kwh),
+            col(&|r| r.discharge_kwh),
+        ])
     }
 }
 

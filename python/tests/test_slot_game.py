@@ -162,3 +162,21 @@ def test_defaults_come_from_params_and_bad_states_are_located():
         g.search(workers=0)
     empty = v2g.SlotGame(pd.DataFrame({"energy_kwh": [], "capacity_kwh": []}), 0.5, 10.0)
     assert empty.search()["n_idle"] == 0
+
+
+@pytest.mark.parametrize("seed", [6, 7])
+def test_batch_revenue_is_revenue_at_bit_for_bit_even_at_the_thresholds(seed):
+    rng = np.random.default_rng(seed)
+    state = random_state(rng, 500)
+    g = v2g.SlotGame(state, float(rng.uniform(0.3, 1.1)), float(rng.uniform(0, 300)))
+    lo, hi = g.price_range
+    tau = np.frombuffer(g._core.thresholds(), dtype=np.float64)
+    near = tau[np.isfinite(tau)]
+    # Each threshold and its neighbours a few units in the last place away.
+    steps = np.concatenate([np.nextafter(near, np.inf), np.nextafter(near, -np.inf), near, near + 1e-12, near - 1e-12])
+    prices = np.concatenate([rng.uniform(lo, hi, 2000), steps, np.linspace(lo, hi, 997)])
+    b = prices.tobytes()
+    fast = g._core.revenue(b)
+    ref = g._core.revenue_reference(b)
+    for f, r in zip(fast, ref):
+        assert f == r  # bytes: every bit of every part
