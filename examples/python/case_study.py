@@ -1,7 +1,4 @@
-"""The README's example: simulate the case study, plot p_d* against p_rt from the DataFrame.
-
-python examples/python/case_study.py [OUT.png]   (run from the repository's root)
-"""
+"""Simulate the case study, plot p_d* against p_rt: python examples/python/case_study.py [PNG]"""
 import sys
 
 import matplotlib.pyplot as plt

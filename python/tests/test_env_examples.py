@@ -138,3 +138,10 @@ def test_ctrl_c_stops_a_long_run_cleanly(tmp_path):
     assert child.returncode == 0
     assert time.monotonic() - t < 30
     assert not out.exists()
+
+
+def test_the_readme_shows_the_example_verbatim():
+    readme = (ROOT / "README.md").read_text()
+    marker = "<!-- examples/python/case_study.py -->\n```python\n"
+    block = readme.split(marker, 1)[1].split("```", 1)[0]
+    assert block == (ROOT / "examples" / "python" / "case_study.py").read_text()
