@@ -15,12 +15,15 @@
 //!    decision: contiguous sub-ranges from 0, each accepted claim inside its sub-range,
 //!    the header's `p_d*` the proposer's accepted claim, no accepted claim of higher
 //!    revenue, and `p_d*` within the oracle's range;
-//! 4. each transaction: known wallet and SCP (the EV's SCP is `ev mod n`), its slot (a
-//!    transaction replayed from another slot is refused), both signatures, the nonce
-//!    (exactly one more than the wallet's last), the balance (previous − amount), the
-//!    SCP's meter against the EV's signed energy, and the terms against the oracle's
-//!    prices, `p_d*` and `p_delay`;
-//! 5. the transaction count and the RFC 6962 Merkle root;
+//! 4. each transaction: known wallet and SCP, its slot (a transaction replayed from
+//!    another slot is refused), the EV's signature, then the ledger's rules
+//!    ([`crate::ledger::rules::check_tx`], the check the validators make before voting):
+//!    the EV's SCP is `ev mod n`, the nonce is exactly one more than the wallet's last,
+//!    the balance is the previous one − amount, the SCP's meter reads the EV's signed
+//!    energy, and the terms fit the oracle's prices, `p_d*` and `p_delay`;
+//! 5. the transaction count and the RFC 6962 Merkle root; every SCP's meter attestation
+//!    (one each, in SCP order, signed, and exactly the count and Merkle root of its
+//!    readings in this block: [`crate::ledger::meter`]);
 //! 6. the precommit votes: known SCPs, one vote each (a second is equivocation),
 //!    signatures, and more than two thirds of the SCPs; equivocation evidence must prove
 //!    two signed prevotes for different headers at this height of this chain, its SCP
@@ -46,14 +49,15 @@ use crate::data::fleet::Fleet;
 use crate::data::grid::{GridRow, GridSignals};
 use crate::error::excerpt;
 use crate::ledger::block::{Block, Genesis, PROTOCOL};
+use crate::ledger::chain::Ledger;
 use crate::ledger::consensus::byzantine_set;
 use crate::ledger::consensus::{evidence_root, proposals_root, vote_bytes, Proposal};
 use crate::ledger::keys::{verify_all, verify_one, verifying_key};
 use crate::ledger::light::LightClient;
 use crate::ledger::merkle::{self, Tree};
+use crate::ledger::meter::readings;
 use crate::ledger::oracle::OracleMsg;
-use crate::ledger::record::Ledger;
-use crate::ledger::rules::{claim_of, slot_accounts, unsigned, unsigned_txs};
+use crate::ledger::rules::{check_tx, claim_of, slot_accounts, unsigned, unsigned_txs, TxContext};
 use crate::ledger::store;
 use crate::ledger::units::{micro, wh, Hash, Sig};
 use crate::ledger::{Fault, LedgerError};
@@ -231,7 +235,7 @@ enum Site {
     Oracle,
     Proposal(usize),
     TxEv(usize),
-    TxScp(usize),
+    Meter(usize),
     Vote(usize),
     Evidence(usize, bool),
 }
@@ -250,7 +254,8 @@ struct Prepared<'a> {
 
 fn prepare<'a>(chain: &str, keys: &'a Keys, b: &'a Block) -> Prepared<'a> {
     let h = b.header.height;
-    let mut items = Vec::with_capacity(2 * b.txs.len() + b.votes.len() + b.proposals.len() + 1);
+    let mut items =
+        Vec::with_capacity(b.txs.len() + b.meters.len() + b.votes.len() + b.proposals.len() + 1);
     items.push((
         &keys.oracle,
         b.oracle.signed_bytes(chain),
@@ -265,13 +270,14 @@ fn prepare<'a>(chain: &str, keys: &'a Keys, b: &'a Block) -> Prepared<'a> {
     let mut leaves = Vec::with_capacity(b.txs.len());
     for (i, tx) in b.txs.iter().enumerate() {
         let consent = tx.consent_bytes(chain);
-        let meter = tx.meter_bytes(chain, &consent);
-        leaves.push(merkle::leaf_hash(&tx.leaf_bytes(&meter)));
+        leaves.push(merkle::leaf_hash(&tx.leaf_bytes(chain, &consent)));
         if let Some(k) = keys.evs.get(tx.ev as usize) {
             items.push((k, consent, &tx.ev_sig, Site::TxEv(i)));
         }
-        if let Some(k) = keys.scps.get(tx.scp as usize) {
-            items.push((k, meter, &tx.scp_sig, Site::TxScp(i)));
+    }
+    for (i, m) in b.meters.iter().enumerate() {
+        if let Some(k) = keys.scps.get(m.scp as usize) {
+            items.push((k, m.signed_bytes(chain, h), &m.sig, Site::Meter(i)));
         }
     }
     let hash = b.header.hash(chain);
@@ -535,8 +541,14 @@ impl<'g> Audit<'g> {
             return at(None, f);
         }
         self.report.faulty_proposals += b.proposals.iter().filter(|p| p.faulty).count() as u64;
-        // Transactions.
-        let p_c = o.p_c();
+        // Transactions: known wallet and SCP, this slot, the EV's signature, then the
+        // ledger's rules (the same check the validators make before they vote).
+        let cx = TxContext {
+            n_scps: n,
+            p_c: o.p_c(),
+            p_d: h.p_d,
+            p_delay: self.g.p_delay,
+        };
         for (i, tx) in b.txs.iter().enumerate() {
             let ev = tx.ev as usize;
             if ev >= self.keys.evs.len() {
@@ -557,38 +569,7 @@ impl<'g> Audit<'g> {
             if !sig_ok(Site::TxEv(i)) {
                 return at(Some(i), Fault::Signature(format!("EV wallet {}", tx.ev)));
             }
-            if !sig_ok(Site::TxScp(i)) {
-                return at(Some(i), Fault::Signature(format!("SCP {} (meter)", tx.scp)));
-            }
-            if tx.scp as usize != ev % n {
-                return at(
-                    Some(i),
-                    Fault::Terms(format!("EV {} is not plugged into SCP {}", tx.ev, tx.scp)),
-                );
-            }
-            let expected = self.nonces[ev].wrapping_add(1);
-            if tx.nonce != expected {
-                return at(
-                    Some(i),
-                    Fault::Nonce {
-                        ev: tx.ev,
-                        expected,
-                        got: tx.nonce,
-                    },
-                );
-            }
-            let want = self.balances[ev].checked_sub(tx.amount);
-            if want != Some(tx.balance) {
-                return at(
-                    Some(i),
-                    Fault::Balance {
-                        ev: tx.ev,
-                        expected: want.unwrap_or(i64::MIN),
-                        got: tx.balance,
-                    },
-                );
-            }
-            if let Err(f) = tx.check_terms(p_c, h.p_d, self.g.p_delay) {
+            if let Err(f) = check_tx(tx, self.nonces[ev], self.balances[ev], &cx) {
                 return at(Some(i), f);
             }
             self.nonces[ev] = tx.nonce;
@@ -607,6 +588,39 @@ impl<'g> Audit<'g> {
         let tree = Tree::new(prep.leaves.clone());
         if tree.root() != h.tx_root {
             return at(None, Fault::MerkleRoot);
+        }
+        // Every SCP's meter attestation: one each, in SCP order, signed, over exactly its
+        // readings in this block.
+        if b.meters.len() != n {
+            return at(
+                None,
+                Fault::Meters(format!("{} attestations for {n} SCPs", b.meters.len())),
+            );
+        }
+        let evs: Vec<u32> = b.txs.iter().map(|t| t.ev).collect();
+        for (j, (m, r)) in b
+            .meters
+            .iter()
+            .zip(readings(&evs, &prep.leaves, n))
+            .enumerate()
+        {
+            if m.scp as usize != j {
+                return at(
+                    None,
+                    Fault::Meters(format!("SCP {} attests in SCP {j}'s place", m.scp)),
+                );
+            }
+            if !sig_ok(Site::Meter(j)) {
+                return at(None, Fault::Signature(format!("SCP {j} (meters)")));
+            }
+            if m.count != r.len() as u64 || m.root != merkle::root(r) {
+                return at(
+                    None,
+                    Fault::Meters(format!(
+                        "SCP {j}'s attestation is not of its readings in this block"
+                    )),
+                );
+            }
         }
         // Votes and evidence.
         let mut seen = vec![false; n];

@@ -15,7 +15,8 @@
 //!   of the height's prevotes (votes are in two rounds: prevotes on
 //!   [`Header::prevote_hash`], then precommits on the full header).
 //! * [`Block`]: the header and the body: the oracle message, the proposals, the
-//!   transactions, the SCPs' votes on the header and any equivocation evidence.
+//!   transactions, each SCP's attestation of its meter readings, the SCPs' votes on the
+//!   header and any equivocation evidence.
 
 use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
@@ -24,12 +25,13 @@ use crate::data::fleet::{Ev, Kind};
 use crate::data::scenario::Scenario;
 use crate::ledger::consensus::{Evidence, Proposal, Vote};
 use crate::ledger::keys::{public, sign, Keyring};
+use crate::ledger::meter::MeterAttestation;
 use crate::ledger::oracle::OracleMsg;
 use crate::ledger::tx::Tx;
 use crate::ledger::units::{micro, sha256, wh, Bytes, Enc, Hash, PublicKey, Sig};
 
 /// The ledger protocol this code writes and verifies.
-pub const PROTOCOL: &str = "v2g-ledger/2";
+pub const PROTOCOL: &str = "v2g-ledger/3";
 
 /// What a genesis commits the run to: its inputs and its resolved scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -330,6 +332,8 @@ pub struct Block {
     pub proposals: Vec<Proposal>,
     /// One transaction per plugged EV, in fleet order (steps 2, 5).
     pub txs: Vec<Tx>,
+    /// Every SCP's attestation of its meter readings, in SCP order (step 5).
+    pub meters: Vec<MeterAttestation>,
     /// The SCPs' signatures on the header (step 5).
     pub votes: Vec<Vote>,
     /// Equivocation evidence gathered while voting.

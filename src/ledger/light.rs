@@ -1,7 +1,8 @@
 //! Light clients (step 6): an EV keeps only block headers. From the genesis record it
 //! trusts (the validator set), it checks each new header's hash link and its quorum of
 //! SCP signatures, and then verifies a Merkle inclusion proof for each of its own
-//! transactions against the header's root.
+//! transactions against the header's root, and of its meter readings against its SCP's
+//! signed attestation ([`LightClient::verify_meter`]).
 
 use ed25519_dalek::VerifyingKey;
 
@@ -9,6 +10,7 @@ use crate::ledger::block::{Genesis, Header};
 use crate::ledger::consensus::{quorum, vote_bytes, Vote};
 use crate::ledger::keys::{verify_one, verifying_key};
 use crate::ledger::merkle::verify_inclusion;
+use crate::ledger::meter::MeterAttestation;
 use crate::ledger::units::Hash;
 use crate::ledger::Fault;
 
@@ -96,6 +98,37 @@ impl LightClient {
             got: height,
         })?;
         if verify_inclusion(index, h.tx_count, leaf, proof, &h.tx_root) {
+            Ok(())
+        } else {
+            Err(Fault::Inclusion)
+        }
+    }
+
+    /// Verifies an EV's meter reading (step 5): `att` is SCP `att.scp`'s attestation in
+    /// block `height` (an accepted header), signed by that SCP of the genesis, and the
+    /// reading with leaf hash `leaf` is number `index` of its readings, by `proof`.
+    pub fn verify_meter(
+        &self,
+        height: u64,
+        att: &MeterAttestation,
+        index: u64,
+        leaf: &Hash,
+        proof: &[Hash],
+    ) -> Result<(), Fault> {
+        if height >= self.headers.len() as u64 {
+            return Err(Fault::Height {
+                expected: self.headers.len() as u64,
+                got: height,
+            });
+        }
+        let key = self
+            .validators
+            .get(att.scp as usize)
+            .ok_or(Fault::UnknownScp(att.scp))?;
+        if !verify_one(key, &att.signed_bytes(&self.chain_id, height), &att.sig) {
+            return Err(Fault::Signature(format!("SCP {} (meters)", att.scp)));
+        }
+        if verify_inclusion(index, att.count, leaf, proof, &att.root) {
             Ok(())
         } else {
             Err(Fault::Inclusion)

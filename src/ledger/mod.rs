@@ -9,7 +9,7 @@
 //! | 2 information transfer | the EV signs its trade and its state entering the slot (consent) | [`tx`] |
 //! | 3 data assimilation | the operator signs the slot's prices, `E_limit`, `W_service` | [`oracle`] |
 //! | 4 price calculation | each SCP worker signs its sub-range's best candidate | [`consensus::Proposal`] |
-//! | 5 logging and voting | the SCP countersigns its meter reading; the SCPs prevote on the header, equivocation becomes evidence committed in the header, and > 2/3 precommits make it final | [`tx`], [`block`], [`consensus`] |
+//! | 5 logging and voting | each SCP signs the Merkle root of its meter readings once per block; the SCPs prevote on the header, equivocation becomes evidence committed in the header, and > 2/3 precommits make it final | [`meter`], [`block`], [`consensus`] |
 //! | 6 light clients | an EV keeps headers and checks inclusion proofs of its own trades | [`light`], [`merkle`] |
 //!
 //! [`rules`] holds what a block's content must be, used by the builder ([`record`]) and
@@ -26,10 +26,12 @@
 
 pub mod audit;
 pub mod block;
+pub mod chain;
 pub mod consensus;
 pub mod keys;
 pub mod light;
 pub mod merkle;
+pub mod meter;
 pub mod oracle;
 pub mod record;
 pub mod rules;
@@ -39,7 +41,8 @@ pub mod units;
 
 pub use audit::{verify, AuditReport};
 pub use block::{Block, Genesis, Header};
-pub use record::{Ledger, LedgerBuilder};
+pub use chain::Ledger;
+pub use record::LedgerBuilder;
 
 /// Where a ledger check failed: the line of the file (when read from one), the block
 /// height and the transaction index (when the fault is inside a block or transaction).
@@ -82,10 +85,6 @@ pub enum Fault {
     /// A signature does not verify (forged, altered message, or the wrong key).
     #[error("bad signature by {0}")]
     Signature(String),
-    /// A batch of signatures failed, yet every single one verifies (cannot happen with
-    /// a correct implementation; reported rather than ignored).
-    #[error("signature batch failed without a single culprit")]
-    Batch,
     /// A public key in the genesis record is weak (small order) or not a point.
     #[error("weak or invalid public key of {0}")]
     WeakKey(String),
@@ -192,6 +191,9 @@ pub enum Fault {
         /// Meter reading.
         meter_wh: i64,
     },
+    /// An SCP's meter attestation is missing, out of place or not of its readings.
+    #[error("meter attestation: {0}")]
+    Meters(String),
     /// The transaction's price, energy and amount do not fit together or with the
     /// oracle's prices and the block's `p_d*`.
     #[error("inconsistent transaction: {0}")]

@@ -6,10 +6,11 @@
 //! 1. the operator signs the slot's oracle message; the SCPs accept it (step 3);
 //! 2. each SCP worker signs its proposal; the validators check each against their own
 //!    evaluation and mark the false ones (step 4);
-//! 3. each plugged EV signs its trade, its SCP countersigns the meter reading (steps 2, 5),
-//!    in parallel;
-//! 4. the validators check the body before voting: every transaction's two signatures by
-//!    batch verification, its terms, the meter, nonces and balances;
+//! 3. each plugged EV signs its trade (steps 2, 5), in parallel; each SCP signs the Merkle
+//!    root of its meter readings once ([`crate::ledger::meter`]);
+//! 4. the validators check the body before voting: every signature (`verify_strict`),
+//!    then every transaction by the ledger's rules ([`check_tx`]: SCP, nonce, balance,
+//!    meter, terms);
 //! 5. the header (Merkle root, oracle hash, proposals hash, `p_d*`) is signed by the SCPs;
 //!    byzantine ones also sign a wrong header and are caught equivocating; the block is
 //!    final with more than two thirds of the votes.
@@ -23,51 +24,20 @@ use rayon::prelude::*;
 
 use crate::error::Result;
 use crate::ledger::block::{vote, Block, Commitment, Genesis, Header};
+use crate::ledger::chain::Ledger;
 use crate::ledger::consensus::{
     byzantine_set, check_byzantine, evidence_root, proposals_root, quorum, vote_bytes, Claim,
     Proposal, Tally,
 };
 use crate::ledger::keys::{sign, verify_all, Keyring};
 use crate::ledger::merkle;
+use crate::ledger::meter::{readings, MeterAttestation};
 use crate::ledger::oracle::OracleMsg;
-use crate::ledger::rules::{claim_of, slot_accounts, unsigned_txs};
+use crate::ledger::rules::{check_tx, claim_of, slot_accounts, unsigned_txs, TxContext};
 use crate::ledger::tx::Tx;
-use crate::ledger::units::{micro, Bytes, Sig};
+use crate::ledger::units::{micro, Bytes, Hash, Sig};
 use crate::ledger::{Fault, LedgerError};
 use crate::sim::{Run, SlotOutcome};
-
-/// A finished ledger: the genesis record and one block per slot.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Ledger {
-    /// The genesis record.
-    pub genesis: Genesis,
-    /// The blocks, by height.
-    pub blocks: Vec<Block>,
-}
-
-impl Ledger {
-    /// The ledger as JSON lines (`ledger.jsonl`): the genesis hash, then one block a line.
-    pub fn to_jsonl(&self) -> Vec<u8> {
-        crate::ledger::store::write(self)
-    }
-
-    /// The genesis record as `genesis.json`.
-    pub fn genesis_json(&self) -> Vec<u8> {
-        crate::ledger::store::write_genesis(&self.genesis)
-    }
-
-    /// The inclusion proof of transaction `tx` of block `height` (what an SCP hands to
-    /// the EV's light client), or `None` when there is no such transaction.
-    pub fn inclusion_proof(
-        &self,
-        height: usize,
-        tx: usize,
-    ) -> Option<Vec<crate::ledger::units::Hash>> {
-        let b = self.blocks.get(height)?;
-        let chain = &self.genesis.chain_id;
-        merkle::Tree::new(b.txs.iter().map(|t| t.leaf_hash(chain)).collect()).proof(tx)
-    }
-}
 
 /// Builds a run's ledger slot by slot.
 #[derive(Debug, Clone)]
@@ -225,67 +195,67 @@ impl LedgerBuilder {
             .map(|p| p.worker)
             .ok_or_else(|| fail(None, Fault::Decision("no sub-range holds p_d*".into())))?;
 
-        // Steps 2 and 5: transactions, signed by the EV and countersigned by its SCP.
+        // Steps 2 and 5: transactions signed by the EVs (in parallel), then each SCP's
+        // one attestation of its meter readings.
         let p_c = oracle.p_c();
         let ring = &self.ring;
         let unsigned = unsigned_txs(o.trades, n, p_c, win.p_d, &self.nonces, &self.balances);
-        let signed: Vec<(Tx, Vec<u8>, Vec<u8>)> = unsigned
+        let signed: Vec<(Tx, Vec<u8>, Hash)> = unsigned
             .into_par_iter()
             .map(|mut tx| {
                 let consent = tx.consent_bytes(chain);
                 tx.ev_sig = sign(&ring.evs[tx.ev as usize], &consent);
-                let meter = tx.meter_bytes(chain, &consent);
-                tx.scp_sig = sign(&ring.scps[tx.scp as usize], &meter);
-                (tx, consent, meter)
+                let leaf = merkle::leaf_hash(&tx.leaf_bytes(chain, &consent));
+                (tx, consent, leaf)
             })
+            .collect();
+        let evs: Vec<u32> = signed.iter().map(|(tx, _, _)| tx.ev).collect();
+        let leaves: Vec<Hash> = signed.iter().map(|(_, _, leaf)| *leaf).collect();
+        let meters: Vec<MeterAttestation> = readings(&evs, &leaves, n)
+            .into_par_iter()
+            .enumerate()
+            .map(|(j, r)| MeterAttestation::sign(chain, height, j as u32, r, &ring.scps[j]))
             .collect();
 
-        // The validators' check of the body before they vote.
-        let items: Vec<(&VerifyingKey, &[u8], &Sig)> = signed
+        // The validators' check of the body before they vote: every signature, then the
+        // rules of every transaction ([`check_tx`]).
+        let mut items: Vec<(&VerifyingKey, &[u8], &Sig)> = signed
             .iter()
-            .flat_map(|(tx, consent, meter)| {
-                [
-                    (
-                        &self.ev_keys[tx.ev as usize],
-                        consent.as_slice(),
-                        &tx.ev_sig,
-                    ),
-                    (
-                        &self.scp_keys[tx.scp as usize],
-                        meter.as_slice(),
-                        &tx.scp_sig,
-                    ),
-                ]
+            .map(|(tx, consent, _)| {
+                (
+                    &self.ev_keys[tx.ev as usize],
+                    consent.as_slice(),
+                    &tx.ev_sig,
+                )
             })
             .collect();
-        verify_all(&items).map_err(|i| {
-            let tx = &signed[i / 2].0;
-            let who = if i % 2 == 0 {
-                format!("EV wallet {}", tx.ev)
-            } else {
-                format!("SCP {} (meter)", tx.scp)
-            };
-            fail(Some(i / 2), Fault::Signature(who))
+        let meter_msgs: Vec<Vec<u8>> = meters
+            .iter()
+            .map(|m| m.signed_bytes(chain, height))
+            .collect();
+        items.extend(
+            meters
+                .iter()
+                .zip(&meter_msgs)
+                .map(|(m, b)| (&self.scp_keys[m.scp as usize], b.as_slice(), &m.sig)),
+        );
+        verify_all(&items).map_err(|i| match signed.get(i) {
+            Some((tx, _, _)) => fail(Some(i), Fault::Signature(format!("EV wallet {}", tx.ev))),
+            None => fail(
+                None,
+                Fault::Signature(format!("SCP {} (meters)", i - signed.len())),
+            ),
         })?;
+        let cx = TxContext {
+            n_scps: n,
+            p_c,
+            p_d: win.p_d,
+            p_delay: self.genesis.p_delay,
+        };
         for (i, (tx, _, _)) in signed.iter().enumerate() {
             let ev = tx.ev as usize;
-            if tx.nonce != self.nonces[ev] + 1 {
-                return Err(fail(
-                    Some(i),
-                    Fault::Nonce {
-                        ev: tx.ev,
-                        expected: self.nonces[ev] + 1,
-                        got: tx.nonce,
-                    },
-                ));
-            }
-            tx.check_terms(p_c, win.p_d, self.genesis.p_delay)
-                .map_err(|f| fail(Some(i), f))?;
+            check_tx(tx, self.nonces[ev], self.balances[ev], &cx).map_err(|f| fail(Some(i), f))?;
         }
-        let leaves: Vec<_> = signed
-            .par_iter()
-            .map(|(tx, _, meter)| merkle::leaf_hash(&tx.leaf_bytes(meter)))
-            .collect();
         let txs: Vec<Tx> = signed.into_iter().map(|(tx, _, _)| tx).collect();
 
         let (eva_delta, operator_delta) =
@@ -373,6 +343,7 @@ impl LedgerBuilder {
             oracle,
             proposals,
             txs,
+            meters,
             votes,
             evidence,
         })
@@ -533,6 +504,44 @@ mod tests {
         }
         crate::ledger::audit::verify_ledger(&honest).unwrap();
         crate::ledger::audit::verify_ledger(&byz).unwrap();
+    }
+
+    #[test]
+    fn each_scp_attests_its_readings_once_per_block() {
+        // 5 EVs on 2 SCPs: SCP 0 meters EVs 0, 2, 4 and SCP 1 EVs 1, 3.
+        let r = run(2);
+        let (_, l) =
+            simulate_with_ledger(&r, LedgerBuilder::fresh(&r).unwrap(), |_| Ok(())).unwrap();
+        let chain = l.genesis.chain_id.clone();
+        let mut client = crate::ledger::light::LightClient::new(&l.genesis).unwrap();
+        let mut proofs = 0;
+        for (h, b) in l.blocks.iter().enumerate() {
+            client.accept(&b.header, &b.votes).unwrap();
+            assert_eq!(b.meters.len(), 2);
+            let counts: Vec<u64> = b.meters.iter().map(|m| m.count).collect();
+            let at = |j: u32| b.txs.iter().filter(|t| t.scp == j).count() as u64;
+            assert_eq!(counts, vec![at(0), at(1)]);
+            for (j, m) in b.meters.iter().enumerate() {
+                assert_eq!(m.scp, j as u32);
+                let key = l.genesis.scps[j];
+                let key = crate::ledger::keys::verifying_key(&key).unwrap();
+                assert!(crate::ledger::keys::verify_one(
+                    &key,
+                    &m.signed_bytes(&chain, h as u64),
+                    &m.sig
+                ));
+            }
+            for (i, t) in b.txs.iter().enumerate() {
+                let (att, index, proof) = l.meter_proof(h, i).unwrap();
+                client
+                    .verify_meter(h as u64, att, index, &t.leaf_hash(&chain), &proof)
+                    .unwrap();
+                proofs += usize::from(!proof.is_empty());
+            }
+        }
+        assert!(proofs > 10, "{proofs} non-trivial meter proofs");
+        assert!(l.meter_proof(0, 99).is_none());
+        crate::ledger::audit::verify_ledger(&l).unwrap();
     }
 
     #[test]

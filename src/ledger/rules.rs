@@ -7,6 +7,8 @@
 //! * [`claim_of`]: an SCP worker's honest claim (step 4), in integers;
 //! * [`unsigned_txs`]: every plugged EV's transaction (steps 2, 5): terms, nonce, balance,
 //!   the EV's state entering the slot;
+//! * [`check_tx`]: what a signed transaction must satisfy given the wallet's last nonce
+//!   and balance (the validators' check before they vote, and the auditor's);
 //! * [`slot_accounts`]: the money of the slot between the EVA and the grid operator, so
 //!   that wallets, EVA and operator always sum to zero.
 
@@ -16,6 +18,7 @@ use crate::ledger::consensus::Claim;
 use crate::ledger::oracle::OracleMsg;
 use crate::ledger::tx::Tx;
 use crate::ledger::units::{micro, Bytes};
+use crate::ledger::Fault;
 use crate::settlement::Trade;
 
 /// An SCP worker's claim for a best candidate, in integers (`k`, µCNY/kWh, µCNY).
@@ -59,6 +62,50 @@ pub fn unsigned_txs(
         .collect()
 }
 
+/// What a block's transactions are checked against: the SCP count and the slot's prices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxContext {
+    /// SCPs in the validator set (EV `i` is plugged into SCP `i mod n`).
+    pub n_scps: usize,
+    /// The oracle's charging price `p_rt + W_service`, µCNY/kWh.
+    pub p_c: i64,
+    /// The block's `p_d*`, µCNY/kWh.
+    pub p_d: i64,
+    /// `p_delay` of the genesis record, µCNY.
+    pub p_delay: i64,
+}
+
+/// The rules of one signed transaction given its wallet's last nonce and balance: the EV
+/// is plugged into the named SCP, the nonce is exactly one more than the last (a replay
+/// or a gap is refused), the balance is the last minus the amount, and the terms fit
+/// the meter, the prices and `p_delay` ([`Tx::check_terms`]). The block builder checks
+/// every transaction with it before the SCPs vote; the auditor checks every recorded one.
+pub fn check_tx(tx: &Tx, last_nonce: u64, last_balance: i64, cx: &TxContext) -> Result<(), Fault> {
+    if cx.n_scps == 0 || tx.scp as usize != scp_of(tx.ev as usize, cx.n_scps) {
+        return Err(Fault::Terms(format!(
+            "EV {} is not plugged into SCP {}",
+            tx.ev, tx.scp
+        )));
+    }
+    let expected = last_nonce.wrapping_add(1);
+    if tx.nonce != expected {
+        return Err(Fault::Nonce {
+            ev: tx.ev,
+            expected,
+            got: tx.nonce,
+        });
+    }
+    let want = last_balance.checked_sub(tx.amount);
+    if want != Some(tx.balance) {
+        return Err(Fault::Balance {
+            ev: tx.ev,
+            expected: want.unwrap_or(i64::MIN),
+            got: tx.balance,
+        });
+    }
+    tx.check_terms(cx.p_c, cx.p_d, cx.p_delay)
+}
+
 /// `round(price × energy_wh / 1000)`, half away from zero, in µCNY.
 fn value(price: i64, energy_wh: i64) -> i64 {
     let v = i128::from(price) * i128::from(energy_wh);
@@ -95,7 +142,6 @@ pub fn slot_accounts(txs: &[Tx], oracle: &OracleMsg, w_grid: i64, c_limit: i64) 
 pub fn unsigned(tx: &Tx) -> Tx {
     Tx {
         ev_sig: Bytes([0; 64]),
-        scp_sig: Bytes([0; 64]),
         ..tx.clone()
     }
 }
@@ -119,7 +165,6 @@ mod tests {
             energy_before_kwh: 0.0,
             meter_wh: energy_wh,
             ev_sig: Bytes([1; 64]),
-            scp_sig: Bytes([2; 64]),
         }
     }
 
@@ -150,5 +195,63 @@ mod tests {
         assert_eq!(value(1, 500), 1);
         assert_eq!(value(1, -500), -1);
         assert_eq!(unsigned(&txs[0]).ev_sig, Bytes([0; 64]));
+    }
+
+    #[test]
+    fn check_tx_refuses_the_wrong_scp_nonce_balance_and_terms() {
+        let cx = TxContext {
+            n_scps: 3,
+            p_c: 1_000_000,
+            p_d: -500_000,
+            p_delay: 100_000,
+        };
+        let mut t = tx(Regime::Idle, 0, -100_000);
+        t.ev = 4;
+        t.scp = 1;
+        t.nonce = 8;
+        t.balance = 100_050;
+        assert_eq!(check_tx(&t, 7, 50, &cx), Ok(()));
+        let mut w = t.clone();
+        w.scp = 2;
+        assert!(matches!(check_tx(&w, 7, 50, &cx), Err(Fault::Terms(_))));
+        assert!(matches!(
+            check_tx(&t, 7, 50, &TxContext { n_scps: 0, ..cx }),
+            Err(Fault::Terms(_))
+        ));
+        assert_eq!(
+            check_tx(&t, 8, 50, &cx),
+            Err(Fault::Nonce {
+                ev: 4,
+                expected: 9,
+                got: 8
+            })
+        );
+        assert_eq!(
+            check_tx(&t, 6, 50, &cx),
+            Err(Fault::Nonce {
+                ev: 4,
+                expected: 7,
+                got: 8
+            })
+        );
+        assert_eq!(
+            check_tx(&t, 7, 51, &cx),
+            Err(Fault::Balance {
+                ev: 4,
+                expected: 100_051,
+                got: 100_050
+            })
+        );
+        assert!(matches!(
+            check_tx(&t, 7, i64::MAX, &cx),
+            Err(Fault::Balance {
+                expected: i64::MIN,
+                ..
+            })
+        ));
+        assert!(matches!(
+            check_tx(&t, 7, 50, &TxContext { p_delay: 1, ..cx }),
+            Err(Fault::Terms(_))
+        ));
     }
 }

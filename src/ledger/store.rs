@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::json_message;
 use crate::ledger::block::{Block, Genesis};
-use crate::ledger::record::Ledger;
+use crate::ledger::chain::Ledger;
 use crate::ledger::units::Hash;
 use crate::ledger::{Fault, LedgerError};
 

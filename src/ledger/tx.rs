@@ -1,9 +1,10 @@
 //! Transactions (steps 2 and 5): one per plugged EV per slot (charge, discharge or idle).
 //!
 //! The EV's wallet signs the terms (its consent): slot, wallet, SCP, regime, `x`, energy,
-//! unit price, amount, the wallet's balance afterwards and its nonce. The SCP it is
-//! plugged into countersigns its own meter reading together with the EV's signature
-//! (meter attestation). The Merkle leaf is the countersigned whole.
+//! unit price, amount, the wallet's balance afterwards, its nonce and its state entering
+//! the slot. The Merkle leaf is the terms, the SCP's meter reading and the EV's signature;
+//! the SCP attests its readings once per block over the Merkle root of its leaves
+//! ([`crate::ledger::meter`]).
 //!
 //! Money follows docs/model.md §5 from the EV's side: `amount` is what the EV pays
 //! (µCNY; negative when it receives): `+p_c·E` when charging, `−|p_d*|·|E|` when
@@ -51,8 +52,6 @@ pub struct Tx {
     pub meter_wh: i64,
     /// The EV wallet's signature over the terms (consent).
     pub ev_sig: Sig,
-    /// The SCP's signature over the terms, the EV's signature and the meter reading.
-    pub scp_sig: Sig,
 }
 
 fn regime_tag(r: Regime) -> u8 {
@@ -81,8 +80,10 @@ impl Tx {
             .finish()
     }
 
-    /// The bytes the SCP signs, given the EV's consent bytes.
-    pub fn meter_bytes(&self, chain_id: &str, consent: &[u8]) -> Vec<u8> {
+    /// The Merkle leaf, given the EV's consent bytes: the terms, the SCP's meter reading
+    /// and the EV's signature. It is both the leaf of the block's transaction tree and
+    /// the SCP's meter reading that its per-block attestation covers.
+    pub fn leaf_bytes(&self, chain_id: &str, consent: &[u8]) -> Vec<u8> {
         Enc::new("meter", chain_id)
             .bytes(consent)
             .i64(self.meter_wh)
@@ -90,18 +91,10 @@ impl Tx {
             .finish()
     }
 
-    /// The Merkle leaf: the SCP-signed bytes and the SCP's signature.
-    pub fn leaf_bytes(&self, meter: &[u8]) -> Vec<u8> {
-        let mut b = Vec::with_capacity(meter.len() + 64);
-        b.extend_from_slice(meter);
-        b.extend_from_slice(&self.scp_sig.0);
-        b
-    }
-
     /// The leaf hash (RFC 6962) of this transaction.
     pub fn leaf_hash(&self, chain_id: &str) -> Hash {
-        let meter = self.meter_bytes(chain_id, &self.consent_bytes(chain_id));
-        crate::ledger::merkle::leaf_hash(&self.leaf_bytes(&meter))
+        let leaf = self.leaf_bytes(chain_id, &self.consent_bytes(chain_id));
+        crate::ledger::merkle::leaf_hash(&leaf)
     }
 
     /// The unsigned terms of a settled trade: the one rounding rule of
@@ -137,15 +130,12 @@ impl Tx {
             energy_before_kwh: trade.energy_before_kwh,
             meter_wh: energy_wh,
             ev_sig: Bytes([0; 64]),
-            scp_sig: Bytes([0; 64]),
         }
     }
 
-    /// The EV signs the terms, then the SCP countersigns its meter reading.
-    pub fn sign_both(&mut self, chain_id: &str, ev_key: &SigningKey, scp_key: &SigningKey) {
-        let consent = self.consent_bytes(chain_id);
-        self.ev_sig = sign(ev_key, &consent);
-        self.scp_sig = sign(scp_key, &self.meter_bytes(chain_id, &consent));
+    /// The EV signs the terms (its consent).
+    pub fn sign(&mut self, chain_id: &str, ev_key: &SigningKey) {
+        self.ev_sig = sign(ev_key, &self.consent_bytes(chain_id));
     }
 
     /// Checks the terms against each other, the oracle's prices, the block's `p_d*` and
@@ -299,23 +289,19 @@ mod tests {
     }
 
     #[test]
-    fn both_signatures_cover_what_they_should() {
+    fn the_signature_and_the_leaf_cover_what_they_should() {
         let ring = Keyring::generate(&["a".into()], 2).unwrap();
         let chain = "v2g-test";
         let mut t = Tx::terms(&trade(Regime::Charge, 0.5, 1.16), 0, 1, 1_160_000, 0, 0, 1);
-        t.sign_both(chain, &ring.evs[0], &ring.scps[1]);
+        t.sign(chain, &ring.evs[0]);
         let consent = t.consent_bytes(chain);
         assert!(verify_one(
             &ring.evs[0].verifying_key(),
             &consent,
             &t.ev_sig
         ));
-        assert!(verify_one(
-            &ring.scps[1].verifying_key(),
-            &t.meter_bytes(chain, &consent),
-            &t.scp_sig
-        ));
-        // The meter reading is not in the EV's signature but is in the SCP's.
+        // The meter reading is not in the EV's signature but is in the leaf (which the
+        // SCP's attestation covers), and so is the EV's signature.
         let mut m = t.clone();
         m.meter_wh += 1;
         assert!(verify_one(
@@ -323,11 +309,13 @@ mod tests {
             &m.consent_bytes(chain),
             &m.ev_sig
         ));
-        assert!(!verify_one(
-            &ring.scps[1].verifying_key(),
-            &m.meter_bytes(chain, &m.consent_bytes(chain)),
-            &m.scp_sig
-        ));
         assert_ne!(m.leaf_hash(chain), t.leaf_hash(chain));
+        let mut s = t.clone();
+        s.ev_sig.0[0] ^= 1;
+        assert_ne!(s.leaf_hash(chain), t.leaf_hash(chain));
+        let mut e = t.clone();
+        e.energy_before_kwh += 1e-9;
+        assert_ne!(e.consent_bytes(chain), consent);
+        assert_ne!(t.leaf_hash("v2g-other"), t.leaf_hash(chain));
     }
 }

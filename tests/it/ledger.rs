@@ -7,9 +7,10 @@ use std::sync::OnceLock;
 
 use v2g::ledger::block::vote;
 use v2g::ledger::consensus::{evidence_root, proposals_root};
-use v2g::ledger::keys::{sign, Keyring, Keystore};
+use v2g::ledger::keys::{sign, verify_all, verify_one, Keyring, Keystore};
 use v2g::ledger::light::LightClient;
 use v2g::ledger::merkle;
+use v2g::ledger::meter::{self, MeterAttestation};
 use v2g::ledger::{store, AuditReport, Fault, Ledger, LedgerError};
 use v2g::Regime;
 
@@ -168,12 +169,36 @@ fn write_bytes(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     p
 }
 
+/// Has the SCPs in `signers` attest their meter readings in block `h` anew, as they now
+/// stand (the other SCPs' attestations are left as they were).
+fn attest(l: &mut Ledger, h: usize, signers: &[usize]) {
+    let ring = keyring(l);
+    let chain = l.genesis.chain_id.clone();
+    attest_with(l, h, signers, &ring, &chain);
+}
+
+fn attest_with(l: &mut Ledger, h: usize, signers: &[usize], ring: &Keyring, chain: &str) {
+    let b = &mut l.blocks[h];
+    let evs: Vec<u32> = b.txs.iter().map(|t| t.ev).collect();
+    let leaves: Vec<_> = b.txs.iter().map(|t| t.leaf_hash(chain)).collect();
+    for (j, r) in meter::readings(&evs, &leaves, WORKERS)
+        .into_iter()
+        .enumerate()
+    {
+        if signers.contains(&j) {
+            b.meters[j] = MeterAttestation::sign(chain, h as u64, j as u32, r, &ring.scps[j]);
+        }
+    }
+}
+
 /// Recomputes every header from `from` on (roots, counts, hashes, links) and has the SCPs
-/// in `signers` sign them: what an attacker holding those keys could do.
+/// in `signers` attest their meter readings anew and sign the headers: what an attacker
+/// holding those keys could do.
 fn reseal(l: &mut Ledger, from: usize, signers: &[usize]) {
     let ring = keyring(l);
     let chain = l.genesis.chain_id.clone();
     for h in from..l.blocks.len() {
+        attest_with(l, h, signers, &ring, &chain);
         let prev = if h == 0 {
             l.genesis.hash()
         } else {
@@ -307,11 +332,7 @@ fn removed_reordered_or_inserted_transaction_is_caught() {
     let ev = extra.ev as usize;
     extra.nonce += 1;
     extra.balance -= extra.amount;
-    extra.sign_both(
-        &l.genesis.chain_id,
-        &ring.evs[ev],
-        &ring.scps[extra.scp as usize],
-    );
+    extra.sign(&l.genesis.chain_id, &ring.evs[ev]);
     l.blocks[h].txs.push(extra);
     refused(&l, h, None, |f| matches!(f, Fault::TxCount { .. }));
 }
@@ -344,6 +365,78 @@ fn replayed_transactions_are_caught() {
     refused(&l, later, Some(0), |f| matches!(f, Fault::Signature(_)));
 }
 
+/// A signature by `key` on `msg` whose `R` carries a small-order (torsion) component:
+/// it satisfies the cofactored equation `[8]sB = [8]R + [8]kA`, which a cofactored batch
+/// verifier accepts, but not `sB = R + kA`, which `verify_strict` requires.
+fn torsion_signature(key: &ed25519_dalek::SigningKey, msg: &[u8]) -> v2g::ledger::units::Sig {
+    use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT as B, EIGHT_TORSION};
+    use curve25519_dalek::scalar::Scalar;
+    use sha2::{Digest, Sha512};
+    let a = key.to_scalar();
+    let pk = key.verifying_key().to_bytes();
+    // Any nonce works; derived from the secret, it stays unpredictable to others.
+    let r = Scalar::hash_from_bytes::<Sha512>(&[&a.to_bytes()[..], msg].concat());
+    let big_r = r * B + EIGHT_TORSION[1];
+    let k = Scalar::from_hash(
+        Sha512::new()
+            .chain_update(big_r.compress().as_bytes())
+            .chain_update(pk)
+            .chain_update(msg),
+    );
+    let s = r + k * a;
+    // The cofactored equation holds, the plain one does not.
+    let lhs = s * B;
+    let rhs = big_r + k * key.verifying_key().to_edwards();
+    assert_eq!(lhs.mul_by_cofactor(), rhs.mul_by_cofactor());
+    assert_ne!(lhs, rhs);
+    let mut sig = [0u8; 64];
+    sig[..32].copy_from_slice(big_r.compress().as_bytes());
+    sig[32..].copy_from_slice(s.as_bytes());
+    v2g::ledger::units::Bytes(sig)
+}
+
+#[test]
+fn a_torsion_signature_is_refused_whatever_signatures_surround_it() {
+    let l0 = honest();
+    let ring = keyring(&l0);
+    let chain = l0.genesis.chain_id.clone();
+    let h = busy_block(&l0);
+    // The EV's own key signs its own terms with a torsion component in R: a cofactored
+    // batch would accept it; the one strict rule refuses it, alone or among valid ones.
+    for i in 0..l0.blocks[h].txs.len() {
+        let mut l = l0.clone();
+        let t = &mut l.blocks[h].txs[i];
+        let ev = t.ev as usize;
+        t.ev_sig = torsion_signature(&ring.evs[ev], &t.consent_bytes(&chain));
+        let scp = t.scp as usize;
+        attest(&mut l, h, &[scp]);
+        refused(
+            &l,
+            h,
+            Some(i),
+            |f| matches!(f, Fault::Signature(s) if *s == format!("EV wallet {ev}")),
+        );
+    }
+    let k = &ring.evs[0];
+    let vk = k.verifying_key();
+    let bad = torsion_signature(k, b"m");
+    let good = sign(k, b"m");
+    assert!(!verify_one(&vk, b"m", &bad));
+    for items in [
+        vec![(&vk, &b"m"[..], &bad)],
+        vec![(&vk, &b"m"[..], &good), (&vk, &b"m"[..], &bad)],
+        vec![
+            (&vk, &b"m"[..], &good),
+            (&vk, &b"m"[..], &good),
+            (&vk, &b"m"[..], &bad),
+            (&vk, &b"m"[..], &good),
+        ],
+    ] {
+        let at = items.len() - 1 - usize::from(items.len() == 4);
+        assert_eq!(verify_all(&items), Err(at));
+    }
+}
+
 #[test]
 fn forged_and_wrong_key_signatures_are_caught() {
     let l0 = honest();
@@ -364,21 +457,35 @@ fn forged_and_wrong_key_signatures_are_caught() {
     let other = (t.ev as usize + 1) % ring.evs.len();
     let consent = t.consent_bytes(&chain);
     t.ev_sig = sign(&ring.evs[other], &consent);
-    t.scp_sig = sign(&ring.scps[t.scp as usize], &t.meter_bytes(&chain, &consent));
+    let scp = t.scp as usize;
+    attest(&mut l, h, &[scp]);
     refused(
         &l,
         h,
         Some(i),
         |f| matches!(f, Fault::Signature(s) if s.starts_with("EV wallet")),
     );
-    // The SCP's countersignature forged.
+    // The SCP's meter attestation forged, or signed by another SCP.
+    let scp = l0.blocks[h].txs[i].scp as usize;
     let mut l = l0.clone();
-    l.blocks[h].txs[i].scp_sig.0[3] ^= 1;
+    l.blocks[h].meters[scp].sig.0[3] ^= 1;
     refused(
         &l,
         h,
-        Some(i),
-        |f| matches!(f, Fault::Signature(s) if s.contains("meter")),
+        None,
+        |f| matches!(f, Fault::Signature(s) if *s == format!("SCP {scp} (meters)")),
+    );
+    let mut l = l0.clone();
+    let m = &mut l.blocks[h].meters[scp];
+    m.sig = sign(
+        &ring.scps[(scp + 1) % WORKERS],
+        &m.signed_bytes(&chain, h as u64),
+    );
+    refused(
+        &l,
+        h,
+        None,
+        |f| matches!(f, Fault::Signature(s) if *s == format!("SCP {scp} (meters)")),
     );
     // A vote signed by the wrong SCP key.
     let mut l = l0.clone();
@@ -472,11 +579,51 @@ fn meter_disagreeing_with_the_ev_is_caught() {
     let chain = l.genesis.chain_id.clone();
     let t = &mut l.blocks[h].txs[i];
     t.meter_wh -= 500;
-    t.scp_sig = sign(
-        &ring.scps[t.scp as usize],
-        &t.meter_bytes(&chain, &t.consent_bytes(&chain)),
-    );
+    let scp = t.scp as usize;
+    attest_with(&mut l, h, &[scp], &ring, &chain);
     refused(&l, h, Some(i), |f| matches!(f, Fault::Meter { .. }));
+}
+
+#[test]
+fn meter_attestations_missing_out_of_place_or_stale_are_caught() {
+    let l0 = honest();
+    let h = busy_block(&l0);
+    let mut l = l0.clone();
+    l.blocks[h].meters.pop();
+    refused(&l, h, None, |f| {
+        *f == Fault::Meters("5 attestations for 6 SCPs".into())
+    });
+    let mut l = l0.clone();
+    l.blocks[h].meters.swap(0, 1);
+    refused(&l, h, None, |f| {
+        *f == Fault::Meters("SCP 1 attests in SCP 0's place".into())
+    });
+    // An SCP's attestation from another block (validly signed, for other readings).
+    let other = (0..l0.blocks.len())
+        .find(|&g| g != h && l0.blocks[g].meters[0].root != l0.blocks[h].meters[0].root)
+        .unwrap();
+    let mut l = l0.clone();
+    l.blocks[h].meters[0] = l0.blocks[other].meters[0].clone();
+    refused(
+        &l,
+        h,
+        None,
+        |f| matches!(f, Fault::Signature(s) if s == "SCP 0 (meters)"),
+    );
+    // Re-signed by its SCP for this height but over other readings.
+    let mut l = l0.clone();
+    let ring = keyring(&l);
+    let chain = l.genesis.chain_id.clone();
+    l.blocks[h].meters[0] = MeterAttestation::sign(
+        &chain,
+        h as u64,
+        0,
+        vec![merkle::leaf_hash(b"not a reading")],
+        &ring.scps[0],
+    );
+    refused(&l, h, None, |f| {
+        *f == Fault::Meters("SCP 0's attestation is not of its readings in this block".into())
+    });
 }
 
 #[test]
@@ -585,8 +732,8 @@ fn a_colluding_majority_still_cannot_break_nonces_or_balances() {
     {
         let t = &mut l.blocks[h].txs[i];
         t.balance += 1_000_000;
-        let (ev, scp) = (t.ev as usize, t.scp as usize);
-        t.sign_both(&chain, &ring.evs[ev], &ring.scps[scp]);
+        let ev = t.ev as usize;
+        t.sign(&chain, &ring.evs[ev]);
     }
     reseal(&mut l, h, &(0..WORKERS).collect::<Vec<_>>());
     refused(&l, h, Some(i), |f| matches!(f, Fault::Balance { .. }));
@@ -627,10 +774,56 @@ fn light_client_checks_headers_quorums_and_inclusion() {
                     .verify_inclusion(h as u64, i as u64, &leaf, &p)
                     .is_err());
             }
+            // Its meter reading, against its SCP's one attestation of the block.
+            let (att, index, mproof) = l.meter_proof(h, i).unwrap();
+            assert_eq!(att.scp, t.scp);
+            client
+                .verify_meter(h as u64, att, index, &leaf, &mproof)
+                .unwrap();
+            let mut misread = t.clone();
+            misread.meter_wh += 1;
+            assert_eq!(
+                client.verify_meter(h as u64, att, index, &misread.leaf_hash(&chain), &mproof),
+                Err(Fault::Inclusion)
+            );
+            let other = &b.meters[(t.scp as usize + 1) % WORKERS];
+            assert_eq!(
+                client.verify_meter(h as u64, other, index, &leaf, &mproof),
+                Err(Fault::Inclusion)
+            );
+            let mut lying = att.clone();
+            lying.count += 1;
+            assert!(matches!(
+                client.verify_meter(h as u64, &lying, index, &leaf, &mproof),
+                Err(Fault::Signature(_))
+            ));
+            let mut lying = att.clone();
+            lying.scp = (lying.scp + 1) % WORKERS as u32;
+            assert!(matches!(
+                client.verify_meter(h as u64, &lying, index, &leaf, &mproof),
+                Err(Fault::Signature(_))
+            ));
             checked += 1;
         }
     }
     assert!(checked > 10, "EV 0 has {checked} transactions");
+    // A meter proof for a block the client has not accepted yet.
+    let fresh = LightClient::new(&l.genesis).unwrap();
+    let (h, i) = find(&l, Regime::Charge);
+    let (att, index, mproof) = l.meter_proof(h, i).unwrap();
+    assert_eq!(
+        fresh.verify_meter(
+            h as u64,
+            att,
+            index,
+            &l.blocks[h].txs[i].leaf_hash(&chain),
+            &mproof
+        ),
+        Err(Fault::Height {
+            expected: 0,
+            got: h as u64
+        })
+    );
     // Headers: a broken link, too few votes, a double vote, a vote by the wrong key.
     let mut c = LightClient::new(&l.genesis).unwrap();
     c.accept(&l.blocks[0].header, &l.blocks[0].votes).unwrap();
@@ -1046,15 +1239,34 @@ fn refused_pinned(l: &Ledger, height: usize, fault: impl Fn(&Fault) -> bool) {
 
 #[test]
 fn a_quorum_of_scps_cannot_delete_or_reorder_an_evs_trades() {
-    // An EV's last transaction deleted.
+    // An EV's last transaction deleted, the EV plugged into a colluding SCP (which attests
+    // its readings anew): the replay finds the missing trade.
+    let last = |l: &Ledger, honest_scp: bool| {
+        (0..l.blocks.len())
+            .rev()
+            .find_map(|h| {
+                let i = l.blocks[h]
+                    .txs
+                    .iter()
+                    .rposition(|t| QUORUM.contains(&(t.scp as usize)) != honest_scp)?;
+                Some((h, i))
+            })
+            .unwrap()
+    };
     let mut l = honest();
-    let (h, i) = (0..l.blocks.len())
-        .rev()
-        .find_map(|h| (!l.blocks[h].txs.is_empty()).then(|| (h, l.blocks[h].txs.len() - 1)))
-        .unwrap();
+    let (h, i) = last(&l, false);
     l.blocks[h].txs.remove(i);
     reseal(&mut l, h, &QUORUM);
     refused_by_replay(&l, h);
+    // The same at the honest SCP's point: its own meter attestation already refuses it.
+    let mut l = honest();
+    let (h, i) = last(&l, true);
+    assert_eq!(l.blocks[h].txs[i].scp, 5);
+    l.blocks[h].txs.remove(i);
+    reseal(&mut l, h, &QUORUM);
+    refused_pinned(&l, h, |f| {
+        *f == Fault::Meters("SCP 5's attestation is not of its readings in this block".into())
+    });
     // All of one EV's transactions deleted.
     let mut l = honest();
     let ev = l
@@ -1062,7 +1274,7 @@ fn a_quorum_of_scps_cannot_delete_or_reorder_an_evs_trades() {
         .iter()
         .flat_map(|b| &b.txs)
         .map(|t| t.ev)
-        .next()
+        .find(|ev| QUORUM.contains(&(*ev as usize % WORKERS)))
         .unwrap();
     let first = l
         .blocks
