@@ -95,7 +95,13 @@ pub(crate) fn to_toml(key: &str, v: &Bound<'_, PyAny>) -> PyResult<toml::Value> 
         }
         return Ok(toml::Value::Array(out));
     }
-    // NumPy scalars and the like: a float when they convert to one.
+    // NumPy scalars and the like: an integer when they have `__index__`, else a float
+    // when they convert to one.
+    if v.hasattr("__index__")? {
+        if let Ok(i) = v.extract::<i64>() {
+            return Ok(toml::Value::Integer(i));
+        }
+    }
     if let Ok(f) = v.extract::<f64>() {
         return Ok(toml::Value::Float(f));
     }

@@ -124,6 +124,13 @@ def test_params_scenario_dicts_and_scenario_files_resolve_alike(tmp_path):
     for r in (by_kw, by_dict):
         assert r.summary["run"]["scenario_sha256"] == cli["run"]["scenario_sha256"]
         cells_equal(r.slots, read_csv_rows(cli_out / "slots.csv"))
+    # NumPy scalars are ints and floats.
+    import numpy as np
+
+    by_numpy = v2g.simulate(FLEET, w_grid=np.float64(1.2), beta=np.float32(0.25), slots=np.int64(12), seed=np.int32(7))
+    assert by_numpy.summary["run"]["scenario"]["seed"] == 7
+    assert by_numpy.summary["run"]["scenario"]["horizon"]["slots"] == 12
+    assert by_numpy.summary["run"]["scenario"]["params"]["beta"] == float(np.float32(0.25))
     # A file and keys on top of it.
     on_top = v2g.simulate(FLEET, scenario=toml, w_grid=0.5)
     assert on_top.summary["run"]["scenario"]["params"]["w_grid"] == 0.5
