@@ -200,18 +200,7 @@ impl Run {
         let p_rt = row
             .p_rt
             .unwrap_or_else(|| p.tariff.price_at(self.scenario.horizon.slot_start(t)));
-        SlotPrices {
-            p_rt,
-            p_c: p_rt + p.w_service,
-            p_d_max: p.p_d_max,
-            p_d_min: -p.p_d_min_factor * p_rt,
-            delta: p.delta_factor * p_rt,
-            e_limit_kwh: row.e_limit_kwh,
-            e0_kwh: p.e0_kwh,
-            w_service: p.w_service,
-            w_grid: p.w_grid,
-            p_delay: p.p_delay,
-        }
+        p.slot_prices(p_rt, row.e_limit_kwh)
     }
 
     /// Plays every slot; `observe` sees each slot's outcome as it is settled, and its

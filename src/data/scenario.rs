@@ -152,6 +152,26 @@ impl Params {
         ]
     }
 
+    /// One slot's prices and constants (step 3's oracle data) for real-time price `p_rt`
+    /// and auxiliary task `e_limit_kwh`: `p_c = p_rt + W_service`,
+    /// `p_d,min = −p_d_min_factor·p_rt`, `delta = delta_factor·p_rt` (docs/model.md §2).
+    /// The slot loop ([`crate::sim::Run::prices`]) and the Python binding's one-slot game
+    /// both build their games from it.
+    pub fn slot_prices(&self, p_rt: f64, e_limit_kwh: f64) -> crate::game::leader::SlotPrices {
+        crate::game::leader::SlotPrices {
+            p_rt,
+            p_c: p_rt + self.w_service,
+            p_d_max: self.p_d_max,
+            p_d_min: -self.p_d_min_factor * p_rt,
+            delta: self.delta_factor * p_rt,
+            e_limit_kwh,
+            e0_kwh: self.e0_kwh,
+            w_service: self.w_service,
+            w_grid: self.w_grid,
+            p_delay: self.p_delay,
+        }
+    }
+
     /// Checks every parameter's range (docs/model.md §2 and §7, Eq. 11); the error names
     /// the parameter as a scenario file spells it (`params.beta`).
     pub fn validate(&self) -> Result<()> {

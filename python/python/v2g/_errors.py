@@ -1,0 +1,21 @@
+"""The package's exceptions. The extension raises these (by name) for the library's errors."""
+
+
+class V2gError(Exception):
+    """Base class of the errors v2g raises itself."""
+
+
+class InputError(V2gError, ValueError):
+    """A fleet, grid, scenario or parameter breaks a rule of docs/model.md.
+
+    The message is the one the CLI prints after ``v2g: error:``: file, line, column and
+    column name where there is one, then the rule broken.
+    """
+
+
+class LedgerError(V2gError):
+    """The ledger failed a check while a run was recording it."""
+
+
+class Stopped(V2gError):
+    """A run was stopped before its end (by its progress callback)."""

@@ -1,0 +1,264 @@
+//! `verify`, the generators, and fleet/grid tables as columns.
+
+use std::path::{Path, PathBuf};
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString};
+
+use v2g::data::time::parse_time;
+use v2g::generate::fleet::{generate_fleet, FleetSpec};
+use v2g::generate::grid::{generate_grid, GridSpec};
+use v2g::ledger::units::Hash;
+use v2g::{Fleet, GridSignals, Horizon};
+
+use crate::{epoch_seconds, f64_bytes, i64_bytes, package_error, to_py_err};
+
+/// `v2g verify`: the same checks and verdict. Returns a dict: `ok`, and either the counts
+/// of the report and its `message` (the line the CLI prints after `FILE: `), or `error`
+/// (the line it prints after `v2g: FILE: ` before exiting 1). Files that cannot be read
+/// and a malformed `genesis_hash` raise, as the CLI exits 2 for them.
+#[pyfunction]
+#[pyo3(signature = (ledger, genesis=None, genesis_hash=None))]
+fn verify<'py>(
+    py: Python<'py>,
+    ledger: PathBuf,
+    genesis: Option<PathBuf>,
+    genesis_hash: Option<&str>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    let pin = match genesis_hash {
+        Some(h) => Some(Hash::from_hex(h).ok_or_else(|| {
+            package_error(
+                py,
+                "InputError",
+                "invalid parameter --genesis-hash: must be 64 lowercase hex digits".into(),
+            )
+        })?),
+        None => None,
+    };
+    if pin.is_some() && genesis.is_some() {
+        return Err(package_error(
+            py,
+            "InputError",
+            "give genesis or genesis_hash, not both".into(),
+        ));
+    }
+    let pinned_file = genesis.is_some();
+    let genesis_path = genesis.unwrap_or_else(|| {
+        ledger
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("genesis.json")
+    });
+    let gbytes = std::fs::read(&genesis_path)
+        .map_err(|e| to_py_err(py, v2g::Error::io(&genesis_path, e)))?;
+    let pin = match (pin, pinned_file) {
+        (Some(h), _) => Some(h),
+        (None, true) => match v2g::ledger::store::parse_genesis(&gbytes) {
+            Ok(g) => Some(g.hash()),
+            Err(e) => {
+                d.set_item("ok", false)?;
+                d.set_item("error", format!("{}: {e}", genesis_path.display()))?;
+                return Ok(d);
+            }
+        },
+        (None, false) => None,
+    };
+    let result = py.detach(|| v2g::ledger::audit::verify_file(&ledger, &gbytes, pin.as_ref()));
+    match result {
+        Ok(r) => {
+            d.set_item("ok", true)?;
+            d.set_item("pinned", r.pinned)?;
+            d.set_item("genesis", r.genesis.to_string())?;
+            d.set_item("blocks", r.blocks)?;
+            d.set_item("transactions", r.transactions)?;
+            d.set_item("signatures", r.signatures)?;
+            d.set_item("votes", r.votes)?;
+            d.set_item("faulty_proposals", r.faulty_proposals)?;
+            d.set_item("evidence", r.evidence)?;
+            d.set_item("wallets", r.wallets)?;
+            d.set_item("light_clients", r.light_clients)?;
+            d.set_item("inclusion_proofs", r.inclusion_proofs)?;
+            d.set_item("total_balance", r.total_balance)?;
+            d.set_item("eva_balance", r.eva_balance)?;
+            d.set_item("operator_balance", r.operator_balance)?;
+            d.set_item("message", r.to_string())?;
+        }
+        Err(v2g::Error::Ledger(e)) => {
+            d.set_item("ok", false)?;
+            d.set_item("error", e.to_string())?;
+        }
+        Err(e) => return Err(to_py_err(py, e)),
+    }
+    Ok(d)
+}
+
+/// A fleet's columns: `(name, type, values)` as in `simulate`'s outputs; the optional
+/// `beta`, `a`, `u_idle` columns only when some session sets them (NaN where unset).
+fn fleet_columns<'py>(
+    py: Python<'py>,
+    f: &Fleet,
+) -> PyResult<Vec<(&'static str, &'static str, Bound<'py, PyAny>)>> {
+    let evs = f.evs();
+    let strs = |g: &dyn Fn(&v2g::Ev) -> &str| -> PyResult<Bound<'py, PyAny>> {
+        Ok(PyList::new(py, evs.iter().map(|e| PyString::new(py, g(e))))?.into_any())
+    };
+    let mut cols = vec![
+        ("ev_id", "str", strs(&|e| &e.id)?),
+        ("kind", "str", strs(&|e| e.kind.as_str())?),
+        (
+            "capacity_kwh",
+            "f64",
+            f64_bytes(py, evs.iter().map(|e| e.capacity_kwh)).into_any(),
+        ),
+        (
+            "initial_kwh",
+            "f64",
+            f64_bytes(py, evs.iter().map(|e| e.initial_kwh)).into_any(),
+        ),
+        (
+            "arrival",
+            "time",
+            i64_bytes(py, evs.iter().map(|e| epoch_seconds(e.arrival))).into_any(),
+        ),
+        (
+            "departure",
+            "time",
+            i64_bytes(py, evs.iter().map(|e| epoch_seconds(e.departure))).into_any(),
+        ),
+    ];
+    if evs
+        .iter()
+        .any(|e| e.beta.is_some() || e.a.is_some() || e.u_idle.is_some())
+    {
+        let opt = |g: &dyn Fn(&v2g::Ev) -> Option<f64>| {
+            f64_bytes(py, evs.iter().map(|e| g(e).unwrap_or(f64::NAN))).into_any()
+        };
+        cols.push(("beta", "f64", opt(&|e| e.beta)));
+        cols.push(("a", "f64", opt(&|e| e.a)));
+        cols.push(("u_idle", "f64", opt(&|e| e.u_idle)));
+    }
+    Ok(cols)
+}
+
+/// Grid signals' columns; `p_rt` only when some row sets it (NaN where unset).
+fn grid_columns<'py>(
+    py: Python<'py>,
+    g: &GridSignals,
+) -> Vec<(&'static str, &'static str, Bound<'py, PyAny>)> {
+    let rows = g.rows();
+    let mut cols = vec![
+        (
+            "time",
+            "time",
+            i64_bytes(py, rows.iter().map(|r| epoch_seconds(r.time))).into_any(),
+        ),
+        (
+            "base_load_kw",
+            "f64",
+            f64_bytes(py, rows.iter().map(|r| r.base_load_kw)).into_any(),
+        ),
+        (
+            "e_limit_kwh",
+            "f64",
+            f64_bytes(py, rows.iter().map(|r| r.e_limit_kwh)).into_any(),
+        ),
+    ];
+    if rows.iter().any(|r| r.p_rt.is_some()) {
+        cols.push((
+            "p_rt",
+            "f64",
+            f64_bytes(py, rows.iter().map(|r| r.p_rt.unwrap_or(f64::NAN))).into_any(),
+        ));
+    }
+    cols
+}
+
+fn time_param(py: Python<'_>, flag: &str, s: &str, what: &str) -> PyResult<chrono::NaiveDateTime> {
+    parse_time(s).ok_or_else(|| {
+        package_error(
+            py,
+            "InputError",
+            format!(
+                "invalid parameter {flag}: {} is not {what}",
+                v2g::error::excerpt(s)
+            ),
+        )
+    })
+}
+
+/// `v2g fleet generate`: the same sessions, as columns.
+#[pyfunction]
+#[pyo3(name = "generate_fleet")]
+fn py_generate_fleet<'py>(
+    py: Python<'py>,
+    n: usize,
+    seed: u64,
+    bus_share: f64,
+    day: &str,
+) -> PyResult<Vec<(&'static str, &'static str, Bound<'py, PyAny>)>> {
+    let day = time_param(py, "day", &format!("{day}T00:00"), "YYYY-MM-DD")?;
+    let spec = FleetSpec {
+        n,
+        seed,
+        day,
+        bus_share,
+    };
+    let fleet = py
+        .detach(|| generate_fleet(&spec))
+        .map_err(|e| to_py_err(py, e))?;
+    fleet_columns(py, &fleet)
+}
+
+/// `v2g grid generate`: the same signals, as columns.
+#[pyfunction]
+#[pyo3(name = "generate_grid")]
+fn py_generate_grid<'py>(
+    py: Python<'py>,
+    seed: u64,
+    start: &str,
+    slots: usize,
+    threshold: f64,
+    fleet_share: f64,
+) -> PyResult<Vec<(&'static str, &'static str, Bound<'py, PyAny>)>> {
+    let start = time_param(py, "start", start, "YYYY-MM-DDTHH:MM")?;
+    let spec = GridSpec {
+        seed,
+        horizon: Horizon { start, slots },
+        threshold,
+        fleet_share,
+    };
+    let grid = generate_grid(&spec).map_err(|e| to_py_err(py, e))?;
+    Ok(grid_columns(py, &grid))
+}
+
+/// A fleet CSV (bytes) read and validated as `v2g simulate` reads it, as columns.
+#[pyfunction]
+fn read_fleet<'py>(
+    py: Python<'py>,
+    name: &str,
+    csv: &[u8],
+) -> PyResult<Vec<(&'static str, &'static str, Bound<'py, PyAny>)>> {
+    let f = Fleet::from_reader(csv, Path::new(name)).map_err(|e| to_py_err(py, e))?;
+    fleet_columns(py, &f)
+}
+
+/// A grid-signal CSV (bytes) read and validated as `v2g simulate` reads it, as columns.
+#[pyfunction]
+fn read_grid<'py>(
+    py: Python<'py>,
+    name: &str,
+    csv: &[u8],
+) -> PyResult<Vec<(&'static str, &'static str, Bound<'py, PyAny>)>> {
+    let g = GridSignals::from_reader(csv, Path::new(name)).map_err(|e| to_py_err(py, e))?;
+    Ok(grid_columns(py, &g))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(verify, m)?)?;
+    m.add_function(wrap_pyfunction!(py_generate_fleet, m)?)?;
+    m.add_function(wrap_pyfunction!(py_generate_grid, m)?)?;
+    m.add_function(wrap_pyfunction!(read_fleet, m)?)?;
+    m.add_function(wrap_pyfunction!(read_grid, m)?)?;
+    Ok(())
+}
