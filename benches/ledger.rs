@@ -23,6 +23,12 @@
 //! * `case study/raw signatures`: the signatures that ledger makes, made and checked as
 //!   in `ledger/raw ed25519`.
 //!
+//! and the whole run as `v2g simulate --fleet data/sustech.csv` makes it
+//! (`v2g::pipeline::run` with an output folder: inputs read and hashed, keys, the run,
+//! the summary, the figures and every output file written and swapped in):
+//!
+//! * `case study run/ledger off` and `case study run/ledger on`.
+//!
 //! The goal: ledger on within 2 × ledger off + raw signatures. `cargo bench --bench ledger`
 
 mod common;
@@ -246,5 +252,33 @@ fn keys() -> Vec<(SigningKey, VerifyingKey)> {
         .collect()
 }
 
-criterion_group!(benches, bench, case_study);
+fn case_study_run(c: &mut Criterion) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = std::env::temp_dir().join(format!("v2g-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a scratch folder");
+    let spec = |ledger: bool| {
+        let mut s = v2g::pipeline::RunSpec::new(root.join("data/sustech.csv"));
+        s.overrides.ledger = Some(ledger);
+        s.out = Some(dir.join(if ledger { "on" } else { "off" }));
+        s
+    };
+    let mut g = c.benchmark_group("case study run");
+    g.sample_size(10);
+    for (name, ledger) in [("ledger off", false), ("ledger on", true)] {
+        let spec = spec(ledger);
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                v2g::pipeline::run(&spec, &mut |_| Ok(()))
+                    .expect("the case study runs")
+                    .result
+                    .slots
+                    .len()
+            })
+        });
+    }
+    g.finish();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+criterion_group!(benches, bench, case_study, case_study_run);
 criterion_main!(benches);
