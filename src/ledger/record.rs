@@ -387,26 +387,44 @@ fn false_claim(
 }
 
 /// Runs a simulation with the ledger on, streaming `ledger.jsonl` into `out` block by
-/// block as each slot is recorded (the genesis hash first), so that memory holds one
-/// block whatever the horizon. Returns the run's result and the genesis record.
-pub fn simulate_streaming(
+/// block as each slot is recorded (the genesis hash first), so that memory holds a block
+/// or two whatever the horizon: a writer thread serialises and writes block `t` while
+/// slot `t + 1` is simulated and recorded (at most one block waits between them).
+/// Returns the run's result and the genesis record.
+pub fn simulate_streaming<W: std::io::Write + Send>(
     run: &Run,
     mut builder: LedgerBuilder,
-    out: &mut impl std::io::Write,
+    out: &mut W,
     path: &std::path::Path,
     mut observe: impl FnMut(&SlotOutcome<'_>) -> Result<()>,
 ) -> Result<(crate::sim::RunResult, Genesis)> {
     let io = |e| crate::error::Error::io(path, e);
     out.write_all(&crate::ledger::store::genesis_line(builder.genesis()))
         .map_err(io)?;
-    let result = run.simulate(|o| {
-        let block = builder.record_block(o)?;
-        out.write_all(&crate::ledger::store::block_line(&block))
-            .map_err(io)?;
-        observe(o)
-    })?;
-    out.flush().map_err(io)?;
-    Ok((result, builder.genesis))
+    let (send, receive) = std::sync::mpsc::sync_channel::<Block>(1);
+    let (result, written) = std::thread::scope(|s| {
+        let writer = s.spawn(move || -> std::io::Result<()> {
+            for block in receive {
+                out.write_all(&crate::ledger::store::block_line(&block))?;
+            }
+            out.flush()
+        });
+        let result = run.simulate(|o| {
+            let block = builder.record_block(o)?;
+            // A closed channel means the writer failed; its error is reported below.
+            if send.send(block).is_err() {
+                return Err(crate::error::Error::Stopped);
+            }
+            observe(o)
+        });
+        drop(send);
+        let written = writer.join().unwrap_or_else(|_| {
+            Err(std::io::Error::other("the ledger writer panicked"))
+        });
+        (result, written)
+    });
+    written.map_err(io)?;
+    Ok((result?, builder.genesis))
 }
 
 /// Runs a simulation with the ledger on: the run's result and its ledger, recorded by
