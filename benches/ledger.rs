@@ -63,6 +63,7 @@ fn run() -> Run {
                 beta: Some(0.05 + 0.3 * next()),
                 a: None,
                 u_idle: None,
+                limits: Default::default(),
             }
         })
         .collect();

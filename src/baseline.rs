@@ -1,6 +1,7 @@
 //! The uncoordinated-charging baseline (docs/model.md §5): from the first slot it is
 //! plugged, each EV charges at `x = x_max` every slot until full or gone, paying
-//! `p_c·E0·x`; it never discharges.
+//! `p_c·E0·x`; it never discharges. `x_max` includes the charger's power (`max_kw`)
+//! when the fleet gives it.
 
 use rayon::prelude::*;
 
@@ -26,7 +27,12 @@ pub fn run(fleet: &Fleet, horizon: &Horizon, p_c: &[f64], e0_kwh: f64) -> Vec<Ba
             let mut e = ev.initial_kwh;
             let mut cost = 0.0;
             for t in horizon.plugged_slots(ev.arrival, ev.departure) {
-                let (_, x) = x_bounds(e, ev.capacity_kwh, e0_kwh);
+                let (_, mut x) = x_bounds(e, ev.capacity_kwh, e0_kwh);
+                // The charger's power, when the fleet gives it (docs/model.md §3).
+                let up = ev.max_charge_kwh();
+                if up < e0_kwh {
+                    x = x.min(up / e0_kwh);
+                }
                 if x <= 0.0 {
                     break;
                 }
@@ -61,6 +67,7 @@ mod tests {
             beta: None,
             a: None,
             u_idle: None,
+            limits: Default::default(),
         };
         let fleet = Fleet::new(vec![ev]).unwrap();
         let p_c: Vec<f64> = (0..96).map(|t| 1.0 + t as f64).collect();

@@ -76,6 +76,25 @@ pub struct Params {
     /// The tariff giving `p_rt` (and each slot's period) where the grid file has no
     /// `p_rt` column.
     pub tariff: Tariff,
+    /// Smallest trade, kWh: an EV whose best charge or discharge moves less
+    /// (`E0·|x| < min_trade_kwh`) stays idle (docs/model.md §3), in `[0, e0_kwh]`. 0, the
+    /// default, is the paper's continuous model (and is left out of the scenario's
+    /// canonical encoding, so digests of scenarios without it do not change).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub min_trade_kwh: f64,
+    /// Default departure target as a share of capacity for EVs whose fleet row has no
+    /// `target_kwh`: the EV must leave with at least `min_departure_soc · capacity_kwh`
+    /// (docs/model.md §3), in `[0, 1]`. 0, the default, sets no target.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub min_departure_soc: f64,
+}
+
+/// Scenario keys left out of the encoding at their default value (so that the digests of
+/// scenarios that do not use them stay as they were); [`Scenario::set`] still knows them.
+const OMITTED_AT_DEFAULT: [&str; 2] = ["params.min_trade_kwh", "params.min_departure_soc"];
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 impl Default for Params {
@@ -93,6 +112,8 @@ impl Default for Params {
             p_d_min_factor: 3.0,
             delta_factor: 2.0,
             tariff: Tariff::shenzhen(),
+            min_trade_kwh: 0.0,
+            min_departure_soc: 0.0,
         }
     }
 }
@@ -135,7 +156,7 @@ impl Range {
 
 impl Params {
     /// Each parameter's name and value with its range (docs/model.md §7).
-    fn ranges(&self) -> [(&'static str, f64, Range); 11] {
+    fn ranges(&self) -> [(&'static str, f64, Range); 13] {
         let money = Range::closed(0.0, MAX_PRICE);
         [
             ("e0_kwh", self.e0_kwh, Range::open_lo(0.0, 1000.0)),
@@ -149,6 +170,16 @@ impl Params {
             ("p_d_max", self.p_d_max, Range::closed(-MAX_PRICE, 0.0)),
             ("p_d_min_factor", self.p_d_min_factor, money),
             ("delta_factor", self.delta_factor, money),
+            (
+                "min_trade_kwh",
+                self.min_trade_kwh,
+                Range::closed(0.0, self.e0_kwh),
+            ),
+            (
+                "min_departure_soc",
+                self.min_departure_soc,
+                Range::closed(0.0, 1.0),
+            ),
         ]
     }
 
@@ -252,6 +283,14 @@ impl Scenario {
             let table = at
                 .as_table_mut()
                 .ok_or_else(|| Error::param(key, format!("'{part}' is not inside a table")))?;
+            if parts.peek().is_none()
+                && !table.contains_key(part)
+                && OMITTED_AT_DEFAULT.contains(&key)
+            {
+                // A key left out of the encoding at its default (Params::min_trade_kwh).
+                table.insert(part.to_string(), value);
+                break;
+            }
             let slot = table
                 .get_mut(part)
                 .ok_or_else(|| Error::param(key, "no such scenario key"))?;
@@ -429,7 +468,7 @@ mod tests {
     #[test]
     fn every_range_is_enforced_at_both_ends() {
         // (key, lowest valid, highest valid, just below, just above)
-        let cases: [(&str, f64, f64, f64, f64); 11] = [
+        let cases: [(&str, f64, f64, f64, f64); 13] = [
             ("e0_kwh", 1e-9, 1000.0, 0.0, 1000.001),
             ("w_service", 0.0, 100.0, -1e-9, 100.001),
             ("w_grid", 0.0, 100.0, -1e-9, 100.001),
@@ -441,6 +480,9 @@ mod tests {
             ("p_d_max", -100.0, 0.0, -100.001, 1e-9),
             ("p_d_min_factor", 0.0, 100.0, -1e-9, 100.001),
             ("delta_factor", 0.0, 100.0, -1e-9, 100.001),
+            // Up to the default e0_kwh = 3.75.
+            ("min_trade_kwh", 0.0, 3.75, -1e-9, 3.750001),
+            ("min_departure_soc", 0.0, 1.0, -1e-9, 1.000001),
         ];
         for (key, lo, hi, below, above) in cases {
             let with = |v: f64| {

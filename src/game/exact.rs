@@ -15,8 +15,11 @@
 //! So `u_d` grows as `p_d` falls, and with `u_fb = max(U_idle, u_charge)` the EV discharges
 //! exactly when `p_d < τ_i = a_i − q*_i`, where `u_d(q*_i) = u_fb` ([`threshold`]: Newton's
 //! method on the convex increasing free branch, from its right end, or the linear clamped
-//! branch in closed form; `q* = q0` when `u_fb = 0`). Below `κ_i = a_i − q1` it discharges
-//! `x_min`.
+//! branch in closed form; `q* = q0` when the fallback is idle with `U_idle = 0`, where the
+//! sign of the closed form decides, docs/model.md §3). With a smallest trade
+//! `min_x = min_trade_kwh/E0` the regime exists only from `q_m = w/((2 − min_x) ln 2)` on
+//! (never when `min_x > |x_min|`), so `τ_i = a_i − max(q*_i, q_m)`. Below
+//! `κ_i = a_i − q1` it discharges `x_min`.
 //!
 //! The thresholds `τ_i` and kinks `κ_i` cut the range into pieces on which the sets of
 //! charging, idle, free and clamped EVs are fixed. On a piece, with `p = p_d <= 0`,
@@ -105,9 +108,21 @@ pub fn threshold(f: &Follower) -> Threshold {
     let w = f.w;
     let q0 = w / (2.0 * LN_2);
     let q1 = w / ((2.0 + f.x_min) * LN_2);
+    // The smallest trade: the regime exists only for |x_d| >= min_x, from q_m on.
+    if f.min_x > -f.x_min {
+        return never;
+    }
+    let q_m = if f.min_x > 0.0 {
+        w / ((2.0 - f.min_x) * LN_2)
+    } else {
+        q0
+    };
     let u_fb = f.u_fallback;
     let u_free = |q: f64| w * (w / (q * LN_2)).log2() - w - w / LN_2 + 2.0 * q;
-    let q_star = if u_fb <= 0.0 {
+    // With an idle fallback and U_idle = 0 the regime wins wherever it exists
+    // (docs/model.md §3): the threshold is where it starts to exist.
+    let sign_rule = f.fallback.regime == Regime::Idle && f.u_idle == 0.0;
+    let q_star = if sign_rule || u_fb <= 0.0 {
         q0
     } else if u_free(q1) >= u_fb {
         // Newton from the right on a convex increasing function: monotone convergence.
@@ -128,7 +143,7 @@ pub fn threshold(f: &Follower) -> Threshold {
         (w * ((2.0 + f.x_min).log2() - 1.0) - u_fb) / f.x_min
     };
     Threshold {
-        tau: f.a - q_star,
+        tau: f.a - q_star.max(q_m),
         kappa: f.a - q1,
     }
 }
@@ -942,6 +957,66 @@ mod tests {
                 prop_assert_eq!(s.p_d.to_bits(), one.p_d.to_bits());
                 prop_assert_eq!(s.revenue.total.to_bits(), one.revenue.total.to_bits());
             }
+        }
+
+        /// With departure targets, charger power limits, a smallest trade and positive
+        /// `U_idle` on (docs/model.md §3): the thresholds still match the followers' own
+        /// decisions, the exact solver never does worse than the grid, and its revenue is
+        /// the followers' own.
+        #[test]
+        fn exact_is_at_least_grid_with_targets_power_and_smallest_trades(
+            evs in proptest::collection::vec(
+                (
+                    0.0f64..=1.0,
+                    1.0f64..300.0,
+                    0.01f64..1.0,
+                    prop_oneof![Just(-0.01), Just(-0.2), Just(0.0)],
+                    prop_oneof![Just(0.0), 0.0f64..=1.0],
+                    0usize..8,
+                    prop_oneof![Just(f64::INFINITY), 0.5f64..10.0],
+                    prop_oneof![Just(f64::INFINITY), Just(0.0), 0.5f64..10.0],
+                    prop_oneof![Just(0.0), 0.0f64..0.1],
+                ),
+                0..60),
+            p_rt in prop_oneof![Just(0.26), Just(0.66), Just(1.12)],
+            e_limit in 0.0f64..200.0,
+            min_trade in prop_oneof![Just(0.0), Just(1e-3), 0.0f64..1.0],
+        ) {
+            let pr = crate::game::testing::prices(p_rt, e_limit);
+            let fs: Vec<Follower> = evs
+                .iter()
+                .map(|&(soc, cap, beta, a, target, after, up, down, u_idle)| {
+                    let s = crate::game::follower::EvState {
+                        max_charge_kwh: up,
+                        max_discharge_kwh: down,
+                        target_kwh: target * cap,
+                        slots_after: after,
+                        min_trade_kwh: min_trade,
+                        ..crate::game::follower::EvState::new(soc * cap, cap, beta, a, u_idle)
+                    };
+                    Follower::new(&s, pr.p_c, pr.e0_kwh)
+                })
+                .collect();
+            for f in &fs {
+                let t = threshold(f);
+                if t.tau == f64::NEG_INFINITY {
+                    prop_assert!(f.discharge(-1e6).is_none(), "{:?}", f);
+                    continue;
+                }
+                let gap = 1e-6 * (1.0 + t.tau.abs());
+                prop_assert!(f.discharge(t.tau + gap).is_none(), "{:?} {:?}", f, t);
+                prop_assert!(f.discharge(t.tau - gap).is_some(), "{:?} {:?}", f, t);
+            }
+            let g = SlotGame::new(pr, 0.001, fs).unwrap();
+            let grid = g.scan();
+            let one = search(&g, &equal_workers(3)).unwrap().best;
+            let tol = 1e-9 * grid.revenue.total.abs().max(1.0);
+            prop_assert!(one.revenue.total >= grid.revenue.total - tol,
+                "exact {:?} < grid {:?}", one, grid);
+            let direct = revenue_at(&g, one.p_d);
+            prop_assert_eq!(direct.total.to_bits(), one.revenue.total.to_bits());
+            let s = search(&g, &equal_workers(1)).unwrap().best;
+            prop_assert_eq!(s.p_d.to_bits(), one.p_d.to_bits());
         }
     }
 }

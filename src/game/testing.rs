@@ -27,13 +27,7 @@ pub fn game(p_rt: f64, e_limit: f64, evs: &[(f64, f64, f64, f64)], eps: f64) -> 
         .iter()
         .map(|&(soc, cap, beta, a)| {
             Follower::new(
-                &EvState {
-                    energy_kwh: soc * cap,
-                    capacity_kwh: cap,
-                    beta,
-                    a,
-                    u_idle: 0.0,
-                },
+                &EvState::new(soc * cap, cap, beta, a, 0.0),
                 pr.p_c,
                 pr.e0_kwh,
             )

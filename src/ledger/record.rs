@@ -477,6 +477,7 @@ mod tests {
                 beta: None,
                 a: None,
                 u_idle: None,
+                limits: Default::default(),
             })
             .collect();
         let mut sc = Scenario::default();
