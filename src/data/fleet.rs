@@ -1064,6 +1064,134 @@ mod tests {
     }
 
     #[test]
+    fn limit_columns_bounds() {
+        // ev(): capacity 100.
+        let t = "target_kwh must be a finite number >= 0";
+        bound(
+            |e| e.limits.target_kwh = Some(0.0),
+            |e| e.limits.target_kwh = Some(down(0.0)),
+            "target_kwh",
+            t,
+        );
+        bound(
+            |e| e.limits.target_kwh = Some(100.0),
+            |e| e.limits.target_kwh = Some(up(100.0)),
+            "target_kwh",
+            "target_kwh must be <= capacity_kwh",
+        );
+        let k = "max_kw must be a finite number > 0 and <= 10000";
+        bound(
+            |e| e.limits.max_kw = Some(up(0.0)),
+            |e| e.limits.max_kw = Some(0.0),
+            "max_kw",
+            k,
+        );
+        bound(
+            |e| e.limits.max_kw = Some(10_000.0),
+            |e| e.limits.max_kw = Some(up(10_000.0)),
+            "max_kw",
+            k,
+        );
+        let d = "max_discharge_kw must be a finite number >= 0 and <= 10000";
+        bound(
+            |e| e.limits.max_discharge_kw = Some(0.0),
+            |e| e.limits.max_discharge_kw = Some(down(0.0)),
+            "max_discharge_kw",
+            d,
+        );
+        bound(
+            |e| e.limits.max_discharge_kw = Some(10_000.0),
+            |e| e.limits.max_discharge_kw = Some(up(10_000.0)),
+            "max_discharge_kw",
+            d,
+        );
+        for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert!(check(|e| e.limits.target_kwh = Some(v))
+                .unwrap_err()
+                .contains(t));
+            assert!(check(|e| e.limits.max_kw = Some(v))
+                .unwrap_err()
+                .contains(k));
+            assert!(check(|e| e.limits.max_discharge_kw = Some(v))
+                .unwrap_err()
+                .contains(d));
+        }
+    }
+
+    #[test]
+    fn limits_give_per_slot_energy_and_targets() {
+        let p = Params::default();
+        let mut e = ev();
+        assert!(e.limits.is_none());
+        assert_eq!(e.target_kwh(&p), 0.0);
+        assert_eq!(e.max_charge_kwh(), f64::INFINITY);
+        assert_eq!(e.max_discharge_kwh(), f64::INFINITY);
+        let p8 = Params {
+            min_departure_soc: 0.8,
+            ..Params::default()
+        };
+        assert_eq!(e.target_kwh(&p8), 80.0);
+        e.limits.target_kwh = Some(30.0);
+        assert!(!e.limits.is_none());
+        assert_eq!(e.target_kwh(&p8), 30.0);
+        e.limits.max_kw = Some(7.0);
+        assert_eq!(e.max_charge_kwh(), 1.75);
+        assert_eq!(e.max_discharge_kwh(), 1.75, "max_kw by default");
+        e.limits.max_discharge_kw = Some(2.0);
+        assert_eq!(e.max_discharge_kwh(), 0.5);
+        assert_eq!(e.max_charge_kwh(), 1.75);
+    }
+
+    #[test]
+    fn limit_columns_are_read_written_and_located() {
+        let text = format!(
+            "{HEAD},target_kwh,max_kw,max_discharge_kw\n\
+             1,bus,160,57.2,2021-05-27T16:00,2021-05-28T06:30,120,60,\n\
+             2,private,40,0,2021-05-27T08:00,2021-05-27T09:00,,7.2,0\n"
+        );
+        let f = load(&text).unwrap();
+        assert_eq!(
+            f.evs()[0].limits,
+            Limits {
+                target_kwh: Some(120.0),
+                max_kw: Some(60.0),
+                max_discharge_kw: None
+            }
+        );
+        assert_eq!(f.evs()[1].limits.max_discharge_kw, Some(0.0));
+        let csv = f.to_csv();
+        assert!(csv.starts_with(&format!(
+            "{HEAD},beta,a,u_idle,target_kwh,max_kw,max_discharge_kw\n"
+        )));
+        assert_eq!(load(&csv).unwrap(), f);
+        // Only a limit set: the limit columns are written (after empty beta, a, u_idle).
+        let one = load(&format!(
+            "{HEAD},max_kw\n1,bus,160,57.2,2021-05-27T16:00,2021-05-28T06:30,11\n"
+        ))
+        .unwrap();
+        assert_eq!(load(&one.to_csv()).unwrap(), one);
+        assert!(one.to_csv().contains(",,,,11,\n"), "{}", one.to_csv());
+        // Without limits the paper's columns only.
+        let plain = load(&format!(
+            "{HEAD},beta\n1,bus,160,57.2,2021-05-27T16:00,2021-05-28T06:30,0.2\n"
+        ))
+        .unwrap();
+        assert!(plain
+            .to_csv()
+            .starts_with(&format!("{HEAD},beta,a,u_idle\n")));
+        // A bad value names its line and column.
+        let e = load(&format!(
+            "{HEAD},target_kwh\n1,bus,160,57.2,2021-05-27T16:00,2021-05-28T06:30,161\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("f.csv:2:7 (target_kwh): target_kwh must be <= capacity_kwh"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn csv_round_trip() {
         let f = load(&format!(
             "{HEAD},beta,a,u_idle\n1,bus,160,57.2,2021-05-27T16:00,2021-05-28T06:30,,,0.5\n2,private,40,0,2021-05-27T08:00,2021-05-27T09:00,0.2,,\n"
