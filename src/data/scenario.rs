@@ -91,7 +91,7 @@ pub struct Params {
 
 /// Scenario keys left out of the encoding at their default value (so that the digests of
 /// scenarios that do not use them stay as they were); [`Scenario::set`] still knows them.
-const OMITTED_AT_DEFAULT: [&str; 2] = ["params.min_trade_kwh", "params.min_departure_soc"];
+pub(crate) const OMITTED_AT_DEFAULT: [&str; 2] = ["params.min_trade_kwh", "params.min_departure_soc"];
 
 fn is_zero(v: &f64) -> bool {
     *v == 0.0
