@@ -233,6 +233,8 @@ impl Run {
             w_service: p.w_service,
             w_grid: p.w_grid,
             p_delay: p.p_delay,
+            eta_c: p.charge_efficiency,
+            eta_d: p.discharge_efficiency,
         }
     }
 
@@ -265,6 +267,8 @@ impl Run {
                 max_discharge_kwh: e.max_discharge_kwh(),
                 target_kwh: e.target_kwh(params),
                 min_trade_kwh: params.min_trade_kwh,
+                eta_c: params.charge_efficiency,
+                eta_d: params.discharge_efficiency,
                 ..EvState::new(
                     e.initial_kwh,
                     e.capacity_kwh,
@@ -354,7 +358,13 @@ impl Run {
             })?;
             slots.push(record);
         }
-        let base = baseline::run(&self.fleet, &h, &p_c_all, params.e0_kwh);
+        let base = baseline::run(
+            &self.fleet,
+            &h,
+            &p_c_all,
+            params.e0_kwh,
+            params.charge_efficiency,
+        );
         let evs = evs
             .iter()
             .enumerate()
@@ -378,7 +388,9 @@ impl Run {
                     baseline_final_kwh: base[i].final_kwh,
                     baseline_cost_cny: base[i].cost_cny,
                     target_kwh: has.then_some(target),
-                    target_reachable: has.then_some(e.initial_kwh + n_slots * up >= target),
+                    target_reachable: has.then_some(
+                        e.initial_kwh + n_slots * (up * params.charge_efficiency) >= target,
+                    ),
                     target_met: has.then_some(shortfall <= TARGET_TOL_KWH),
                     shortfall_kwh: has.then_some(shortfall),
                     cost_per_kwh_delivered: (gained > 1e-9)
@@ -523,7 +535,7 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(32))]
         /// Departure targets are met whenever they are reachable from arrival, with power
-        /// limits and a smallest trade on, under both solvers; an unreachable target is
+        /// limits, losses and a smallest trade on, under both solvers; an unreachable target is
         /// reported, never an error; the energy never leaves `[0, capacity]`.
         #[test]
         fn reachable_targets_are_met(
@@ -540,6 +552,8 @@ mod tests {
             min_trade in prop_oneof![Just(0.0), 0.0f64..0.5],
             e_limit in proptest::collection::vec(0.0f64..60.0, 12),
             exact in any::<bool>(),
+            eta_c in prop_oneof![Just(1.0), 0.51f64..=1.0],
+            eta_d in prop_oneof![Just(1.0), 0.51f64..=1.0],
         ) {
             let evs: Vec<Ev> = fleet
                 .evs()
@@ -560,6 +574,8 @@ mod tests {
             sc.params.epsilon = 0.01;
             sc.params.min_departure_soc = min_soc;
             sc.params.min_trade_kwh = min_trade;
+            sc.params.charge_efficiency = eta_c;
+            sc.params.discharge_efficiency = eta_d;
             sc.solver = if exact { Solver::Exact } else { Solver::Grid };
             let h = sc.horizon;
             let rows = (0..h.slots)
@@ -575,6 +591,10 @@ mod tests {
                     assert!(tr.energy_kwh <= up * (1.0 + 1e-12), "{tr:?}");
                     let down = fleet.evs()[tr.ev].max_discharge_kwh().min(o.prices.e0_kwh);
                     assert!(-tr.energy_kwh <= down * (1.0 + 1e-12), "{tr:?}");
+                    // Losses: the battery moves η_c·E or E/η_d for E at the meter.
+                    let stored = if tr.energy_kwh > 0.0 { tr.energy_kwh * eta_c } else { tr.energy_kwh / eta_d };
+                    let want = (tr.energy_before_kwh + stored).clamp(0.0, cap);
+                    assert!((tr.energy_after_kwh - want).abs() <= 1e-9 * (1.0 + cap), "{tr:?}");
                 }
                 Ok(())
             }).unwrap();

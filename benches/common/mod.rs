@@ -39,5 +39,7 @@ pub fn peak(e_limit_kwh: f64) -> SlotPrices {
         w_service: 0.5,
         w_grid: 0.792,
         p_delay: 0.1,
+        eta_c: 1.0,
+        eta_d: 1.0,
     }
 }

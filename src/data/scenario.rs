@@ -87,11 +87,29 @@ pub struct Params {
     /// (docs/model.md §3), in `[0, 1]`. 0, the default, sets no target.
     #[serde(skip_serializing_if = "is_zero")]
     pub min_departure_soc: f64,
+    /// Charging efficiency `η_c`: the battery gains `η_c·E` for `E` drawn at the meter
+    /// (docs/model.md §3.2), in `(0.5, 1]`; 1, the default, is lossless (and left out of
+    /// the canonical encoding).
+    #[serde(skip_serializing_if = "is_one")]
+    pub charge_efficiency: f64,
+    /// Discharging efficiency `η_d`: the battery loses `E/η_d` for `E` delivered at the
+    /// meter (docs/model.md §3.2), in `(0.5, 1]`; 1, the default, is lossless.
+    #[serde(skip_serializing_if = "is_one")]
+    pub discharge_efficiency: f64,
+}
+
+fn is_one(v: &f64) -> bool {
+    *v == 1.0
 }
 
 /// Scenario keys left out of the encoding at their default value (so that the digests of
 /// scenarios that do not use them stay as they were); [`Scenario::set`] still knows them.
-pub(crate) const OMITTED_AT_DEFAULT: [&str; 2] = ["params.min_trade_kwh", "params.min_departure_soc"];
+pub(crate) const OMITTED_AT_DEFAULT: [&str; 4] = [
+    "params.min_trade_kwh",
+    "params.min_departure_soc",
+    "params.charge_efficiency",
+    "params.discharge_efficiency",
+];
 
 fn is_zero(v: &f64) -> bool {
     *v == 0.0
@@ -114,6 +132,8 @@ impl Default for Params {
             tariff: Tariff::shenzhen(),
             min_trade_kwh: 0.0,
             min_departure_soc: 0.0,
+            charge_efficiency: 1.0,
+            discharge_efficiency: 1.0,
         }
     }
 }
@@ -156,7 +176,7 @@ impl Range {
 
 impl Params {
     /// Each parameter's name and value with its range (docs/model.md §7).
-    fn ranges(&self) -> [(&'static str, f64, Range); 13] {
+    fn ranges(&self) -> [(&'static str, f64, Range); 15] {
         let money = Range::closed(0.0, MAX_PRICE);
         [
             ("e0_kwh", self.e0_kwh, Range::open_lo(0.0, 1000.0)),
@@ -179,6 +199,16 @@ impl Params {
                 "min_departure_soc",
                 self.min_departure_soc,
                 Range::closed(0.0, 1.0),
+            ),
+            (
+                "charge_efficiency",
+                self.charge_efficiency,
+                Range::open_lo(0.5, 1.0),
+            ),
+            (
+                "discharge_efficiency",
+                self.discharge_efficiency,
+                Range::open_lo(0.5, 1.0),
             ),
         ]
     }
@@ -468,7 +498,7 @@ mod tests {
     #[test]
     fn every_range_is_enforced_at_both_ends() {
         // (key, lowest valid, highest valid, just below, just above)
-        let cases: [(&str, f64, f64, f64, f64); 13] = [
+        let cases: [(&str, f64, f64, f64, f64); 15] = [
             ("e0_kwh", 1e-9, 1000.0, 0.0, 1000.001),
             ("w_service", 0.0, 100.0, -1e-9, 100.001),
             ("w_grid", 0.0, 100.0, -1e-9, 100.001),
@@ -483,6 +513,8 @@ mod tests {
             // Up to the default e0_kwh = 3.75.
             ("min_trade_kwh", 0.0, 3.75, -1e-9, 3.750001),
             ("min_departure_soc", 0.0, 1.0, -1e-9, 1.000001),
+            ("charge_efficiency", 0.5000001, 1.0, 0.5, 1.000001),
+            ("discharge_efficiency", 0.5000001, 1.0, 0.5, 1.000001),
         ];
         for (key, lo, hi, below, above) in cases {
             let with = |v: f64| {
@@ -496,7 +528,9 @@ mod tests {
             for bad in [below, above, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
                 let e = with(bad).expect_err(&format!("{key} = {bad} accepted"));
                 assert!(e.to_string().contains(&format!("params.{key}")), "{e}");
-                let open = if lo > 0.0 && lo < 1e-6 && key != "epsilon" {
+                let open = if (lo > 0.0 && lo < 1e-6 && key != "epsilon")
+                    || key.ends_with("_efficiency")
+                {
                     "("
                 } else {
                     "["

@@ -21,6 +21,12 @@
 //! (never when `min_x > |x_min|`), so `τ_i = a_i − max(q*_i, q_m)`. Below
 //! `κ_i = a_i − q1` it discharges `x_min`.
 //!
+//! With losses (docs/model.md §3.2) all of this holds in the battery-side price
+//! `p' = η_d·p_d` with the follower's battery-side `x_min`: `τ_i = (a_i − q*_i)/η_d`,
+//! `κ_i = (a_i − q1)/η_d`, and the meter energy below carries a factor `η_d`
+//! (`D(p) = C + Σ_free η_d·E0·(2 − w_i/((a_i − η_d·p) ln 2))`, still decreasing and
+//! concave); with `η_d = 1` the expressions are the lossless ones bit for bit.
+//!
 //! The thresholds `τ_i` and kinks `κ_i` cut the range into pieces on which the sets of
 //! charging, idle, free and clamped EVs are fixed. On a piece, with `p = p_d <= 0`,
 //!
@@ -108,12 +114,14 @@ pub fn threshold(f: &Follower) -> Threshold {
     let w = f.w;
     let q0 = w / (2.0 * LN_2);
     let q1 = w / ((2.0 + f.x_min) * LN_2);
-    // The smallest trade: the regime exists only for |x_d| >= min_x, from q_m on.
-    if f.min_x > -f.x_min {
+    // The smallest trade: the regime exists only for |x_d| >= min_x at the meter, that is
+    // |y_d| >= min_x/η_d on the battery's side, from q_m on.
+    let min_y = f.min_x / f.eta_d;
+    if min_y > -f.x_min {
         return never;
     }
     let q_m = if f.min_x > 0.0 {
-        w / ((2.0 - f.min_x) * LN_2)
+        w / ((2.0 - min_y) * LN_2)
     } else {
         q0
     };
@@ -142,9 +150,10 @@ pub fn threshold(f: &Follower) -> Threshold {
     } else {
         (w * ((2.0 + f.x_min).log2() - 1.0) - u_fb) / f.x_min
     };
+    // q = a − η_d·p on the battery's side (docs/model.md §3.2): back to prices.
     Threshold {
-        tau: f.a - q_star.max(q_m),
-        kappa: f.a - q1,
+        tau: (f.a - q_star.max(q_m)) / f.eta_d,
+        kappa: (f.a - q1) / f.eta_d,
     }
 }
 
@@ -268,22 +277,24 @@ struct PieceFn<'b> {
 
 impl PieceFn<'_> {
     fn d(&self, p: f64) -> f64 {
-        let e0 = self.pr.e0_kwh;
+        let (e0, h) = (self.pr.e0_kwh * self.pr.eta_d, self.pr.eta_d);
         let mut d = self.c;
         for (&a, &(sw, n)) in self.a.iter().zip(self.gs) {
             if n > 0.0 {
-                d += e0 * (2.0 * n - sw / ((a - p) * LN_2));
+                d += e0 * (2.0 * n - sw / ((a - h * p) * LN_2));
             }
         }
         d.max(0.0)
     }
 
     fn d_prime(&self, p: f64) -> f64 {
-        let e0 = self.pr.e0_kwh;
+        // D = C + Σ η_d·E0·(2 − w/((a − η_d·p) ln 2)): D' = −Σ η_d²·E0·w/((a − η_d·p)² ln 2).
+        let h = self.pr.eta_d;
+        let e0 = self.pr.e0_kwh * h * h;
         let mut dp = 0.0;
         for (&a, &(sw, n)) in self.a.iter().zip(self.gs) {
             if n > 0.0 {
-                let q = a - p;
+                let q = a - h * p;
                 dp -= e0 * sw / (q * q * LN_2);
             }
         }
@@ -407,7 +418,7 @@ fn pieces_within<'a>(game: &'a SlotGame, thr: &[Threshold], max_table: usize) ->
             group: group(f.a),
             w: f.w,
             fee,
-            clamp_kwh: e0 * -f.x_min,
+            clamp_kwh: e0 * -(f.eta_d * f.x_min),
             enters_clamped: t.tau <= t.kappa,
         };
         let discharging = p_max < t.tau;
@@ -419,7 +430,7 @@ fn pieces_within<'a>(game: &'a SlotGame, thr: &[Threshold], max_table: usize) ->
         }
         let clamped = p_max <= t.kappa;
         if discharging && clamped {
-            c += e0 * -f.x_min;
+            c += e0 * -(f.eta_d * f.x_min);
         } else if discharging {
             apply(&mut gs, (group(f.a), f.w, true));
         }
@@ -959,8 +970,8 @@ mod tests {
             }
         }
 
-        /// With departure targets, charger power limits, a smallest trade and positive
-        /// `U_idle` on (docs/model.md §3): the thresholds still match the followers' own
+        /// With departure targets, charger power limits, a smallest trade, losses and
+        /// positive `U_idle` on (docs/model.md §3): the thresholds still match the followers' own
         /// decisions, the exact solver never does worse than the grid, and its revenue is
         /// the followers' own.
         #[test]
@@ -981,8 +992,10 @@ mod tests {
             p_rt in prop_oneof![Just(0.26), Just(0.66), Just(1.12)],
             e_limit in 0.0f64..200.0,
             min_trade in prop_oneof![Just(0.0), Just(1e-3), 0.0f64..1.0],
+            eta_c in prop_oneof![Just(1.0), 0.51f64..=1.0],
+            eta_d in prop_oneof![Just(1.0), 0.51f64..=1.0],
         ) {
-            let pr = crate::game::testing::prices(p_rt, e_limit);
+            let pr = SlotPrices { eta_c, eta_d, ..crate::game::testing::prices(p_rt, e_limit) };
             let fs: Vec<Follower> = evs
                 .iter()
                 .map(|&(soc, cap, beta, a, target, after, up, down, u_idle)| {
@@ -992,6 +1005,8 @@ mod tests {
                         target_kwh: target * cap,
                         slots_after: after,
                         min_trade_kwh: min_trade,
+                        eta_c,
+                        eta_d,
                         ..crate::game::follower::EvState::new(soc * cap, cap, beta, a, u_idle)
                     };
                     Follower::new(&s, pr.p_c, pr.e0_kwh)

@@ -38,6 +38,15 @@
 //! must charge at least `min(x_lo, x_max)` (idle and discharge are ruled out) and charges
 //! `clamp(w/(p_c ln 2) − 1, x_req, x_max)`, whatever `min_trade_kwh` says.
 //!
+//! # Losses (docs/model.md §3.2)
+//!
+//! With efficiencies `η_c`, `η_d`, `x` is the meter's energy; the battery gains `η_c·E0·x`
+//! or loses `E0·|x|/η_d`. On the battery's side (`z = η_c·x`, `y = x/η_d`) the utilities are
+//! the lossless ones at prices `p_c/η_c` and `η_d·p_d`, so the closed forms carry over:
+//! `x_c = (w/((p_c/η_c) ln 2) − 1)/η_c` and `x_d = η_d·clamp(w/((a − η_d·p_d) ln 2) − 2,
+//! x_min/η_d, 0)`. [`Follower::x_min`] is kept on the battery's side. With `η = 1` every
+//! expression is the lossless one, bit for bit.
+//!
 //! Everything but the discharge regime is independent of `p_d`, so [`Follower::new`]
 //! computes it once per slot, and [`Follower::discharge`] is all the price search has to
 //! evaluate per candidate.
@@ -111,6 +120,10 @@ pub struct EvState {
     pub slots_after: usize,
     /// Smallest trade, kWh: a regime moving less (`E0·|x| < min_trade_kwh`) does not exist.
     pub min_trade_kwh: f64,
+    /// Charging efficiency `η_c` in `(0.5, 1]`: the battery gains `η_c·E0·x` (1: lossless).
+    pub eta_c: f64,
+    /// Discharging efficiency `η_d` in `(0.5, 1]`: the battery loses `E0·|x|/η_d`.
+    pub eta_d: f64,
 }
 
 impl EvState {
@@ -127,6 +140,8 @@ impl EvState {
             target_kwh: 0.0,
             slots_after: 0,
             min_trade_kwh: 0.0,
+            eta_c: 1.0,
+            eta_d: 1.0,
         }
     }
 }
@@ -137,10 +152,14 @@ impl EvState {
 pub struct Follower {
     /// Willingness `w = beta / max(SOC, 0.001)`.
     pub w: f64,
-    /// Upper bound on `x` (Eqs. 8, 10, the charger's power).
+    /// Upper bound on `x` (Eqs. 8, 10, the charger's power), at the meter.
     pub x_max: f64,
-    /// Lower bound on `x` (Eqs. 8, 10, the charger's power, the departure target).
+    /// Lower bound of the discharge on the battery's side, `y_min = x_min/η_d` (Eqs. 8,
+    /// 10, the charger's power, the departure target): the discharge regime is solved in
+    /// `y = x/η_d` (docs/model.md §3.2); without losses `y = x`.
     pub x_min: f64,
+    /// Discharging efficiency `η_d`: a discharge of `y` (battery side) delivers `η_d·y`.
+    pub eta_d: f64,
     /// Degradation coefficient `a`.
     pub a: f64,
     /// `U_idle`: with 0 a regime that exists beats idle (docs/model.md §3).
@@ -167,11 +186,21 @@ pub fn slot_up_kwh(ev: &EvState, e0_kwh: f64) -> f64 {
     ev.max_charge_kwh.min(e0_kwh)
 }
 
-/// All bounds of an EV's `x` in a slot: `(x_min, x_max, x_req)`. Eqs. (8) and (10)
-/// ([`x_bounds`]), then the charger's power (`|x| <= max_*_kwh/E0`), then the departure
-/// target (module docs): `x_req > 0` is the least the EV must charge (then `x_min = 0`).
+/// All bounds of an EV's `x` (at the meter) in a slot: `(x_min, x_max, x_req)`. Eqs. (8)
+/// and (10) ([`x_bounds`], with losses: the room left is filled by `η_c·E0·x`, the energy
+/// held empties by `E0·|x|/η_d`), then the charger's power (`|x| <= max_*_kwh/E0`), then
+/// the departure target (module docs): `x_req > 0` is the least the EV must charge (then
+/// `x_min = 0`).
 pub fn limits(ev: &EvState, e0_kwh: f64) -> (f64, f64, f64) {
-    let (mut x_min, mut x_max) = x_bounds(ev.energy_kwh, ev.capacity_kwh, e0_kwh);
+    let (mut x_min, mut x_max) = if ev.eta_c == 1.0 && ev.eta_d == 1.0 {
+        x_bounds(ev.energy_kwh, ev.capacity_kwh, e0_kwh)
+    } else {
+        let soc = ev.energy_kwh / ev.capacity_kwh;
+        (
+            (-soc * ev.capacity_kwh * ev.eta_d / e0_kwh).clamp(-1.0, 0.0),
+            ((1.0 - soc) * ev.capacity_kwh / (e0_kwh * ev.eta_c)).clamp(0.0, 1.0),
+        )
+    };
     if ev.max_charge_kwh < e0_kwh {
         x_max = x_max.min(ev.max_charge_kwh / e0_kwh);
     }
@@ -180,13 +209,14 @@ pub fn limits(ev: &EvState, e0_kwh: f64) -> (f64, f64, f64) {
     }
     let mut x_req = 0.0;
     if ev.target_kwh > 0.0 {
-        let later = ev.slots_after as f64 * slot_up_kwh(ev, e0_kwh);
-        let x_lo = (ev.target_kwh - later - ev.energy_kwh) / e0_kwh;
-        if x_lo > 0.0 {
-            x_req = x_lo.min(x_max);
+        // The battery gains at most η_c·E_up in each later slot.
+        let later = ev.slots_after as f64 * (slot_up_kwh(ev, e0_kwh) * ev.eta_c);
+        let deficit = ev.target_kwh - later - ev.energy_kwh;
+        if deficit > 0.0 {
+            x_req = (deficit / (e0_kwh * ev.eta_c)).min(x_max);
             x_min = 0.0;
         } else {
-            x_min = x_min.max(x_lo);
+            x_min = x_min.max(deficit * ev.eta_d / e0_kwh);
         }
     }
     (x_min, x_max, x_req)
@@ -211,14 +241,17 @@ impl Follower {
         let w = ev.beta / soc.max(SOC_FLOOR);
         let (x_min, x_max, x_req) = limits(ev, e0_kwh);
         let min_x = ev.min_trade_kwh / e0_kwh;
-        let x_free = w / (p_c * LN_2) - 1.0;
+        // Charging x at the meter puts z = η_c·x into the battery: u = w·log2(1 + z) −
+        // (p_c/η_c)·z, whose stationary point is z = w/((p_c/η_c) ln 2) − 1.
+        let eta_c = ev.eta_c;
+        let x_free = (w / ((p_c / eta_c) * LN_2) - 1.0) / eta_c;
         let charge = |x: f64| {
             (
                 Response {
                     regime: Regime::Charge,
                     x,
                 },
-                w * (1.0 + x).log2() - p_c * x,
+                w * (1.0 + eta_c * x).log2() - p_c * x,
             )
         };
         let (fallback, u_fallback) = if x_req > 0.0 {
@@ -242,7 +275,8 @@ impl Follower {
         Follower {
             w,
             x_max,
-            x_min,
+            x_min: x_min / ev.eta_d,
+            eta_d: ev.eta_d,
             a: ev.a,
             u_idle: ev.u_idle,
             min_x,
@@ -256,11 +290,13 @@ impl Follower {
     /// does not exist (`a − p_d <= 0`, `x_d = 0` or `|x_d|` below the smallest trade).
     #[inline]
     pub fn discharge_x(&self, p_d: f64) -> Option<f64> {
-        let q = self.a - p_d;
+        // On the battery's side the price is η_d·p_d (docs/model.md §3.2).
+        let p = self.eta_d * p_d;
+        let q = self.a - p;
         if q <= 0.0 {
             return None;
         }
-        let x_d = discharge_x_unchecked(self.w, self.a, self.x_min, p_d);
+        let x_d = self.eta_d * discharge_x_unchecked(self.w, self.a, self.x_min, p);
         (x_d < 0.0 && -x_d >= self.min_x).then_some(x_d)
     }
 
@@ -273,7 +309,10 @@ impl Follower {
         if self.fallback.regime == Regime::Idle && self.u_idle == 0.0 {
             return Some(x_d);
         }
-        let u_d = self.w * ((2.0 + x_d).log2() - 1.0) - self.a * x_d + p_d * x_d;
+        // The utility of the battery-side y = x/η_d at the battery-side price η_d·p_d.
+        let y = x_d / self.eta_d;
+        let p = self.eta_d * p_d;
+        let u_d = self.w * ((2.0 + y).log2() - 1.0) - self.a * y + p * y;
         (u_d > self.u_fallback).then_some(x_d)
     }
 
@@ -616,6 +655,51 @@ mod tests {
         let f = Follower::new(&e, 1.62, E0);
         assert_eq!(f.fallback.regime, Regime::Charge);
         assert!((f.fallback.x * E0 - 0.5).abs() < 1e-12);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+        /// With losses (docs/model.md §3.2) the closed form matches a dense brute-force
+        /// maximisation of the lossy utility over the meter's `x`, within the lossy bounds,
+        /// and the battery stays within `[0, Cap]`.
+        #[test]
+        fn lossy_closed_form_matches_brute_force(
+            cap in 0.5f64..200.0,
+            soc in prop_oneof![Just(0.0), Just(1.0), 0.0f64..=1.0],
+            beta in 0.01f64..2.0,
+            a in prop_oneof![Just(-0.01), -0.5f64..=0.0],
+            p_rt in prop_oneof![Just(0.26), Just(1.12), 0.0f64..2.0],
+            frac in 0.0f64..=1.0,
+            eta_c in prop_oneof![Just(1.0), 0.51f64..=1.0],
+            eta_d in prop_oneof![Just(1.0), 0.51f64..=1.0],
+        ) {
+            let p_c = p_rt + 0.5;
+            let p_d = -3.0 * p_rt * frac;
+            let e = EvState { eta_c, eta_d, ..EvState::new(soc * cap, cap, beta, a, 0.0) };
+            let f = Follower::new(&e, p_c, E0);
+            let (x_lo, x_hi, _) = limits(&e, E0);
+            let u = |x: f64| {
+                if x > 0.0 {
+                    f.w * (1.0 + eta_c * x).log2() - p_c * x
+                } else if x < 0.0 {
+                    let y = x / eta_d;
+                    f.w * ((2.0 + y).log2() - 1.0) - a * y + p_d * x
+                } else {
+                    0.0
+                }
+            };
+            let r = f.respond(p_d);
+            prop_assert!(r.x >= x_lo - 1e-12 && r.x <= x_hi + 1e-12, "{:?} [{}, {}]", r, x_lo, x_hi);
+            let after = if r.x > 0.0 { e.energy_kwh + eta_c * E0 * r.x } else { e.energy_kwh + E0 * r.x / eta_d };
+            prop_assert!(after >= -1e-9 && after <= cap * (1.0 + 1e-12) + 1e-9, "{}", after);
+            let n = 4000;
+            let mut best = 0.0f64;
+            for i in 1..=n {
+                best = best.max(u(x_hi * i as f64 / n as f64)).max(u(x_lo * i as f64 / n as f64));
+            }
+            let got = u(r.x);
+            prop_assert!(got >= best - 1e-9 * (1.0 + best.abs()), "closed {:?} u={} brute {}", r, got, best);
+        }
     }
 
     proptest! {

@@ -17,6 +17,8 @@ pub fn prices(p_rt: f64, e_limit: f64) -> SlotPrices {
         w_service: 0.5,
         w_grid: 0.792,
         p_delay: 0.1,
+        eta_c: 1.0,
+        eta_d: 1.0,
     }
 }
 

@@ -101,6 +101,47 @@ fn targets_and_power_are_reported_and_the_ledger_verifies() {
     assert_ne!(o.status.code(), Some(0), "{}", stdout(&o));
 }
 
+/// Losses (docs/model.md §3.2): the battery gains 90 % of what is charged, every
+/// reachable target is still met, and the ledger of the lossy run verifies.
+#[test]
+fn losses_keep_targets_and_the_ledger() {
+    let dir = tmp();
+    let f = write(dir.path(), "fleet.csv", &fleet());
+    let sc = write(
+        dir.path(),
+        "s.toml",
+        "[params]\ncharge_efficiency = 0.9\ndischarge_efficiency = 0.9\n",
+    );
+    let out = dir.path().join("out");
+    ok(&simulate(
+        &[
+            "--fleet",
+            f.to_str().unwrap(),
+            "--scenario",
+            sc.to_str().unwrap(),
+            "--start",
+            "2021-05-27T10:00",
+            "--slots",
+            "16",
+        ],
+        &out,
+    ));
+    let (h, rows) = read_csv(&out.join("evs.csv"));
+    assert_eq!(col(&h, &rows[0], "target_met"), "true");
+    // Unreachable: 16 slots at 7.2 kW store 0.9 · 28.8 kWh.
+    assert!((num(col(&h, &rows[1], "final_kwh")) - (5.0 + 0.9 * 28.8)).abs() < 1e-9);
+    // It paid for the meter's 28.8 kWh.
+    assert!(num(col(&h, &rows[1], "paid_cny")) > 0.0);
+    let genesis = out.join("genesis.json");
+    let o = v2g([
+        "verify".as_ref(),
+        out.join("ledger.jsonl").as_os_str(),
+        "--genesis".as_ref(),
+        genesis.as_os_str(),
+    ]);
+    assert!(ok(&o).contains("OK"));
+}
+
 /// `min_departure_soc` gives every EV without `target_kwh` a target, and
 /// `min_trade_kwh` removes the trades below it.
 #[test]

@@ -388,6 +388,22 @@ fn bad_scenarios_and_flags_are_rejected_with_exit_2() {
     rejected(
         &fleet,
         None,
+        Some("[params]\ncharge_efficiency = 0.5\n"),
+        &[],
+        "invalid parameter params.charge_efficiency",
+        "must be in (0.5, 1]",
+    );
+    rejected(
+        &fleet,
+        None,
+        Some("[params]\ndischarge_efficiency = 1.01\n"),
+        &[],
+        "invalid parameter params.discharge_efficiency",
+        "must be in (0.5, 1]",
+    );
+    rejected(
+        &fleet,
+        None,
         Some("[params]\nmin_departure_soc = -0.1\n"),
         &[],
         "invalid parameter params.min_departure_soc",
