@@ -47,6 +47,13 @@ fn day(c: &mut Criterion) {
             "smallest trade (min_trade_kwh 0.001)",
             with(&fleet, &|s| s.params.min_trade_kwh = 0.001),
         ),
+        (
+            "losses (efficiencies 0.95)",
+            with(&fleet, &|s| {
+                s.params.charge_efficiency = 0.95;
+                s.params.discharge_efficiency = 0.95;
+            }),
+        ),
     ];
     let mut g = c.benchmark_group("day with options");
     g.sample_size(10);
