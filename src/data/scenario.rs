@@ -495,6 +495,45 @@ mod tests {
         assert!(sc.validate().is_err());
     }
 
+    /// Issue 12's keys are left out of the canonical encoding at their defaults (so the
+    /// digests of scenarios without them do not move), written when set, read back, and
+    /// settable by name like every other key.
+    #[test]
+    fn options_are_encoded_only_when_set() {
+        let a = Scenario::default();
+        let json = a.canonical_json();
+        for key in OMITTED_AT_DEFAULT {
+            let name = key.trim_start_matches("params.");
+            assert!(!json.contains(name), "{name} in {json}");
+        }
+        let mut b = a.clone();
+        for (key, v) in OMITTED_AT_DEFAULT.iter().zip([0.001, 0.8, 0.95, 0.9]) {
+            b.set(key, toml::Value::Float(v)).unwrap();
+        }
+        b.validate().unwrap();
+        let json = b.canonical_json();
+        for key in OMITTED_AT_DEFAULT {
+            assert!(json.contains(key.trim_start_matches("params.")), "{key}");
+        }
+        assert_ne!(a.digest(), b.digest());
+        let back = Scenario::from_toml(&b.to_toml(), Path::new("s.toml")).unwrap();
+        assert_eq!(back, b);
+        assert_eq!(
+            (
+                b.params.min_trade_kwh,
+                b.params.min_departure_soc,
+                b.params.charge_efficiency,
+                b.params.discharge_efficiency
+            ),
+            (0.001, 0.8, 0.95, 0.9)
+        );
+        // An unknown key is still refused.
+        let e = b
+            .set("params.min_trade_wh", toml::Value::Float(1.0))
+            .unwrap_err();
+        assert!(e.to_string().contains("no such scenario key"), "{e}");
+    }
+
     #[test]
     fn every_range_is_enforced_at_both_ends() {
         // (key, lowest valid, highest valid, just below, just above)
