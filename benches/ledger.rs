@@ -83,6 +83,7 @@ fn run() -> Run {
                 beta: Some(0.05 + 0.3 * next()),
                 a: None,
                 u_idle: None,
+                limits: Default::default(),
             }
         })
         .collect();

@@ -1,6 +1,7 @@
 //! The uncoordinated-charging baseline (docs/model.md §5): from the first slot it is
 //! plugged, each EV charges at `x = x_max` every slot until full or gone, paying
-//! `p_c·E0·x`; it never discharges.
+//! `p_c·E0·x`; it never discharges. `x_max` includes the charger's power (`max_kw`)
+//! when the fleet gives it.
 
 use rayon::prelude::*;
 
@@ -18,7 +19,16 @@ pub struct BaselineEv {
 }
 
 /// Runs the baseline for every EV; `p_c[t]` is slot `t`'s charging price.
-pub fn run(fleet: &Fleet, horizon: &Horizon, p_c: &[f64], e0_kwh: f64) -> Vec<BaselineEv> {
+///
+/// `eta_c` is the charging efficiency (docs/model.md §3.2): the battery gains `η_c·E0·x`
+/// for `E0·x` paid at the meter (1: lossless).
+pub fn run(
+    fleet: &Fleet,
+    horizon: &Horizon,
+    p_c: &[f64],
+    e0_kwh: f64,
+    eta_c: f64,
+) -> Vec<BaselineEv> {
     fleet
         .evs()
         .par_iter()
@@ -26,13 +36,25 @@ pub fn run(fleet: &Fleet, horizon: &Horizon, p_c: &[f64], e0_kwh: f64) -> Vec<Ba
             let mut e = ev.initial_kwh;
             let mut cost = 0.0;
             for t in horizon.plugged_slots(ev.arrival, ev.departure) {
-                let (_, x) = x_bounds(e, ev.capacity_kwh, e0_kwh);
+                let (_, mut x) = if eta_c == 1.0 {
+                    x_bounds(e, ev.capacity_kwh, e0_kwh)
+                } else {
+                    (
+                        0.0,
+                        ((ev.capacity_kwh - e) / (e0_kwh * eta_c)).clamp(0.0, 1.0),
+                    )
+                };
+                // The charger's power, when the fleet gives it (docs/model.md §3).
+                let up = ev.max_charge_kwh();
+                if up < e0_kwh {
+                    x = x.min(up / e0_kwh);
+                }
                 if x <= 0.0 {
                     break;
                 }
                 let energy = e0_kwh * x;
                 cost += p_c[t] * energy;
-                e = (e + energy).clamp(0.0, ev.capacity_kwh);
+                e = (e + energy * eta_c).clamp(0.0, ev.capacity_kwh);
             }
             BaselineEv {
                 final_kwh: e,
@@ -61,10 +83,11 @@ mod tests {
             beta: None,
             a: None,
             u_idle: None,
+            limits: Default::default(),
         };
         let fleet = Fleet::new(vec![ev]).unwrap();
         let p_c: Vec<f64> = (0..96).map(|t| 1.0 + t as f64).collect();
-        let b = run(&fleet, &h, &p_c, 3.75);
+        let b = run(&fleet, &h, &p_c, 3.75, 1.0);
         // 3.75 at 1.0, 3.75 at 2.0, then the last 0.5 kWh at 3.0.
         assert_eq!(b[0].final_kwh, 10.0);
         approx::assert_relative_eq!(b[0].cost_cny, 3.75 + 7.5 + 1.5, max_relative = 1e-12);

@@ -47,7 +47,7 @@ pub mod settlement;
 pub mod sim;
 pub mod sweep;
 
-pub use data::fleet::{Ev, Fleet, Kind};
+pub use data::fleet::{Ev, Fleet, Kind, Limits};
 pub use data::grid::{GridRow, GridSignals};
 pub use data::scenario::{Params, Scenario};
 pub use data::tariff::Period;

@@ -8,7 +8,9 @@
 //! * idle EV: receives `p_delay` from the EVA
 //! * the EVA pays `C_limit` to the operator
 //!
-//! and each EV's energy becomes `E + E0·x` (Eq. 10). The trades are what the ledger
+//! and each EV's energy becomes `E + E0·x` (Eq. 10), or with losses `E + η_c·E0·x` when
+//! charging and `E − E0·|x|/η_d` when discharging (docs/model.md §3.2): money and the
+//! trade's `energy_kwh` are on energy at the meter. The trades are what the ledger
 //! records: one per plugged EV per slot.
 
 use serde::{Deserialize, Serialize};
@@ -77,8 +79,14 @@ pub fn settle(
         .map(|(&ev, r)| {
             let before = energy[ev];
             let energy_kwh = e0 * r.x;
-            // Eq. (10); the clamp only absorbs rounding at the bounds x_max, x_min.
-            let after = (before + energy_kwh).clamp(0.0, capacity[ev]);
+            // Eq. (10) with losses (docs/model.md §3.2): the battery gains η_c·E0·x or
+            // loses E0·|x|/η_d; the clamp only absorbs rounding at the bounds.
+            let stored = if energy_kwh > 0.0 {
+                energy_kwh * prices.eta_c
+            } else {
+                energy_kwh / prices.eta_d
+            };
+            let after = (before + stored).clamp(0.0, capacity[ev]);
             energy[ev] = after;
             let (unit_price, paid, received) = match r.regime {
                 Regime::Charge => {
@@ -137,6 +145,8 @@ mod tests {
             w_service: 0.5,
             w_grid: 0.792,
             p_delay: 0.1,
+            eta_c: 1.0,
+            eta_d: 1.0,
         };
         let rs = [
             Response {

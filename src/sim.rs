@@ -15,7 +15,7 @@ use crate::data::grid::{GridRow, GridSignals};
 use crate::data::scenario::{Scenario, Solver};
 use crate::data::time::{format_time, Horizon};
 use crate::error::{Error, Result};
-use crate::game::follower::{EvState, Follower};
+use crate::game::follower::{slot_up_kwh, EvState, Follower, Regime};
 use crate::game::leader::SlotPrices;
 use crate::game::search::{SearchResult, SlotGame, PAR_MIN_EVS};
 use crate::game::solve::solve;
@@ -89,7 +89,27 @@ pub struct EvRecord {
     pub baseline_final_kwh: f64,
     /// Cost under uncoordinated charging, CNY.
     pub baseline_cost_cny: f64,
+    /// Departure target, kWh (empty without one).
+    pub target_kwh: Option<f64>,
+    /// Whether the target can be reached from arrival at full charging power in the
+    /// plugged slots (empty without a target); an unreachable target is charged for
+    /// flat out, not refused.
+    pub target_reachable: Option<bool>,
+    /// Whether the EV left with its target (within [`TARGET_TOL_KWH`]; empty without one).
+    pub target_met: Option<bool>,
+    /// `max(0, target − final)`, kWh (empty without a target).
+    pub shortfall_kwh: Option<f64>,
+    /// `net_cost / (final − initial)`, CNY per kWh delivered to the battery (empty when
+    /// the EV gained nothing).
+    pub cost_per_kwh_delivered: Option<f64>,
 }
+
+/// A departure target counts as met when the EV leaves at most this far below it, kWh
+/// (1 mWh: absorbs rounding of the last slot's `E + E0·x`).
+pub const TARGET_TOL_KWH: f64 = 1e-6;
+
+/// Trades moving less than this are counted in `summary.json` (`trades_below_1wh`), kWh.
+pub const SMALL_TRADE_KWH: f64 = 1e-3;
 
 /// What one slot produced, handed to the observer.
 #[derive(Debug)]
@@ -125,6 +145,8 @@ pub struct RunResult {
     pub evs: Vec<EvRecord>,
     /// Money by party over the horizon.
     pub cash: Cash,
+    /// Charging and discharging trades that moved less than 1 Wh ([`SMALL_TRADE_KWH`]).
+    pub trades_below_1wh: usize,
 }
 
 impl Run {
@@ -228,11 +250,19 @@ impl Run {
         let states: Vec<EvState> = evs
             .iter()
             .map(|e| EvState {
-                energy_kwh: e.initial_kwh,
-                capacity_kwh: e.capacity_kwh,
-                beta: e.beta(params),
-                a: e.a(params),
-                u_idle: e.u_idle(params),
+                max_charge_kwh: e.max_charge_kwh(),
+                max_discharge_kwh: e.max_discharge_kwh(),
+                target_kwh: e.target_kwh(params),
+                min_trade_kwh: params.min_trade_kwh,
+                eta_c: params.charge_efficiency,
+                eta_d: params.discharge_efficiency,
+                ..EvState::new(
+                    e.initial_kwh,
+                    e.capacity_kwh,
+                    e.beta(params),
+                    e.a(params),
+                    e.u_idle(params),
+                )
             })
             .collect();
         let mut energy: Vec<f64> = evs.iter().map(|e| e.initial_kwh).collect();
@@ -242,6 +272,7 @@ impl Run {
         let mut active: Vec<usize> = Vec::new();
         let mut slots = Vec::with_capacity(h.slots);
         let mut p_c_all = Vec::with_capacity(h.slots);
+        let mut small = 0usize;
         for (t, starting) in starts.iter().enumerate() {
             active.retain(|&i| ranges[i].end > t);
             active.extend_from_slice(starting);
@@ -251,6 +282,7 @@ impl Run {
             let follower = |&i: &usize| {
                 let s = EvState {
                     energy_kwh: energy[i],
+                    slots_after: ranges[i].end - t - 1,
                     ..states[i]
                 };
                 Follower::new(&s, prices.p_c, prices.e0_kwh)
@@ -273,6 +305,9 @@ impl Run {
                 &capacity,
             );
             for tr in &trades {
+                if tr.regime != Regime::Idle && tr.energy_kwh.abs() < SMALL_TRADE_KWH {
+                    small += 1;
+                }
                 paid[tr.ev] += tr.paid_cny;
                 received[tr.ev] += tr.received_cny;
             }
@@ -310,28 +345,51 @@ impl Run {
             })?;
             slots.push(record);
         }
-        let base = baseline::run(&self.fleet, &h, &p_c_all, params.e0_kwh);
+        let base = baseline::run(
+            &self.fleet,
+            &h,
+            &p_c_all,
+            params.e0_kwh,
+            params.charge_efficiency,
+        );
         let evs = evs
             .iter()
             .enumerate()
-            .map(|(i, e)| EvRecord {
-                ev_id: e.id.clone(),
-                kind: e.kind,
-                arrival: format_time(e.arrival),
-                departure: format_time(e.departure),
-                initial_kwh: e.initial_kwh,
-                final_kwh: energy[i],
-                paid_cny: paid[i],
-                received_cny: received[i],
-                net_cost_cny: paid[i] - received[i],
-                baseline_final_kwh: base[i].final_kwh,
-                baseline_cost_cny: base[i].cost_cny,
+            .map(|(i, e)| {
+                let target = states[i].target_kwh;
+                let gained = energy[i] - e.initial_kwh;
+                let n_slots = ranges[i].len() as f64;
+                let up = slot_up_kwh(&states[i], params.e0_kwh);
+                let shortfall = (target - energy[i]).max(0.0);
+                let has = target > 0.0;
+                EvRecord {
+                    ev_id: e.id.clone(),
+                    kind: e.kind,
+                    arrival: format_time(e.arrival),
+                    departure: format_time(e.departure),
+                    initial_kwh: e.initial_kwh,
+                    final_kwh: energy[i],
+                    paid_cny: paid[i],
+                    received_cny: received[i],
+                    net_cost_cny: paid[i] - received[i],
+                    baseline_final_kwh: base[i].final_kwh,
+                    baseline_cost_cny: base[i].cost_cny,
+                    target_kwh: has.then_some(target),
+                    target_reachable: has.then_some(
+                        e.initial_kwh + n_slots * (up * params.charge_efficiency) >= target,
+                    ),
+                    target_met: has.then_some(shortfall <= TARGET_TOL_KWH),
+                    shortfall_kwh: has.then_some(shortfall),
+                    cost_per_kwh_delivered: (gained > 1e-9)
+                        .then(|| (paid[i] - received[i]) / gained),
+                }
             })
             .collect();
         Ok(RunResult {
             slots,
             evs,
             cash: total_cash,
+            trades_below_1wh: small,
         })
     }
 }
@@ -385,6 +443,7 @@ mod tests {
                         beta,
                         a,
                         u_idle,
+                        limits: Default::default(),
                     }
                 })
                 .collect();
@@ -460,6 +519,91 @@ mod tests {
         }
     }
 
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+        /// Departure targets are met whenever they are reachable from arrival, with power
+        /// limits, losses and a smallest trade on, under both solvers; an unreachable target is
+        /// reported, never an error; the energy never leaves `[0, capacity]`.
+        #[test]
+        fn reachable_targets_are_met(
+            fleet in fleet_strategy(),
+            limits in proptest::collection::vec(
+                (
+                    prop_oneof![Just(None), (0.0f64..=1.0).prop_map(Some)],
+                    prop_oneof![Just(None), (1.0f64..30.0).prop_map(Some)],
+                    prop_oneof![Just(None), Just(Some(0.0)), (1.0f64..30.0).prop_map(Some)],
+                ),
+                25,
+            ),
+            min_soc in prop_oneof![Just(0.0), 0.0f64..=1.0],
+            min_trade in prop_oneof![Just(0.0), 0.0f64..0.5],
+            e_limit in proptest::collection::vec(0.0f64..60.0, 12),
+            exact in any::<bool>(),
+            eta_c in prop_oneof![Just(1.0), 0.51f64..=1.0],
+            eta_d in prop_oneof![Just(1.0), 0.51f64..=1.0],
+        ) {
+            let evs: Vec<Ev> = fleet
+                .evs()
+                .iter()
+                .zip(&limits)
+                .map(|(e, &(t, up, down))| Ev {
+                    limits: crate::data::fleet::Limits {
+                        target_kwh: t.map(|f| f * e.capacity_kwh),
+                        max_kw: up,
+                        max_discharge_kw: down,
+                    },
+                    ..e.clone()
+                })
+                .collect();
+            let fleet = Fleet::new(evs).unwrap();
+            let mut sc = Scenario::default();
+            sc.horizon.slots = 12;
+            sc.params.epsilon = 0.01;
+            sc.params.min_departure_soc = min_soc;
+            sc.params.min_trade_kwh = min_trade;
+            sc.params.charge_efficiency = eta_c;
+            sc.params.discharge_efficiency = eta_d;
+            sc.solver = if exact { Solver::Exact } else { Solver::Grid };
+            let h = sc.horizon;
+            let rows = (0..h.slots)
+                .map(|t| GridRow { time: h.slot_start(t), base_load_kw: 0.0, e_limit_kwh: e_limit[t], p_rt: None })
+                .collect();
+            let grid = GridSignals::new(rows).unwrap();
+            let run = Run::new(fleet.clone(), Some(&grid), sc).unwrap();
+            let result = run.simulate(|o| {
+                for tr in o.trades {
+                    let cap = fleet.evs()[tr.ev].capacity_kwh;
+                    assert!((0.0..=cap).contains(&tr.energy_after_kwh));
+                    let up = fleet.evs()[tr.ev].max_charge_kwh().min(o.prices.e0_kwh);
+                    assert!(tr.energy_kwh <= up * (1.0 + 1e-12), "{tr:?}");
+                    let down = fleet.evs()[tr.ev].max_discharge_kwh().min(o.prices.e0_kwh);
+                    assert!(-tr.energy_kwh <= down * (1.0 + 1e-12), "{tr:?}");
+                    // Losses: the battery moves η_c·E or E/η_d for E at the meter.
+                    let stored = if tr.energy_kwh > 0.0 { tr.energy_kwh * eta_c } else { tr.energy_kwh / eta_d };
+                    let want = (tr.energy_before_kwh + stored).clamp(0.0, cap);
+                    assert!((tr.energy_after_kwh - want).abs() <= 1e-9 * (1.0 + cap), "{tr:?}");
+                }
+                Ok(())
+            }).unwrap();
+            let mut targets = 0;
+            for (e, r) in fleet.evs().iter().zip(&result.evs) {
+                let t = e.target_kwh(&run.scenario().params);
+                if t > 0.0 {
+                    targets += 1;
+                    prop_assert_eq!(r.target_kwh, Some(t));
+                    if r.target_reachable == Some(true) {
+                        prop_assert!(r.target_met == Some(true), "{:?}", r);
+                    }
+                    let short = r.shortfall_kwh.unwrap();
+                    prop_assert!(short >= 0.0 && (short <= TARGET_TOL_KWH) == (r.target_met == Some(true)));
+                } else {
+                    prop_assert!(r.target_kwh.is_none() && r.target_met.is_none());
+                }
+            }
+            prop_assert!(targets <= fleet.len());
+        }
+    }
+
     #[test]
     fn a_range_above_its_floor_is_refused() {
         let fleet = Fleet::new(vec![Ev {
@@ -472,6 +616,7 @@ mod tests {
             beta: None,
             a: None,
             u_idle: None,
+            limits: Default::default(),
         }])
         .unwrap();
         let mut sc = Scenario::default();

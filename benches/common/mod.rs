@@ -21,13 +21,7 @@ pub fn states(n: usize) -> Vec<EvState> {
     (0..n)
         .map(|_| {
             let cap = 30.0 + 270.0 * next();
-            EvState {
-                energy_kwh: cap * next(),
-                capacity_kwh: cap,
-                beta: 0.05 + 0.3 * next(),
-                a: -0.01,
-                u_idle: 0.0,
-            }
+            EvState::new(cap * next(), cap, 0.05 + 0.3 * next(), -0.01, 0.0)
         })
         .collect()
 }
@@ -45,5 +39,7 @@ pub fn peak(e_limit_kwh: f64) -> SlotPrices {
         w_service: 0.5,
         w_grid: 0.792,
         p_delay: 0.1,
+        eta_c: 1.0,
+        eta_d: 1.0,
     }
 }

@@ -70,6 +70,7 @@ impl EnvCore {
             .map(|&i| {
                 let s = EvState {
                     energy_kwh: self.energy[i],
+                    slots_after: ranges[i].end - t - 1,
                     ..self.states[i]
                 };
                 Follower::new(&s, prices.p_c, prices.e0_kwh)
@@ -145,11 +146,19 @@ impl EnvCore {
         let states = evs
             .iter()
             .map(|e| EvState {
-                energy_kwh: e.initial_kwh,
-                capacity_kwh: e.capacity_kwh,
-                beta: e.beta(params),
-                a: e.a(params),
-                u_idle: e.u_idle(params),
+                max_charge_kwh: e.max_charge_kwh(),
+                max_discharge_kwh: e.max_discharge_kwh(),
+                target_kwh: e.target_kwh(params),
+                min_trade_kwh: params.min_trade_kwh,
+                eta_c: params.charge_efficiency,
+                eta_d: params.discharge_efficiency,
+                ..EvState::new(
+                    e.initial_kwh,
+                    e.capacity_kwh,
+                    e.beta(params),
+                    e.a(params),
+                    e.u_idle(params),
+                )
             })
             .collect();
         let energy = evs.iter().map(|e| e.initial_kwh).collect();

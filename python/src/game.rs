@@ -255,11 +255,10 @@ impl PySlotGame {
         let mut followers = Vec::with_capacity(n);
         for i in 0..n {
             let s = EvState {
-                energy_kwh: energy[i],
-                capacity_kwh: capacity[i],
-                beta: beta[i],
-                a: a[i],
-                u_idle: u_idle[i],
+                min_trade_kwh: p.min_trade_kwh,
+                eta_c: p.charge_efficiency,
+                eta_d: p.discharge_efficiency,
+                ..EvState::new(energy[i], capacity[i], beta[i], a[i], u_idle[i])
             };
             check_state(py, i, &s)?;
             followers.push(Follower::new(&s, prices.p_c, prices.e0_kwh));

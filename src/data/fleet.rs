@@ -1,6 +1,7 @@
 //! The fleet: one row per plug-in session (docs/model.md §6).
 //!
 //! `ev_id,kind,capacity_kwh,initial_kwh,arrival,departure[,beta][,a][,u_idle]`
+//! `[,target_kwh][,max_kw][,max_discharge_kw]`
 //!
 //! A [`Fleet`] can only be built through validation, so a `Fleet` never holds a negative
 //! capacity, a departure before its arrival or a duplicate id.
@@ -57,7 +58,37 @@ pub struct Ev {
     pub a: Option<f64>,
     /// `U_i,idle` (Eq. 1); the scenario's default when `None`.
     pub u_idle: Option<f64>,
+    /// The session's optional limits beyond the paper's model (all `None` in it).
+    pub limits: Limits,
 }
+
+/// A session's optional limits (docs/model.md §3 and §6): a departure target and the
+/// charger's power. All `None` is the paper's model.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Energy the EV must hold when it leaves, kWh, in `[0, capacity_kwh]`; the
+    /// scenario's `min_departure_soc · capacity_kwh` when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_kwh: Option<f64>,
+    /// The charger's (or car's) charging power, kW, in `(0, 10000]`: at most
+    /// `max_kw × 0.25 h` per slot (and never more than `E0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_kw: Option<f64>,
+    /// Discharging power, kW, in `[0, 10000]`; `max_kw` when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_discharge_kw: Option<f64>,
+}
+
+impl Limits {
+    /// True when no limit is set (the paper's model).
+    pub fn is_none(&self) -> bool {
+        *self == Limits::default()
+    }
+}
+
+/// Hours in one slot: energy per slot is power × this.
+pub const SLOT_HOURS: f64 = 0.25;
 
 impl Ev {
     /// `beta_i`, or the default.
@@ -71,6 +102,28 @@ impl Ev {
     /// `U_i,idle`, or the default.
     pub fn u_idle(&self, p: &Params) -> f64 {
         self.u_idle.unwrap_or(p.u_idle)
+    }
+    /// The departure target, kWh: the row's `target_kwh`, else
+    /// `min_departure_soc · capacity_kwh`; 0 for none.
+    pub fn target_kwh(&self, p: &Params) -> f64 {
+        self.limits
+            .target_kwh
+            .unwrap_or(p.min_departure_soc * self.capacity_kwh)
+    }
+    /// Most energy into the battery per slot from the charger's power, kWh
+    /// (`f64::INFINITY` without `max_kw`: then `E0` bounds it).
+    pub fn max_charge_kwh(&self) -> f64 {
+        self.limits
+            .max_kw
+            .map_or(f64::INFINITY, |kw| kw * SLOT_HOURS)
+    }
+    /// Most energy out of the battery per slot, kWh: `max_discharge_kw`, else `max_kw`
+    /// (`f64::INFINITY` without either).
+    pub fn max_discharge_kwh(&self) -> f64 {
+        self.limits
+            .max_discharge_kw
+            .or(self.limits.max_kw)
+            .map_or(f64::INFINITY, |kw| kw * SLOT_HOURS)
     }
 }
 
@@ -88,7 +141,14 @@ const REQUIRED: [&str; 6] = [
     "arrival",
     "departure",
 ];
-const OPTIONAL: [&str; 3] = ["beta", "a", "u_idle"];
+const OPTIONAL: [&str; 6] = [
+    "beta",
+    "a",
+    "u_idle",
+    "target_kwh",
+    "max_kw",
+    "max_discharge_kw",
+];
 
 /// Longest `ev_id`, in characters.
 pub const MAX_ID_CHARS: usize = 64;
@@ -100,6 +160,8 @@ pub const MAX_BETA: f64 = 100.0;
 pub const MIN_A: f64 = -100.0;
 /// Largest `u_idle` (Table I: 0).
 pub const MAX_U_IDLE: f64 = 100.0;
+/// Largest `max_kw` and `max_discharge_kw`, kW (a megawatt bus charger is 1,000).
+pub const MAX_KW: f64 = 10_000.0;
 
 /// The rule an `ev_id` breaks, if any: 1 to [`MAX_ID_CHARS`] characters of printable ASCII
 /// without spaces (bytes 0x21 to 0x7E), so that ids print, compare and sign unambiguously
@@ -187,6 +249,34 @@ fn check_ev(ev: &Ev) -> Option<(&'static str, String)> {
             ));
         }
     }
+    let l = &ev.limits;
+    if let Some(t) = l.target_kwh {
+        if !(t.is_finite() && t >= 0.0) {
+            return Some((
+                "target_kwh",
+                "target_kwh must be a finite number >= 0".into(),
+            ));
+        }
+        if t > ev.capacity_kwh {
+            return Some(("target_kwh", "target_kwh must be <= capacity_kwh".into()));
+        }
+    }
+    if let Some(kw) = l.max_kw {
+        if !(kw > 0.0 && kw <= MAX_KW) {
+            return Some((
+                "max_kw",
+                format!("max_kw must be a finite number > 0 and <= {MAX_KW}"),
+            ));
+        }
+    }
+    if let Some(kw) = l.max_discharge_kw {
+        if !(0.0..=MAX_KW).contains(&kw) {
+            return Some((
+                "max_discharge_kw",
+                format!("max_discharge_kw must be a finite number >= 0 and <= {MAX_KW}"),
+            ));
+        }
+    }
     None
 }
 
@@ -256,6 +346,11 @@ impl Fleet {
                 beta: f.opt_num("beta")?,
                 a: f.opt_num("a")?,
                 u_idle: f.opt_num("u_idle")?,
+                limits: Limits {
+                    target_kwh: f.opt_num("target_kwh")?,
+                    max_kw: f.opt_num("max_kw")?,
+                    max_discharge_kw: f.opt_num("max_discharge_kw")?,
+                },
             };
             if let Some((col, rule)) = check_ev(&ev) {
                 return Err(f.err(col, rule));
@@ -279,9 +374,13 @@ impl Fleet {
             .evs
             .iter()
             .any(|e| e.beta.is_some() || e.a.is_some() || e.u_idle.is_some());
+        let any_limit = self.evs.iter().any(|e| !e.limits.is_none());
         let mut header: Vec<&str> = REQUIRED.to_vec();
-        if any_opt {
-            header.extend_from_slice(&OPTIONAL);
+        if any_opt || any_limit {
+            header.extend_from_slice(&OPTIONAL[..3]);
+        }
+        if any_limit {
+            header.extend_from_slice(&OPTIONAL[3..]);
         }
         w.write_record(&header).expect("in-memory write");
         let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
@@ -294,8 +393,12 @@ impl Fleet {
                 format_time(e.arrival),
                 format_time(e.departure),
             ];
-            if any_opt {
+            if any_opt || any_limit {
                 row.extend([opt(e.beta), opt(e.a), opt(e.u_idle)]);
+            }
+            if any_limit {
+                let l = &e.limits;
+                row.extend([opt(l.target_kwh), opt(l.max_kw), opt(l.max_discharge_kw)]);
             }
             w.write_record(&row).expect("in-memory write");
         }
@@ -614,6 +717,7 @@ mod tests {
             beta: None,
             a: None,
             u_idle: None,
+            limits: Default::default(),
         }
     }
 
@@ -957,6 +1061,134 @@ mod tests {
             .unwrap();
             assert_eq!(load(&f.to_csv()).unwrap(), f, "{col}");
         }
+    }
+
+    #[test]
+    fn limit_columns_bounds() {
+        // ev(): capacity 100.
+        let t = "target_kwh must be a finite number >= 0";
+        bound(
+            |e| e.limits.target_kwh = Some(0.0),
+            |e| e.limits.target_kwh = Some(down(0.0)),
+            "target_kwh",
+            t,
+        );
+        bound(
+            |e| e.limits.target_kwh = Some(100.0),
+            |e| e.limits.target_kwh = Some(up(100.0)),
+            "target_kwh",
+            "target_kwh must be <= capacity_kwh",
+        );
+        let k = "max_kw must be a finite number > 0 and <= 10000";
+        bound(
+            |e| e.limits.max_kw = Some(up(0.0)),
+            |e| e.limits.max_kw = Some(0.0),
+            "max_kw",
+            k,
+        );
+        bound(
+            |e| e.limits.max_kw = Some(10_000.0),
+            |e| e.limits.max_kw = Some(up(10_000.0)),
+            "max_kw",
+            k,
+        );
+        let d = "max_discharge_kw must be a finite number >= 0 and <= 10000";
+        bound(
+            |e| e.limits.max_discharge_kw = Some(0.0),
+            |e| e.limits.max_discharge_kw = Some(down(0.0)),
+            "max_discharge_kw",
+            d,
+        );
+        bound(
+            |e| e.limits.max_discharge_kw = Some(10_000.0),
+            |e| e.limits.max_discharge_kw = Some(up(10_000.0)),
+            "max_discharge_kw",
+            d,
+        );
+        for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert!(check(|e| e.limits.target_kwh = Some(v))
+                .unwrap_err()
+                .contains(t));
+            assert!(check(|e| e.limits.max_kw = Some(v))
+                .unwrap_err()
+                .contains(k));
+            assert!(check(|e| e.limits.max_discharge_kw = Some(v))
+                .unwrap_err()
+                .contains(d));
+        }
+    }
+
+    #[test]
+    fn limits_give_per_slot_energy_and_targets() {
+        let p = Params::default();
+        let mut e = ev();
+        assert!(e.limits.is_none());
+        assert_eq!(e.target_kwh(&p), 0.0);
+        assert_eq!(e.max_charge_kwh(), f64::INFINITY);
+        assert_eq!(e.max_discharge_kwh(), f64::INFINITY);
+        let p8 = Params {
+            min_departure_soc: 0.8,
+            ..Params::default()
+        };
+        assert_eq!(e.target_kwh(&p8), 80.0);
+        e.limits.target_kwh = Some(30.0);
+        assert!(!e.limits.is_none());
+        assert_eq!(e.target_kwh(&p8), 30.0);
+        e.limits.max_kw = Some(7.0);
+        assert_eq!(e.max_charge_kwh(), 1.75);
+        assert_eq!(e.max_discharge_kwh(), 1.75, "max_kw by default");
+        e.limits.max_discharge_kw = Some(2.0);
+        assert_eq!(e.max_discharge_kwh(), 0.5);
+        assert_eq!(e.max_charge_kwh(), 1.75);
+    }
+
+    #[test]
+    fn limit_columns_are_read_written_and_located() {
+        let text = format!(
+            "{HEAD},target_kwh,max_kw,max_discharge_kw\n\
+             1,bus,160,57.2,2021-05-27T16:00,2021-05-28T06:30,120,60,\n\
+             2,private,40,0,2021-05-27T08:00,2021-05-27T09:00,,7.2,0\n"
+        );
+        let f = load(&text).unwrap();
+        assert_eq!(
+            f.evs()[0].limits,
+            Limits {
+                target_kwh: Some(120.0),
+                max_kw: Some(60.0),
+                max_discharge_kw: None
+            }
+        );
+        assert_eq!(f.evs()[1].limits.max_discharge_kw, Some(0.0));
+        let csv = f.to_csv();
+        assert!(csv.starts_with(&format!(
+            "{HEAD},beta,a,u_idle,target_kwh,max_kw,max_discharge_kw\n"
+        )));
+        assert_eq!(load(&csv).unwrap(), f);
+        // Only a limit set: the limit columns are written (after empty beta, a, u_idle).
+        let one = load(&format!(
+            "{HEAD},max_kw\n1,bus,160,57.2,2021-05-27T16:00,2021-05-28T06:30,11\n"
+        ))
+        .unwrap();
+        assert_eq!(load(&one.to_csv()).unwrap(), one);
+        assert!(one.to_csv().contains(",,,,11,\n"), "{}", one.to_csv());
+        // Without limits the paper's columns only.
+        let plain = load(&format!(
+            "{HEAD},beta\n1,bus,160,57.2,2021-05-27T16:00,2021-05-28T06:30,0.2\n"
+        ))
+        .unwrap();
+        assert!(plain
+            .to_csv()
+            .starts_with(&format!("{HEAD},beta,a,u_idle\n")));
+        // A bad value names its line and column.
+        let e = load(&format!(
+            "{HEAD},target_kwh\n1,bus,160,57.2,2021-05-27T16:00,2021-05-28T06:30,161\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("f.csv:2:7 (target_kwh): target_kwh must be <= capacity_kwh"),
+            "{e}"
+        );
     }
 
     #[test]

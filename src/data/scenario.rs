@@ -76,6 +76,43 @@ pub struct Params {
     /// The tariff giving `p_rt` (and each slot's period) where the grid file has no
     /// `p_rt` column.
     pub tariff: Tariff,
+    /// Smallest trade, kWh: an EV whose best charge or discharge moves less
+    /// (`E0·|x| < min_trade_kwh`) stays idle (docs/model.md §3), in `[0, e0_kwh]`. 0, the
+    /// default, is the paper's continuous model (and is left out of the scenario's
+    /// canonical encoding, so digests of scenarios without it do not change).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub min_trade_kwh: f64,
+    /// Default departure target as a share of capacity for EVs whose fleet row has no
+    /// `target_kwh`: the EV must leave with at least `min_departure_soc · capacity_kwh`
+    /// (docs/model.md §3), in `[0, 1]`. 0, the default, sets no target.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub min_departure_soc: f64,
+    /// Charging efficiency `η_c`: the battery gains `η_c·E` for `E` drawn at the meter
+    /// (docs/model.md §3.2), in `(0.5, 1]`; 1, the default, is lossless (and left out of
+    /// the canonical encoding).
+    #[serde(skip_serializing_if = "is_one")]
+    pub charge_efficiency: f64,
+    /// Discharging efficiency `η_d`: the battery loses `E/η_d` for `E` delivered at the
+    /// meter (docs/model.md §3.2), in `(0.5, 1]`; 1, the default, is lossless.
+    #[serde(skip_serializing_if = "is_one")]
+    pub discharge_efficiency: f64,
+}
+
+fn is_one(v: &f64) -> bool {
+    *v == 1.0
+}
+
+/// Scenario keys left out of the encoding at their default value (so that the digests of
+/// scenarios that do not use them stay as they were); [`Scenario::set`] still knows them.
+pub(crate) const OMITTED_AT_DEFAULT: [&str; 4] = [
+    "params.min_trade_kwh",
+    "params.min_departure_soc",
+    "params.charge_efficiency",
+    "params.discharge_efficiency",
+];
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 impl Default for Params {
@@ -93,6 +130,10 @@ impl Default for Params {
             p_d_min_factor: 3.0,
             delta_factor: 2.0,
             tariff: Tariff::shenzhen(),
+            min_trade_kwh: 0.0,
+            min_departure_soc: 0.0,
+            charge_efficiency: 1.0,
+            discharge_efficiency: 1.0,
         }
     }
 }
@@ -135,7 +176,7 @@ impl Range {
 
 impl Params {
     /// Each parameter's name and value with its range (docs/model.md §7).
-    fn ranges(&self) -> [(&'static str, f64, Range); 11] {
+    fn ranges(&self) -> [(&'static str, f64, Range); 15] {
         let money = Range::closed(0.0, MAX_PRICE);
         [
             ("e0_kwh", self.e0_kwh, Range::open_lo(0.0, 1000.0)),
@@ -149,6 +190,26 @@ impl Params {
             ("p_d_max", self.p_d_max, Range::closed(-MAX_PRICE, 0.0)),
             ("p_d_min_factor", self.p_d_min_factor, money),
             ("delta_factor", self.delta_factor, money),
+            (
+                "min_trade_kwh",
+                self.min_trade_kwh,
+                Range::closed(0.0, self.e0_kwh),
+            ),
+            (
+                "min_departure_soc",
+                self.min_departure_soc,
+                Range::closed(0.0, 1.0),
+            ),
+            (
+                "charge_efficiency",
+                self.charge_efficiency,
+                Range::open_lo(0.5, 1.0),
+            ),
+            (
+                "discharge_efficiency",
+                self.discharge_efficiency,
+                Range::open_lo(0.5, 1.0),
+            ),
         ]
     }
 
@@ -169,6 +230,8 @@ impl Params {
             w_service: self.w_service,
             w_grid: self.w_grid,
             p_delay: self.p_delay,
+            eta_c: self.charge_efficiency,
+            eta_d: self.discharge_efficiency,
         }
     }
 
@@ -272,6 +335,14 @@ impl Scenario {
             let table = at
                 .as_table_mut()
                 .ok_or_else(|| Error::param(key, format!("'{part}' is not inside a table")))?;
+            if parts.peek().is_none()
+                && !table.contains_key(part)
+                && OMITTED_AT_DEFAULT.contains(&key)
+            {
+                // A key left out of the encoding at its default (Params::min_trade_kwh).
+                table.insert(part.to_string(), value);
+                break;
+            }
             let slot = table
                 .get_mut(part)
                 .ok_or_else(|| Error::param(key, "no such scenario key"))?;
@@ -446,10 +517,49 @@ mod tests {
         assert!(sc.validate().is_err());
     }
 
+    /// Issue 12's keys are left out of the canonical encoding at their defaults (so the
+    /// digests of scenarios without them do not move), written when set, read back, and
+    /// settable by name like every other key.
+    #[test]
+    fn options_are_encoded_only_when_set() {
+        let a = Scenario::default();
+        let json = a.canonical_json();
+        for key in OMITTED_AT_DEFAULT {
+            let name = key.trim_start_matches("params.");
+            assert!(!json.contains(name), "{name} in {json}");
+        }
+        let mut b = a.clone();
+        for (key, v) in OMITTED_AT_DEFAULT.iter().zip([0.001, 0.8, 0.95, 0.9]) {
+            b.set(key, toml::Value::Float(v)).unwrap();
+        }
+        b.validate().unwrap();
+        let json = b.canonical_json();
+        for key in OMITTED_AT_DEFAULT {
+            assert!(json.contains(key.trim_start_matches("params.")), "{key}");
+        }
+        assert_ne!(a.digest(), b.digest());
+        let back = Scenario::from_toml(&b.to_toml(), Path::new("s.toml")).unwrap();
+        assert_eq!(back, b);
+        assert_eq!(
+            (
+                b.params.min_trade_kwh,
+                b.params.min_departure_soc,
+                b.params.charge_efficiency,
+                b.params.discharge_efficiency
+            ),
+            (0.001, 0.8, 0.95, 0.9)
+        );
+        // An unknown key is still refused.
+        let e = b
+            .set("params.min_trade_wh", toml::Value::Float(1.0))
+            .unwrap_err();
+        assert!(e.to_string().contains("no such scenario key"), "{e}");
+    }
+
     #[test]
     fn every_range_is_enforced_at_both_ends() {
         // (key, lowest valid, highest valid, just below, just above)
-        let cases: [(&str, f64, f64, f64, f64); 11] = [
+        let cases: [(&str, f64, f64, f64, f64); 15] = [
             ("e0_kwh", 1e-9, 1000.0, 0.0, 1000.001),
             ("w_service", 0.0, 100.0, -1e-9, 100.001),
             ("w_grid", 0.0, 100.0, -1e-9, 100.001),
@@ -461,6 +571,11 @@ mod tests {
             ("p_d_max", -100.0, 0.0, -100.001, 1e-9),
             ("p_d_min_factor", 0.0, 100.0, -1e-9, 100.001),
             ("delta_factor", 0.0, 100.0, -1e-9, 100.001),
+            // Up to the default e0_kwh = 3.75.
+            ("min_trade_kwh", 0.0, 3.75, -1e-9, 3.750001),
+            ("min_departure_soc", 0.0, 1.0, -1e-9, 1.000001),
+            ("charge_efficiency", 0.5000001, 1.0, 0.5, 1.000001),
+            ("discharge_efficiency", 0.5000001, 1.0, 0.5, 1.000001),
         ];
         for (key, lo, hi, below, above) in cases {
             let with = |v: f64| {
@@ -474,7 +589,9 @@ mod tests {
             for bad in [below, above, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
                 let e = with(bad).expect_err(&format!("{key} = {bad} accepted"));
                 assert!(e.to_string().contains(&format!("params.{key}")), "{e}");
-                let open = if lo > 0.0 && lo < 1e-6 && key != "epsilon" {
+                let open = if (lo > 0.0 && lo < 1e-6 && key != "epsilon")
+                    || key.ends_with("_efficiency")
+                {
                     "("
                 } else {
                     "["

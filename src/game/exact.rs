@@ -15,8 +15,17 @@
 //! So `u_d` grows as `p_d` falls, and with `u_fb = max(U_idle, u_charge)` the EV discharges
 //! exactly when `p_d < τ_i = a_i − q*_i`, where `u_d(q*_i) = u_fb` ([`threshold`]: Newton's
 //! method on the convex increasing free branch, from its right end, or the linear clamped
-//! branch in closed form; `q* = q0` when `u_fb = 0`). Below `κ_i = a_i − q1` it discharges
-//! `x_min`.
+//! branch in closed form; `q* = q0` when the fallback is idle with `U_idle = 0`, where the
+//! sign of the closed form decides, docs/model.md §3). With a smallest trade
+//! `min_x = min_trade_kwh/E0` the regime exists only from `q_m = w/((2 − min_x) ln 2)` on
+//! (never when `min_x > |x_min|`), so `τ_i = a_i − max(q*_i, q_m)`. Below
+//! `κ_i = a_i − q1` it discharges `x_min`.
+//!
+//! With losses (docs/model.md §3.2) all of this holds in the battery-side price
+//! `p' = η_d·p_d` with the follower's battery-side `x_min`: `τ_i = (a_i − q*_i)/η_d`,
+//! `κ_i = (a_i − q1)/η_d`, and the meter energy below carries a factor `η_d`
+//! (`D(p) = C + Σ_free η_d·E0·(2 − w_i/((a_i − η_d·p) ln 2))`, still decreasing and
+//! concave); with `η_d = 1` the expressions are the lossless ones bit for bit.
 //!
 //! The thresholds `τ_i` and kinks `κ_i` cut the range into pieces on which the sets of
 //! charging, idle, free and clamped EVs are fixed. On a piece, with `p = p_d <= 0`,
@@ -105,9 +114,23 @@ pub fn threshold(f: &Follower) -> Threshold {
     let w = f.w;
     let q0 = w / (2.0 * LN_2);
     let q1 = w / ((2.0 + f.x_min) * LN_2);
+    // The smallest trade: the regime exists only for |x_d| >= min_x at the meter, that is
+    // |y_d| >= min_x/η_d on the battery's side, from q_m on.
+    let min_y = f.min_x / f.eta_d;
+    if min_y > -f.x_min {
+        return never;
+    }
+    let q_m = if f.min_x > 0.0 {
+        w / ((2.0 - min_y) * LN_2)
+    } else {
+        q0
+    };
     let u_fb = f.u_fallback;
     let u_free = |q: f64| w * (w / (q * LN_2)).log2() - w - w / LN_2 + 2.0 * q;
-    let q_star = if u_fb <= 0.0 {
+    // With an idle fallback and U_idle = 0 the regime wins wherever it exists
+    // (docs/model.md §3): the threshold is where it starts to exist.
+    let sign_rule = f.fallback.regime == Regime::Idle && f.u_idle == 0.0;
+    let q_star = if sign_rule || u_fb <= 0.0 {
         q0
     } else if u_free(q1) >= u_fb {
         // Newton from the right on a convex increasing function: monotone convergence.
@@ -127,9 +150,10 @@ pub fn threshold(f: &Follower) -> Threshold {
     } else {
         (w * ((2.0 + f.x_min).log2() - 1.0) - u_fb) / f.x_min
     };
+    // q = a − η_d·p on the battery's side (docs/model.md §3.2): back to prices.
     Threshold {
-        tau: f.a - q_star,
-        kappa: f.a - q1,
+        tau: (f.a - q_star.max(q_m)) / f.eta_d,
+        kappa: (f.a - q1) / f.eta_d,
     }
 }
 
@@ -253,22 +277,24 @@ struct PieceFn<'b> {
 
 impl PieceFn<'_> {
     fn d(&self, p: f64) -> f64 {
-        let e0 = self.pr.e0_kwh;
+        let (e0, h) = (self.pr.e0_kwh * self.pr.eta_d, self.pr.eta_d);
         let mut d = self.c;
         for (&a, &(sw, n)) in self.a.iter().zip(self.gs) {
             if n > 0.0 {
-                d += e0 * (2.0 * n - sw / ((a - p) * LN_2));
+                d += e0 * (2.0 * n - sw / ((a - h * p) * LN_2));
             }
         }
         d.max(0.0)
     }
 
     fn d_prime(&self, p: f64) -> f64 {
-        let e0 = self.pr.e0_kwh;
+        // D = C + Σ η_d·E0·(2 − w/((a − η_d·p) ln 2)): D' = −Σ η_d²·E0·w/((a − η_d·p)² ln 2).
+        let h = self.pr.eta_d;
+        let e0 = self.pr.e0_kwh * h * h;
         let mut dp = 0.0;
         for (&a, &(sw, n)) in self.a.iter().zip(self.gs) {
             if n > 0.0 {
-                let q = a - p;
+                let q = a - h * p;
                 dp -= e0 * sw / (q * q * LN_2);
             }
         }
@@ -392,7 +418,7 @@ fn pieces_within<'a>(game: &'a SlotGame, thr: &[Threshold], max_table: usize) ->
             group: group(f.a),
             w: f.w,
             fee,
-            clamp_kwh: e0 * -f.x_min,
+            clamp_kwh: e0 * -(f.eta_d * f.x_min),
             enters_clamped: t.tau <= t.kappa,
         };
         let discharging = p_max < t.tau;
@@ -404,7 +430,7 @@ fn pieces_within<'a>(game: &'a SlotGame, thr: &[Threshold], max_table: usize) ->
         }
         let clamped = p_max <= t.kappa;
         if discharging && clamped {
-            c += e0 * -f.x_min;
+            c += e0 * -(f.eta_d * f.x_min);
         } else if discharging {
             apply(&mut gs, (group(f.a), f.w, true));
         }
@@ -942,6 +968,70 @@ mod tests {
                 prop_assert_eq!(s.p_d.to_bits(), one.p_d.to_bits());
                 prop_assert_eq!(s.revenue.total.to_bits(), one.revenue.total.to_bits());
             }
+        }
+
+        /// With departure targets, charger power limits, a smallest trade, losses and
+        /// positive `U_idle` on (docs/model.md §3): the thresholds still match the followers' own
+        /// decisions, the exact solver never does worse than the grid, and its revenue is
+        /// the followers' own.
+        #[test]
+        fn exact_is_at_least_grid_with_targets_power_and_smallest_trades(
+            evs in proptest::collection::vec(
+                (
+                    0.0f64..=1.0,
+                    1.0f64..300.0,
+                    0.01f64..1.0,
+                    prop_oneof![Just(-0.01), Just(-0.2), Just(0.0)],
+                    prop_oneof![Just(0.0), 0.0f64..=1.0],
+                    0usize..8,
+                    prop_oneof![Just(f64::INFINITY), 0.5f64..10.0],
+                    prop_oneof![Just(f64::INFINITY), Just(0.0), 0.5f64..10.0],
+                    prop_oneof![Just(0.0), 0.0f64..0.1],
+                ),
+                0..60),
+            p_rt in prop_oneof![Just(0.26), Just(0.66), Just(1.12)],
+            e_limit in 0.0f64..200.0,
+            min_trade in prop_oneof![Just(0.0), Just(1e-3), 0.0f64..1.0],
+            eta_c in prop_oneof![Just(1.0), 0.51f64..=1.0],
+            eta_d in prop_oneof![Just(1.0), 0.51f64..=1.0],
+        ) {
+            let pr = SlotPrices { eta_c, eta_d, ..crate::game::testing::prices(p_rt, e_limit) };
+            let fs: Vec<Follower> = evs
+                .iter()
+                .map(|&(soc, cap, beta, a, target, after, up, down, u_idle)| {
+                    let s = crate::game::follower::EvState {
+                        max_charge_kwh: up,
+                        max_discharge_kwh: down,
+                        target_kwh: target * cap,
+                        slots_after: after,
+                        min_trade_kwh: min_trade,
+                        eta_c,
+                        eta_d,
+                        ..crate::game::follower::EvState::new(soc * cap, cap, beta, a, u_idle)
+                    };
+                    Follower::new(&s, pr.p_c, pr.e0_kwh)
+                })
+                .collect();
+            for f in &fs {
+                let t = threshold(f);
+                if t.tau == f64::NEG_INFINITY {
+                    prop_assert!(f.discharge(-1e6).is_none(), "{:?}", f);
+                    continue;
+                }
+                let gap = 1e-6 * (1.0 + t.tau.abs());
+                prop_assert!(f.discharge(t.tau + gap).is_none(), "{:?} {:?}", f, t);
+                prop_assert!(f.discharge(t.tau - gap).is_some(), "{:?} {:?}", f, t);
+            }
+            let g = SlotGame::new(pr, 0.001, fs).unwrap();
+            let grid = g.scan();
+            let one = search(&g, &equal_workers(3)).unwrap().best;
+            let tol = 1e-9 * grid.revenue.total.abs().max(1.0);
+            prop_assert!(one.revenue.total >= grid.revenue.total - tol,
+                "exact {:?} < grid {:?}", one, grid);
+            let direct = revenue_at(&g, one.p_d);
+            prop_assert_eq!(direct.total.to_bits(), one.revenue.total.to_bits());
+            let s = search(&g, &equal_workers(1)).unwrap().best;
+            prop_assert_eq!(s.p_d.to_bits(), one.p_d.to_bits());
         }
     }
 }

@@ -35,6 +35,10 @@ pub struct SlotPrices {
     pub w_grid: f64,
     /// `p_delay`, CNY per idle EV.
     pub p_delay: f64,
+    /// Charging efficiency `η_c` (1: lossless; docs/model.md §3.2).
+    pub eta_c: f64,
+    /// Discharging efficiency `η_d` (1: lossless; docs/model.md §3.2).
+    pub eta_d: f64,
 }
 
 /// The EVA's revenue at one discharging price, with its parts (Eqs. 3–7) and the
@@ -131,6 +135,8 @@ mod tests {
             w_service: 0.5,
             w_grid: 0.792,
             p_delay: 0.1,
+            eta_c: 1.0,
+            eta_d: 1.0,
         }
     }
 

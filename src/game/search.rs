@@ -355,9 +355,14 @@ impl SlotGame {
         let ix = self.index();
         let p = self.grid.price(k);
         let e0 = self.prices.e0_kwh;
+        // Losses (docs/model.md §3.2): the battery-side discharge at price η_d·p, delivered
+        // as η_d times it, the same expressions as Follower::discharge_x.
+        let eta = self.prices.eta_d;
+        let pb = eta * p;
         let mut d = 0.0;
         for j in 0..m {
-            let x = discharge_x_unchecked(ix.sorted_w[j], ix.sorted_a[j], ix.sorted_xmin[j], p);
+            let x =
+                eta * discharge_x_unchecked(ix.sorted_w[j], ix.sorted_a[j], ix.sorted_xmin[j], pb);
             d += e0 * -x;
         }
         self.prices.assemble(
@@ -427,7 +432,7 @@ impl SlotGame {
                 if t <= k {
                     Response {
                         regime: Regime::Discharge,
-                        x: discharge_x_unchecked(f.w, f.a, f.x_min, p),
+                        x: f.eta_d * discharge_x_unchecked(f.w, f.a, f.x_min, f.eta_d * p),
                     }
                 } else {
                     f.fallback

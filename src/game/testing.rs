@@ -17,6 +17,8 @@ pub fn prices(p_rt: f64, e_limit: f64) -> SlotPrices {
         w_service: 0.5,
         w_grid: 0.792,
         p_delay: 0.1,
+        eta_c: 1.0,
+        eta_d: 1.0,
     }
 }
 
@@ -27,13 +29,7 @@ pub fn game(p_rt: f64, e_limit: f64, evs: &[(f64, f64, f64, f64)], eps: f64) -> 
         .iter()
         .map(|&(soc, cap, beta, a)| {
             Follower::new(
-                &EvState {
-                    energy_kwh: soc * cap,
-                    capacity_kwh: cap,
-                    beta,
-                    a,
-                    u_idle: 0.0,
-                },
+                &EvState::new(soc * cap, cap, beta, a, 0.0),
                 pr.p_c,
                 pr.e0_kwh,
             )

@@ -229,6 +229,7 @@ pub fn generate_fleet(spec: &FleetSpec) -> Result<Fleet> {
                 beta: None,
                 a: None,
                 u_idle: None,
+                limits: Default::default(),
             });
             continue;
         }
@@ -252,6 +253,7 @@ pub fn generate_fleet(spec: &FleetSpec) -> Result<Fleet> {
             beta: None,
             a: None,
             u_idle: None,
+            limits: Default::default(),
         });
     }
     Fleet::new(evs)

@@ -21,7 +21,7 @@
 use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
 
-use crate::data::fleet::{Ev, Kind};
+use crate::data::fleet::{Ev, Kind, Limits};
 use crate::data::scenario::Scenario;
 use crate::ledger::consensus::{Evidence, Proposal, Vote};
 use crate::ledger::keys::{public, sign, Keyring};
@@ -88,6 +88,10 @@ pub struct Wallet {
     pub a: Option<f64>,
     /// `U_idle`, when the fleet set it.
     pub u_idle: Option<f64>,
+    /// The session's departure target and charger power, when the fleet set them (absent
+    /// in the paper's model).
+    #[serde(default, skip_serializing_if = "Limits::is_none")]
+    pub limits: Limits,
 }
 
 impl Wallet {
@@ -103,6 +107,7 @@ impl Wallet {
             beta: self.beta,
             a: self.a,
             u_idle: self.u_idle,
+            limits: self.limits,
         }
     }
 }
@@ -180,6 +185,7 @@ impl Genesis {
                     beta: e.beta,
                     a: e.a,
                     u_idle: e.u_idle,
+                    limits: e.limits,
                 })
                 .collect(),
             scps: ring.scps.iter().map(public).collect(),
@@ -224,6 +230,17 @@ impl Genesis {
             opt_f64(e, w.beta);
             opt_f64(e, w.a);
             opt_f64(e, w.u_idle);
+        }
+        // Sessions' limits only when some session has them, so that the paper's genesis
+        // encodes as before: a 0xFF byte (never the first byte of the SCP count that
+        // follows otherwise, which is below 2^56) and then every session's limits.
+        if self.evs.iter().any(|w| !w.limits.is_none()) {
+            e.u8(0xFF);
+            for w in &self.evs {
+                opt_f64(e, w.limits.target_kwh);
+                opt_f64(e, w.limits.max_kw);
+                opt_f64(e, w.limits.max_discharge_kw);
+            }
         }
         e.u64(self.scps.len() as u64);
         for k in &self.scps {

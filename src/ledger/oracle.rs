@@ -119,6 +119,8 @@ mod tests {
             w_service: 0.5,
             w_grid: 0.792,
             p_delay: 0.1,
+            eta_c: 1.0,
+            eta_d: 1.0,
         }
     }
 

@@ -418,9 +418,9 @@ pub fn simulate_streaming<W: std::io::Write + Send>(
             observe(o)
         });
         drop(send);
-        let written = writer.join().unwrap_or_else(|_| {
-            Err(std::io::Error::other("the ledger writer panicked"))
-        });
+        let written = writer
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the ledger writer panicked")));
         (result, written)
     });
     written.map_err(io)?;
@@ -466,6 +466,7 @@ mod tests {
                 beta: None,
                 a: None,
                 u_idle: None,
+                limits: Default::default(),
             })
             .collect();
         let mut sc = Scenario::default();

@@ -295,6 +295,7 @@ mod tests {
             beta: None,
             a: None,
             u_idle: None,
+            limits: Default::default(),
         }];
         let mut sc = crate::data::scenario::Scenario::default();
         sc.horizon.slots = 2;

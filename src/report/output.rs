@@ -384,7 +384,7 @@ pub const SLOT_COLUMNS: [&str; 17] = [
 ];
 
 /// The columns of `evs.csv` (docs/model.md §8).
-pub const EV_COLUMNS: [&str; 11] = [
+pub const EV_COLUMNS: [&str; 16] = [
     "ev_id",
     "kind",
     "arrival",
@@ -396,6 +396,11 @@ pub const EV_COLUMNS: [&str; 11] = [
     "net_cost_cny",
     "baseline_final_kwh",
     "baseline_cost_cny",
+    "target_kwh",
+    "target_reachable",
+    "target_met",
+    "shortfall_kwh",
+    "cost_per_kwh_delivered",
 ];
 
 /// A run's outputs: `slots.csv`, `evs.csv`, `summary.json` and the three figures of

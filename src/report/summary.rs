@@ -45,6 +45,10 @@ pub struct EnergyTotals {
     pub aux_met_kwh: f64,
     /// `aux_met / aux_asked`; `null` when nothing was asked.
     pub aux_share_met: Option<f64>,
+    /// Charging and discharging trades that moved less than 1 Wh (docs/model.md §3: the
+    /// continuous model's tiny trades near a threshold; `min_trade_kwh` removes them).
+    #[serde(default)]
+    pub trades_below_1wh: usize,
 }
 
 /// The EVs' side: the scheme against uncoordinated charging (docs/model.md §5).
@@ -74,6 +78,24 @@ pub struct EvTotals {
     pub cost_per_kwh_gained: Option<f64>,
     /// Cost per kWh gained under uncoordinated charging, CNY/kWh.
     pub baseline_cost_per_kwh_gained: Option<f64>,
+    /// Departure targets (absent when no EV has one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targets: Option<TargetTotals>,
+}
+
+/// Departure targets over the fleet (docs/model.md §3).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct TargetTotals {
+    /// EVs with a target.
+    pub n_targets: usize,
+    /// EVs that left with their target.
+    pub n_met: usize,
+    /// EVs whose target could not be reached from arrival at full charging power.
+    pub n_unreachable: usize,
+    /// `Σ max(0, target − final)`, kWh.
+    pub shortfall_kwh: f64,
+    /// `Σ target`, kWh.
+    pub target_kwh: f64,
 }
 
 /// Totals over the slots of one tariff period.
@@ -169,7 +191,16 @@ impl Summary {
             ev.initial_kwh += e.initial_kwh;
             ev.final_kwh += e.final_kwh;
             ev.baseline_final_kwh += e.baseline_final_kwh;
+            if let Some(t) = e.target_kwh {
+                let tt = ev.targets.get_or_insert_with(TargetTotals::default);
+                tt.n_targets += 1;
+                tt.n_met += usize::from(e.target_met == Some(true));
+                tt.n_unreachable += usize::from(e.target_reachable == Some(false));
+                tt.shortfall_kwh += e.shortfall_kwh.unwrap_or(0.0);
+                tt.target_kwh += t;
+            }
         }
+        en.trades_below_1wh = result.trades_below_1wh;
         ev.gained_kwh = ev.final_kwh - ev.initial_kwh;
         ev.baseline_gained_kwh = ev.baseline_final_kwh - ev.initial_kwh;
         ev.cost_per_kwh_gained = per_kwh(ev.net_cost_cny, ev.gained_kwh);
@@ -217,10 +248,17 @@ impl Summary {
             e.gained_kwh, e.baseline_gained_kwh
         );
         o += &format!(
-            "  cost per kWh gained    {:>12} {:>18}  CNY/kWh\n\n",
+            "  cost per kWh gained    {:>12} {:>18}  CNY/kWh\n",
             pk(e.cost_per_kwh_gained),
             pk(e.baseline_cost_per_kwh_gained)
         );
+        if let Some(t) = &e.targets {
+            o += &format!(
+                "  departure targets      {} of {} met ({} unreachable), shortfall {:.1} kWh of {:.1}\n",
+                t.n_met, t.n_targets, t.n_unreachable, t.shortfall_kwh, t.target_kwh
+            );
+        }
+        o += "\n";
         o += &format!(
             "EVA revenue R            {:>12.2} CNY  = R_service {:.2} + R_grid {:.2} - C_V2G {:.2} - C_limit {:.2}\n",
             a.revenue, a.r_service, a.r_grid, a.c_v2g, a.c_limit
@@ -230,8 +268,8 @@ impl Summary {
             a.profit_cny, a.c_limit_shortfall, a.c_limit_excess
         );
         o += &format!(
-            "Energy                   charged {:.1} kWh, discharged {:.1} kWh\n",
-            en.charged_kwh, en.discharged_kwh
+            "Energy                   charged {:.1} kWh, discharged {:.1} kWh; {} trades below 1 Wh\n",
+            en.charged_kwh, en.discharged_kwh, en.trades_below_1wh
         );
         o += &format!(
             "Auxiliary task           asked {:.1} kWh, delivered {:.1} kWh, met {}\n",
@@ -346,6 +384,7 @@ mod tests {
             slots: records,
             evs: vec![],
             cash: Default::default(),
+            trades_below_1wh: 0,
         };
         let s = Summary::of(&result, &periods);
         assert_eq!(s.periods.len(), 1);
@@ -361,6 +400,7 @@ mod tests {
             slots: records,
             evs: vec![],
             cash: Default::default(),
+            trades_below_1wh: 0,
         };
         let s = Summary::of(&result, &periods);
         let got: Vec<(Period, usize)> = s.periods.iter().map(|p| (p.period, p.slots)).collect();
@@ -384,6 +424,7 @@ mod tests {
             slots: vec![slot(0, "2021-05-27T03:00", 0.0, 2.0)],
             evs: vec![],
             cash: Default::default(),
+            trades_below_1wh: 0,
         };
         let s = Summary::of(&result, &[Period::Valley]);
         assert_eq!(s.energy.aux_share_met, None);
@@ -395,6 +436,7 @@ mod tests {
             slots: vec![slot(0, "2021-05-27T03:00", 4.0, 1.0)],
             evs: vec![],
             cash: Default::default(),
+            trades_below_1wh: 0,
         };
         assert_eq!(
             Summary::of(&asked, &[Period::Valley]).energy.aux_share_met,

@@ -273,6 +273,9 @@ fn leaves(ctx: &Ctx<'_>, prefix: &str, table: &DeTable<'_>, out: &mut Vec<Leaf>)
 
 /// Whether `key` names something in the scenario (a value or a table of values).
 fn scenario_has(base: &Scenario, key: &str) -> bool {
+    if crate::data::scenario::OMITTED_AT_DEFAULT.contains(&key) {
+        return true;
+    }
     let Ok(mut at) = toml::Value::try_from(base) else {
         return false;
     };

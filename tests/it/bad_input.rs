@@ -234,6 +234,74 @@ fn ev_id_over_64_characters() {
     ));
 }
 
+/// The optional columns of docs/model.md §3.1 (departure target, charger power): each bad
+/// value is a located error with exit 2.
+#[test]
+fn target_and_power_columns_out_of_range() {
+    let head = format!("{HEAD},target_kwh,max_kw,max_discharge_kw");
+    let cases = [
+        (
+            "-1,,",
+            "fleet.csv:2:7 (target_kwh): ",
+            "target_kwh must be a finite number >= 0",
+        ),
+        (
+            "200.5,,",
+            "fleet.csv:2:7 (target_kwh): ",
+            "target_kwh must be <= capacity_kwh",
+        ),
+        (
+            "abc,,",
+            "fleet.csv:2:7 (target_kwh): ",
+            "target_kwh must be a number, not \"abc\"",
+        ),
+        (
+            "inf,,",
+            "fleet.csv:2:7 (target_kwh): ",
+            "target_kwh must be a finite number",
+        ),
+        (
+            ",0,",
+            "fleet.csv:2:8 (max_kw): ",
+            "max_kw must be a finite number > 0 and <= 10000",
+        ),
+        (
+            ",-7,",
+            "fleet.csv:2:8 (max_kw): ",
+            "max_kw must be a finite number > 0 and <= 10000",
+        ),
+        (
+            ",10000.5,",
+            "fleet.csv:2:8 (max_kw): ",
+            "max_kw must be a finite number > 0 and <= 10000",
+        ),
+        (
+            ",NaN,",
+            "fleet.csv:2:8 (max_kw): ",
+            "max_kw must be a finite number",
+        ),
+        (
+            ",,-0.5",
+            "fleet.csv:2:9 (max_discharge_kw): ",
+            "max_discharge_kw must be a finite number >= 0 and <= 10000",
+        ),
+        (
+            ",,1e5",
+            "fleet.csv:2:9 (max_discharge_kw): ",
+            "max_discharge_kw must be a finite number >= 0 and <= 10000",
+        ),
+    ];
+    for (extra, at, rule) in cases {
+        refused(Case {
+            fleet: format!("{head}\n1,bus,200,20,{TIMES},{extra}\n"),
+            grid: None,
+            flags: &[],
+            at,
+            rule,
+        });
+    }
+}
+
 #[test]
 fn fleet_values_out_of_range() {
     let cases = [

@@ -7,6 +7,7 @@ mod common;
 mod examples;
 mod ledger;
 mod outputs;
+mod realism;
 mod simulate;
 mod solver;
 mod sweep;

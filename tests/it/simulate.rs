@@ -21,7 +21,7 @@ fn example_fleet_writes_the_three_outputs_with_model_columns() {
     let (h, rows) = read_csv(&out.join("evs.csv"));
     assert_eq!(
         h.join(","),
-        "ev_id,kind,arrival,departure,initial_kwh,final_kwh,paid_cny,received_cny,net_cost_cny,baseline_final_kwh,baseline_cost_cny"
+        "ev_id,kind,arrival,departure,initial_kwh,final_kwh,paid_cny,received_cny,net_cost_cny,baseline_final_kwh,baseline_cost_cny,target_kwh,target_reachable,target_met,shortfall_kwh,cost_per_kwh_delivered"
     );
     assert_eq!(rows.len(), 6);
     let summary: serde_json::Value =
@@ -376,6 +376,38 @@ fn bad_scenarios_and_flags_are_rejected_with_exit_2() {
         &[],
         "invalid parameter workers",
         "at least one worker must be available",
+    );
+    rejected(
+        &fleet,
+        None,
+        Some("[params]\nmin_trade_kwh = 4\n"),
+        &[],
+        "invalid parameter params.min_trade_kwh",
+        "must be in [0, 3.75]",
+    );
+    rejected(
+        &fleet,
+        None,
+        Some("[params]\ncharge_efficiency = 0.5\n"),
+        &[],
+        "invalid parameter params.charge_efficiency",
+        "must be in (0.5, 1]",
+    );
+    rejected(
+        &fleet,
+        None,
+        Some("[params]\ndischarge_efficiency = 1.01\n"),
+        &[],
+        "invalid parameter params.discharge_efficiency",
+        "must be in (0.5, 1]",
+    );
+    rejected(
+        &fleet,
+        None,
+        Some("[params]\nmin_departure_soc = -0.1\n"),
+        &[],
+        "invalid parameter params.min_departure_soc",
+        "must be in [0, 1]",
     );
     rejected(
         &fleet,
