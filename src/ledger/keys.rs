@@ -100,7 +100,11 @@ impl Keyring {
     pub fn generate(ev_ids: &[String], n_scps: usize) -> Result<Self> {
         Ok(Keyring {
             ev_ids: ev_ids.to_vec(),
-            evs: ev_ids.iter().map(|_| fresh_key()).collect::<Result<_>>()?,
+            // Each key's public half is a scalar multiplication: in parallel.
+            evs: ev_ids
+                .par_iter()
+                .map(|_| fresh_key())
+                .collect::<Result<_>>()?,
             scps: (0..n_scps).map(|_| fresh_key()).collect::<Result<_>>()?,
             oracle: fresh_key()?,
             eva: fresh_key()?,

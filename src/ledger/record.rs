@@ -211,11 +211,17 @@ impl LedgerBuilder {
             .collect();
         let evs: Vec<u32> = signed.iter().map(|(tx, _, _)| tx.ev).collect();
         let leaves: Vec<Hash> = signed.iter().map(|(_, _, leaf)| *leaf).collect();
-        let meters: Vec<MeterAttestation> = readings(&evs, &leaves, n)
-            .into_par_iter()
-            .enumerate()
-            .map(|(j, r)| MeterAttestation::sign(chain, height, j as u32, r, &ring.scps[j]))
-            .collect();
+        // The SCPs' attestations and the transactions' root, side by side.
+        let (meters, tx_root): (Vec<MeterAttestation>, Hash) = rayon::join(
+            || {
+                readings(&evs, &leaves, n)
+                    .into_par_iter()
+                    .enumerate()
+                    .map(|(j, r)| MeterAttestation::sign(chain, height, j as u32, r, &ring.scps[j]))
+                    .collect()
+            },
+            || merkle::root(leaves.clone()),
+        );
 
         // The validators' check of the body before they vote: every signature, then the
         // rules of every transaction ([`check_tx`]).
@@ -263,7 +269,7 @@ impl LedgerBuilder {
         let header = Header {
             height,
             prev_hash: self.prev,
-            tx_root: merkle::root(leaves),
+            tx_root,
             tx_count: txs.len() as u64,
             oracle_hash: oracle.hash(chain),
             proposals_root: proposals_root(chain, height, &proposals),
