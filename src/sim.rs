@@ -247,24 +247,7 @@ impl Run {
             }
         }
         let capacity: Vec<f64> = evs.iter().map(|e| e.capacity_kwh).collect();
-        let states: Vec<EvState> = evs
-            .iter()
-            .map(|e| EvState {
-                max_charge_kwh: e.max_charge_kwh(),
-                max_discharge_kwh: e.max_discharge_kwh(),
-                target_kwh: e.target_kwh(params),
-                min_trade_kwh: params.min_trade_kwh,
-                eta_c: params.charge_efficiency,
-                eta_d: params.discharge_efficiency,
-                ..EvState::new(
-                    e.initial_kwh,
-                    e.capacity_kwh,
-                    e.beta(params),
-                    e.a(params),
-                    e.u_idle(params),
-                )
-            })
-            .collect();
+        let states: Vec<EvState> = evs.iter().map(|e| e.state(params)).collect();
         let mut energy: Vec<f64> = evs.iter().map(|e| e.initial_kwh).collect();
         let mut paid = vec![0.0; n];
         let mut received = vec![0.0; n];

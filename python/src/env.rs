@@ -143,24 +143,7 @@ impl EnvCore {
             }
         }
         let capacity = evs.iter().map(|e| e.capacity_kwh).collect();
-        let states = evs
-            .iter()
-            .map(|e| EvState {
-                max_charge_kwh: e.max_charge_kwh(),
-                max_discharge_kwh: e.max_discharge_kwh(),
-                target_kwh: e.target_kwh(params),
-                min_trade_kwh: params.min_trade_kwh,
-                eta_c: params.charge_efficiency,
-                eta_d: params.discharge_efficiency,
-                ..EvState::new(
-                    e.initial_kwh,
-                    e.capacity_kwh,
-                    e.beta(params),
-                    e.a(params),
-                    e.u_idle(params),
-                )
-            })
-            .collect();
+        let states = evs.iter().map(|e| e.state(params)).collect();
         let energy = evs.iter().map(|e| e.initial_kwh).collect();
         let mut core = EnvCore {
             run,

@@ -125,6 +125,27 @@ impl Ev {
             .or(self.limits.max_kw)
             .map_or(f64::INFINITY, |kw| kw * SLOT_HOURS)
     }
+    /// The EV's follower state at arrival (Eqs. 1, 2, 8–10 with the options of
+    /// docs/model.md §3.1–3.2): its energy, capacity and preferences, power limits,
+    /// departure target, and the scenario's smallest trade and efficiencies. The slot
+    /// loop sets `energy_kwh` and `slots_after` each slot.
+    pub fn state(&self, p: &Params) -> crate::game::follower::EvState {
+        crate::game::follower::EvState {
+            max_charge_kwh: self.max_charge_kwh(),
+            max_discharge_kwh: self.max_discharge_kwh(),
+            target_kwh: self.target_kwh(p),
+            min_trade_kwh: p.min_trade_kwh,
+            eta_c: p.charge_efficiency,
+            eta_d: p.discharge_efficiency,
+            ..crate::game::follower::EvState::new(
+                self.initial_kwh,
+                self.capacity_kwh,
+                self.beta(p),
+                self.a(p),
+                self.u_idle(p),
+            )
+        }
+    }
 }
 
 /// A validated fleet.
