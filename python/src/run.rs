@@ -53,6 +53,29 @@ fn time_col<'py, T>(
     (name, "time", i64_bytes(py, secs).into_any())
 }
 
+/// An optional float column: NaN marks an empty cell (no value in the CSV), which the
+/// Python layer turns into a null.
+fn opt_f64_col<'py, T>(
+    py: Python<'py>,
+    name: &'static str,
+    rows: &[T],
+    f: impl Fn(&T) -> Option<f64>,
+) -> Column<'py> {
+    let v = rows.iter().map(|r| f(r).unwrap_or(f64::NAN));
+    (name, "f64?", f64_bytes(py, v).into_any())
+}
+
+/// An optional boolean column: a list of `True`, `False` or `None`.
+fn opt_bool_col<'py, T>(
+    py: Python<'py>,
+    name: &'static str,
+    rows: &[T],
+    f: impl Fn(&T) -> Option<bool>,
+) -> PyResult<Column<'py>> {
+    let list = PyList::new(py, rows.iter().map(&f))?;
+    Ok((name, "bool?", list.into_any()))
+}
+
 fn str_col<'py, T>(
     py: Python<'py>,
     name: &'static str,
@@ -104,6 +127,13 @@ impl PyRunOutput {
             f64_col(py, "net_cost_cny", e, |r| r.net_cost_cny),
             f64_col(py, "baseline_final_kwh", e, |r| r.baseline_final_kwh),
             f64_col(py, "baseline_cost_cny", e, |r| r.baseline_cost_cny),
+            opt_f64_col(py, "target_kwh", e, |r| r.target_kwh),
+            opt_bool_col(py, "target_reachable", e, |r| r.target_reachable)?,
+            opt_bool_col(py, "target_met", e, |r| r.target_met)?,
+            opt_f64_col(py, "shortfall_kwh", e, |r| r.shortfall_kwh),
+            opt_f64_col(py, "cost_per_kwh_delivered", e, |r| {
+                r.cost_per_kwh_delivered
+            }),
         ])
     }
 

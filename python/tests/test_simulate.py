@@ -28,7 +28,11 @@ def cells_equal(table: pa.Table, rows: list) -> None:
     for i, row in enumerate(body):
         for name, cell in zip(header, row):
             v = cols[name][i]
-            if isinstance(v, float):
+            if v is None:
+                assert cell == "", (i, name, cell, v)
+            elif isinstance(v, bool):
+                assert cell == ("true" if v else "false"), (i, name, cell, v)
+            elif isinstance(v, float):
                 assert float(cell) == v or (math.isnan(v) and cell.lower() == "nan"), (i, name, cell, v)
             elif isinstance(v, int):
                 assert int(cell) == v, (i, name, cell, v)

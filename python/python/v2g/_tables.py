@@ -9,7 +9,9 @@ give the same numbers bit for bit. This is a copy (text), not zero-copy.
 
 Out: the extension hands over each numeric column as one ``bytes`` object (one copy out of
 the Rust vectors); ``numpy.frombuffer`` views it and ``pyarrow.array`` wraps that view
-without another copy. Text columns (ids, kinds) are built as Python strings.
+without another copy (an optional number's empty cell travels as NaN and becomes a null,
+which costs pyarrow a validity mask). Text columns (ids, kinds) and optional booleans
+(`target_met`, …) are built as Python objects.
 """
 
 from __future__ import annotations
@@ -85,6 +87,11 @@ def to_arrow(cols: Sequence[Column]) -> pa.Table:
     for name, kind, values in cols:
         if kind == "f64":
             a = pa.array(np.frombuffer(values, dtype=np.float64))
+        elif kind == "f64?":
+            # NaN marks an empty cell of the CSV: a null here.
+            a = pa.array(np.frombuffer(values, dtype=np.float64), from_pandas=True)
+        elif kind == "bool?":
+            a = pa.array(values, type=pa.bool_())
         elif kind == "i64":
             a = pa.array(np.frombuffer(values, dtype=np.int64))
         elif kind == "time":

@@ -1,6 +1,7 @@
 """Type stub of the extension module (python/src/*.rs). Columns are (name, type, values)
-with type "f64"/"i64"/"time" (values: bytes of native-endian 8-byte numbers) or "str"
-(values: a list of str)."""
+with type "f64"/"f64?"/"i64"/"time" (values: bytes of native-endian 8-byte numbers; NaN
+is an empty cell in "f64?"), "str" (values: a list of str) or "bool?" (values: a list of
+bool or None)."""
 
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
