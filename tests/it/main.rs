@@ -5,6 +5,7 @@ mod bad_input;
 mod case_study;
 mod common;
 mod examples;
+mod import;
 mod ledger;
 mod outputs;
 mod realism;
