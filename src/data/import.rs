@@ -22,7 +22,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Timelike, Weekday};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Timelike};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -40,93 +40,54 @@ draw does not), arrival energy 10-30% of capacity lowered so the request fits, \
 target_kwh = arrival energy + requested energy (delivered energy when none was \
 requested), times cut to the minute, max_kw unset";
 
-/// A time zone the importer knows: UTC, a fixed offset, or a zone with US (2007 on) or EU
-/// daylight-saving rules.
+/// A time zone: a fixed offset `+HH:MM`, or any IANA zone (`America/Los_Angeles`,
+/// `Europe/Amsterdam`, `UTC`, …) with its full history of daylight-saving rules from the
+/// tz database (chrono-tz).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Zone {
-    /// A fixed offset from UTC, seconds (UTC is 0).
+    /// A fixed offset from UTC, seconds.
     Fixed(i32),
-    /// US rules since 2007 (standard offset in seconds): daylight time from the second
-    /// Sunday of March, 02:00 local, to the first Sunday of November, 02:00 local.
-    Us(i32),
-    /// EU rules (standard offset in seconds): summer time from the last Sunday of March to
-    /// the last Sunday of October, 01:00 UTC.
-    Eu(i32),
+    /// An IANA zone.
+    Named(chrono_tz::Tz),
 }
 
 impl Zone {
-    /// Parses `America/Los_Angeles` (and the other US mainland zones), `Europe/Amsterdam`
-    /// (and a few other central European zones), `UTC`, or a fixed offset `+HH:MM`.
+    /// Parses an IANA zone name or a fixed offset `+HH:MM` / `-HH:MM`.
     pub fn parse(s: &str) -> Option<Zone> {
+        if let Ok(tz) = s.parse::<chrono_tz::Tz>() {
+            return Some(Zone::Named(tz));
+        }
         let h = 3600;
-        Some(match s {
-            "UTC" | "GMT" | "Etc/UTC" => Zone::Fixed(0),
-            "America/Los_Angeles" | "US/Pacific" => Zone::Us(-8 * h),
-            "America/Denver" => Zone::Us(-7 * h),
-            "America/Chicago" => Zone::Us(-6 * h),
-            "America/New_York" => Zone::Us(-5 * h),
-            "Europe/London" | "Europe/Lisbon" => Zone::Eu(0),
-            "Europe/Amsterdam" | "Europe/Berlin" | "Europe/Paris" | "Europe/Brussels" => {
-                Zone::Eu(h)
-            }
-            _ => {
-                let (sign, rest) = match s.as_bytes().first()? {
-                    b'+' => (1, &s[1..]),
-                    b'-' => (-1, &s[1..]),
-                    _ => return None,
-                };
-                let (hh, mm) = rest.split_once(':')?;
-                let (hh, mm): (i32, i32) = (hh.parse().ok()?, mm.parse().ok()?);
-                if !(0..=14).contains(&hh) || !(0..60).contains(&mm) {
-                    return None;
-                }
-                Zone::Fixed(sign * (hh * h + mm * 60))
-            }
-        })
+        let (sign, rest) = match s.as_bytes().first()? {
+            b'+' => (1, &s[1..]),
+            b'-' => (-1, &s[1..]),
+            _ => return None,
+        };
+        let (hh, mm) = rest.split_once(':')?;
+        let (hh, mm): (i32, i32) = (hh.parse().ok()?, mm.parse().ok()?);
+        if !(0..=14).contains(&hh) || !(0..60).contains(&mm) {
+            return None;
+        }
+        Some(Zone::Fixed(sign * (hh * h + mm * 60)))
     }
 
     /// The zone of an ACN site (`caltech`, `jpl`, `office001`: Los Angeles). A record's
     /// own `timezone` field, when it names a known zone, comes first.
     pub fn of_acn_site(site: &str) -> Option<Zone> {
         match site.to_ascii_lowercase().as_str() {
-            "caltech" | "jpl" | "office001" => Zone::parse("America/Los_Angeles"),
+            "caltech" | "jpl" | "office001" => Some(Zone::Named(chrono_tz::America::Los_Angeles)),
             _ => None,
         }
     }
 
     /// Local wall-clock time of a UTC time.
     pub fn local(self, utc: NaiveDateTime) -> NaiveDateTime {
-        let (std, dst) = match self {
-            Zone::Fixed(o) => return utc + Duration::seconds(o as i64),
-            Zone::Us(o) => {
-                let y = utc.year();
-                // 02:00 local standard time = 02:00 - o in UTC; the end at 02:00 daylight.
-                let start = nth_sunday(y, 3, 2).and_hms_opt(2, 0, 0).unwrap_or_default()
-                    - Duration::seconds(o as i64);
-                let end = nth_sunday(y, 11, 1)
-                    .and_hms_opt(2, 0, 0)
-                    .unwrap_or_default()
-                    - Duration::seconds(o as i64 + 3600);
-                (o, start <= utc && utc < end)
-            }
-            Zone::Eu(o) => {
-                let y = utc.year();
-                let start = last_sunday(y, 3).and_hms_opt(1, 0, 0).unwrap_or_default();
-                let end = last_sunday(y, 10).and_hms_opt(1, 0, 0).unwrap_or_default();
-                (o, start <= utc && utc < end)
-            }
-        };
-        utc + Duration::seconds(std as i64 + if dst { 3600 } else { 0 })
+        use chrono::TimeZone;
+        match self {
+            Zone::Fixed(o) => utc + Duration::seconds(o as i64),
+            Zone::Named(tz) => tz.from_utc_datetime(&utc).naive_local(),
+        }
     }
-}
-
-fn nth_sunday(y: i32, m: u32, n: u8) -> NaiveDate {
-    NaiveDate::from_weekday_of_month_opt(y, m, Weekday::Sun, n).unwrap_or_default()
-}
-
-fn last_sunday(y: i32, m: u32) -> NaiveDate {
-    NaiveDate::from_weekday_of_month_opt(y, m, Weekday::Sun, 5)
-        .unwrap_or_else(|| nth_sunday(y, m, 4))
 }
 
 /// The column mapping of the `csv` format.
