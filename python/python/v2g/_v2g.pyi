@@ -27,6 +27,19 @@ def verify(ledger: str, genesis: Optional[str] = None, genesis_hash: Optional[st
 def generate_fleet(n: int, seed: int, bus_share: float, day: str) -> List[Column]: ...
 def generate_grid(seed: int, start: str, slots: int, threshold: float, fleet_share: float) -> List[Column]: ...
 def read_fleet(name: str, csv: bytes) -> List[Column]: ...
+def import_fleet(
+    path: str,
+    format: str,
+    tz: Optional[str],
+    day: Optional[str],
+    seed: int,
+    arrival: Optional[str],
+    departure: Optional[str],
+    energy: Optional[str],
+    id: Optional[str],
+    time_format: Optional[str],
+    delimiter: str,
+) -> Tuple[List[Column], str]: ...
 def read_grid(name: str, csv: bytes) -> List[Column]: ...
 
 class RunOutput:
