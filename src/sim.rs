@@ -210,6 +210,26 @@ impl Run {
         &self.scenario.horizon
     }
 
+    /// Each EV's plugged slots (whole slots between arrival and departure, docs/model.md
+    /// §1), and `starts[t]`: the EVs whose first plugged slot is `t`, in fleet order. The
+    /// slot loop and step-by-step drivers (the Python `PricingEnv`) share it.
+    pub fn plug_schedule(&self) -> (Vec<std::ops::Range<usize>>, Vec<Vec<usize>>) {
+        let h = self.scenario.horizon;
+        let ranges: Vec<std::ops::Range<usize>> = self
+            .fleet
+            .evs()
+            .iter()
+            .map(|e| h.plugged_slots(e.arrival, e.departure))
+            .collect();
+        let mut starts: Vec<Vec<usize>> = vec![Vec::new(); h.slots];
+        for (i, r) in ranges.iter().enumerate() {
+            if !r.is_empty() {
+                starts[r.start].push(i);
+            }
+        }
+        (ranges, starts)
+    }
+
     /// The grid row of each slot.
     pub fn grid_rows(&self) -> &[GridRow] {
         &self.rows
@@ -235,17 +255,8 @@ impl Run {
         let params = &self.scenario.params;
         let evs = self.fleet.evs();
         let n = evs.len();
-        let ranges: Vec<std::ops::Range<usize>> = evs
-            .iter()
-            .map(|e| h.plugged_slots(e.arrival, e.departure))
-            .collect();
         // starts[t]: EVs whose first plugged slot is t.
-        let mut starts: Vec<Vec<usize>> = vec![Vec::new(); h.slots];
-        for (i, r) in ranges.iter().enumerate() {
-            if !r.is_empty() {
-                starts[r.start].push(i);
-            }
-        }
+        let (ranges, starts) = self.plug_schedule();
         let capacity: Vec<f64> = evs.iter().map(|e| e.capacity_kwh).collect();
         let states: Vec<EvState> = evs.iter().map(|e| e.state(params)).collect();
         let mut energy: Vec<f64> = evs.iter().map(|e| e.initial_kwh).collect();

@@ -129,19 +129,9 @@ impl EnvCore {
             },
         };
         let run = Run::new(fleet, grid.as_ref(), scenario).map_err(err)?;
-        let h = *run.horizon();
         let params = &run.scenario().params;
         let evs = run.fleet().evs();
-        let ranges: Vec<Range<usize>> = evs
-            .iter()
-            .map(|e| h.plugged_slots(e.arrival, e.departure))
-            .collect();
-        let mut starts: Vec<Vec<usize>> = vec![Vec::new(); h.slots];
-        for (i, r) in ranges.iter().enumerate() {
-            if !r.is_empty() {
-                starts[r.start].push(i);
-            }
-        }
+        let (ranges, starts) = run.plug_schedule();
         let capacity = evs.iter().map(|e| e.capacity_kwh).collect();
         let states = evs.iter().map(|e| e.state(params)).collect();
         let energy = evs.iter().map(|e| e.initial_kwh).collect();

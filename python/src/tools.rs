@@ -127,22 +127,20 @@ fn fleet_columns<'py>(
             i64_bytes(py, evs.iter().map(|e| epoch_seconds(e.departure))).into_any(),
         ),
     ];
+    // Optional columns, NaN where a row leaves them empty.
+    let opt = |g: &dyn Fn(&v2g::Ev) -> Option<f64>| {
+        f64_bytes(py, evs.iter().map(|e| g(e).unwrap_or(f64::NAN))).into_any()
+    };
     if evs
         .iter()
         .any(|e| e.beta.is_some() || e.a.is_some() || e.u_idle.is_some())
     {
-        let opt = |g: &dyn Fn(&v2g::Ev) -> Option<f64>| {
-            f64_bytes(py, evs.iter().map(|e| g(e).unwrap_or(f64::NAN))).into_any()
-        };
         cols.push(("beta", "f64", opt(&|e| e.beta)));
         cols.push(("a", "f64", opt(&|e| e.a)));
         cols.push(("u_idle", "f64", opt(&|e| e.u_idle)));
     }
     // Issue 12's columns, as the fleet file has them: all three when any EV sets one.
     if evs.iter().any(|e| !e.limits.is_none()) {
-        let opt = |g: &dyn Fn(&v2g::Ev) -> Option<f64>| {
-            f64_bytes(py, evs.iter().map(|e| g(e).unwrap_or(f64::NAN))).into_any()
-        };
         cols.push(("target_kwh", "f64", opt(&|e| e.limits.target_kwh)));
         cols.push(("max_kw", "f64", opt(&|e| e.limits.max_kw)));
         cols.push((
