@@ -70,6 +70,7 @@ fn run() -> Run {
         .map(|i| {
             let cap = 30.0 + 270.0 * next();
             Ev {
+                session_id: None,
                 id: format!("ev{i}"),
                 kind: if cap > 150.0 {
                     Kind::Bus

@@ -20,6 +20,7 @@ fn day(c: &mut Criterion) {
             .map(|e| {
                 let bus = e.capacity_kwh > 100.0;
                 Ev {
+                    session_id: None,
                     limits: Limits {
                         max_kw: Some(if bus { 60.0 } else { 7.2 }),
                         max_discharge_kw: Some(if bus { 30.0 } else { 5.0 }),

@@ -74,6 +74,7 @@ mod tests {
     fn charges_flat_out_until_full() {
         let h = Horizon::paper();
         let ev = Ev {
+            session_id: None,
             id: "1".into(),
             kind: Kind::Private,
             capacity_kwh: 10.0,

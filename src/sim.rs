@@ -102,6 +102,9 @@ pub struct EvRecord {
     /// `net_cost / (final − initial)`, CNY per kWh delivered to the battery (empty when
     /// the EV gained nothing).
     pub cost_per_kwh_delivered: Option<f64>,
+    /// The session's name from the fleet's `session_id` column (empty without one). An
+    /// EV that plugs in more than once has one row per session.
+    pub session_id: Option<String>,
 }
 
 /// A departure target counts as met when the EV leaves at most this far below it, kWh
@@ -376,6 +379,7 @@ impl Run {
                     shortfall_kwh: has.then_some(shortfall),
                     cost_per_kwh_delivered: (gained > 1e-9)
                         .then(|| (paid[i] - received[i]) / gained),
+                    session_id: e.session_id.clone(),
                 }
             })
             .collect();
@@ -424,6 +428,7 @@ mod tests {
                     // Arrivals on and off the slot grid (multiples of 5 minutes).
                     let arrival = start + chrono::Duration::minutes(5 * arr);
                     Ev {
+                        session_id: None,
                         id: i.to_string(),
                         kind: if cap > 100.0 {
                             Kind::Bus
@@ -601,6 +606,7 @@ mod tests {
     #[test]
     fn a_range_above_its_floor_is_refused() {
         let fleet = Fleet::new(vec![Ev {
+            session_id: None,
             id: "1".into(),
             kind: Kind::Bus,
             capacity_kwh: 10.0,

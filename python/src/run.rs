@@ -86,6 +86,17 @@ fn str_col<'py, T>(
     Ok((name, "str", list.into_any()))
 }
 
+/// An optional text column: a list of strings or `None`.
+fn opt_str_col<'py, T>(
+    py: Python<'py>,
+    name: &'static str,
+    rows: &[T],
+    f: impl Fn(&T) -> Option<&str>,
+) -> PyResult<Column<'py>> {
+    let list = PyList::new(py, rows.iter().map(&f))?;
+    Ok((name, "str", list.into_any()))
+}
+
 #[pymethods]
 impl PyRunOutput {
     /// The columns of `slots.csv`, in its order.
@@ -134,6 +145,7 @@ impl PyRunOutput {
             opt_f64_col(py, "cost_per_kwh_delivered", e, |r| {
                 r.cost_per_kwh_delivered
             }),
+            opt_str_col(py, "session_id", e, |r| r.session_id.as_deref())?,
         ])
     }
 

@@ -127,6 +127,11 @@ fn fleet_columns<'py>(
             i64_bytes(py, evs.iter().map(|e| epoch_seconds(e.departure))).into_any(),
         ),
     ];
+    // Session names after the ids, as the fleet file has them (`None` where unset).
+    if evs.iter().any(|e| e.session_id.is_some()) {
+        let names = PyList::new(py, evs.iter().map(|e| e.session_id.as_deref()))?;
+        cols.insert(1, ("session_id", "str", names.into_any()));
+    }
     // Optional columns, NaN where a row leaves them empty.
     let opt = |g: &dyn Fn(&v2g::Ev) -> Option<f64>| {
         f64_bytes(py, evs.iter().map(|e| g(e).unwrap_or(f64::NAN))).into_any()

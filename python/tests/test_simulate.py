@@ -196,3 +196,47 @@ def test_results_convert_to_pandas_and_polars_and_numeric_columns_are_not_copied
         if kind != "str":
             assert t.column(name).chunk(0).buffers()[1].address == np.frombuffer(values, dtype=np.uint8).ctypes.data, name
     assert t.equals(r.slots)
+
+
+SESSIONS = """\
+ev_id,kind,capacity_kwh,initial_kwh,arrival,departure,session_id
+car,private,60,20,2021-05-27T06:00,2021-05-27T09:00,car-am
+van,private,50,25,2021-05-27T06:00,2021-05-27T12:00,
+car,private,60,35,2021-05-27T10:00,2021-05-27T13:00,car-noon
+car,private,60,12,2021-05-27T13:00,2021-05-27T17:30,car-pm
+van,private,50,40,2021-05-27T14:00,2021-05-27T18:00,
+"""
+
+
+@pytest.mark.parametrize("load", ["path", "read_fleet", "pandas", "polars"])
+def test_an_ev_that_plugs_in_again_equals_the_cli(tmp_path, load):
+    """Repeated ev_id with session names (docs/model.md §6.1): one evs row per session,
+    its session_id a null where the fleet leaves it empty, the summary counting EVs and
+    sessions, and every cell the CLI's, from a file or a table."""
+    f = tmp_path / "sessions.csv"
+    f.write_text(SESSIONS)
+    window = ["--start", "2021-05-27T06:00", "--slots", "48"]
+    cli_out = tmp_path / "cli"
+    run_cli("simulate", "--fleet", str(f), *window, "--ledger", "off", "--out", str(cli_out), "-q")
+    fleet = {
+        "path": lambda: f,
+        "read_fleet": lambda: v2g.read_fleet(f),
+        "pandas": lambda: pd.read_csv(f),
+        "polars": lambda: pl.read_csv(f),
+    }[load]()
+    r = v2g.simulate(fleet, start="2021-05-27T06:00", slots=48)
+    cells_equal(r.slots, read_csv_rows(cli_out / "slots.csv"))
+    cells_equal(r.evs, read_csv_rows(cli_out / "evs.csv"))
+    assert r.evs.column("session_id").to_pylist() == ["car-am", None, "car-noon", "car-pm", None]
+    assert r.evs.column("ev_id").to_pylist() == ["car", "van", "car", "car", "van"]
+    assert (r.summary["evs"]["n_evs"], r.summary["evs"]["n_sessions"]) == (2, 5)
+    if load == "read_fleet":
+        assert fleet["session_id"].isna().tolist() == [False, True, False, False, True]
+        assert fleet["session_id"][0] == "car-am" and fleet.columns[1] == "session_id"
+
+
+def test_overlapping_sessions_of_one_ev_are_an_input_error(tmp_path):
+    f = tmp_path / "overlap.csv"
+    f.write_text(SESSIONS.replace("2021-05-27T10:00,2021-05-27T13:00", "2021-05-27T08:00,2021-05-27T13:00"))
+    with pytest.raises(v2g.InputError, match=r"overlap.csv:4:5 \(arrival\): sessions of EV \"car\" overlap"):
+        v2g.simulate(f, start="2021-05-27T06:00", slots=48)

@@ -1,12 +1,16 @@
 //! The fleet: one row per plug-in session (docs/model.md §6).
 //!
 //! `ev_id,kind,capacity_kwh,initial_kwh,arrival,departure[,beta][,a][,u_idle]`
-//! `[,target_kwh][,max_kw][,max_discharge_kw]`
+//! `[,target_kwh][,max_kw][,max_discharge_kw][,session_id]`
+//!
+//! An EV may plug in more than once: its `ev_id` repeats on each session's row, the
+//! sessions must not overlap in time and must agree on the car (`kind`,
+//! `capacity_kwh`); `session_id`, when given, names a session and is unique in the file.
 //!
 //! A [`Fleet`] can only be built through validation, so a `Fleet` never holds a negative
-//! capacity, a departure before its arrival or a duplicate id.
+//! capacity, a departure before its arrival or two overlapping sessions of one EV.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::Path;
 
@@ -40,8 +44,10 @@ impl Kind {
 /// One EV's plug-in session.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ev {
-    /// Unique id.
+    /// The EV's id: the same on every session of one car (its wallet in the ledger).
     pub id: String,
+    /// The session's name (`session_id`), when the fleet gives one: unique in the fleet.
+    pub session_id: Option<String>,
     /// Bus or private car.
     pub kind: Kind,
     /// `E_i^capacity`, kWh.
@@ -162,13 +168,14 @@ const REQUIRED: [&str; 6] = [
     "arrival",
     "departure",
 ];
-const OPTIONAL: [&str; 6] = [
+const OPTIONAL: [&str; 7] = [
     "beta",
     "a",
     "u_idle",
     "target_kwh",
     "max_kw",
     "max_discharge_kw",
+    "session_id",
 ];
 
 /// Longest `ev_id`, in characters.
@@ -188,9 +195,14 @@ pub const MAX_KW: f64 = 10_000.0;
 /// without spaces (bytes 0x21 to 0x7E), so that ids print, compare and sign unambiguously
 /// (no control characters, no look-alike letters from other scripts).
 fn id_rule(id: &str) -> Option<String> {
+    name_rule("ev_id", id)
+}
+
+/// The rule an id in column `col` (`ev_id`, `session_id`) breaks, if any (see [`id_rule`]).
+fn name_rule(col: &str, id: &str) -> Option<String> {
     if id.is_empty() {
         return Some(format!(
-            "ev_id must not be empty (1 to {MAX_ID_CHARS} printable ASCII characters, no spaces)"
+            "{col} must not be empty (1 to {MAX_ID_CHARS} printable ASCII characters, no spaces)"
         ));
     }
     if let Some((k, c)) = id
@@ -199,7 +211,7 @@ fn id_rule(id: &str) -> Option<String> {
         .find(|&(_, c)| !('\x21'..='\x7e').contains(&c))
     {
         return Some(format!(
-            "ev_id must be printable ASCII without spaces (bytes 0x21 to 0x7E): {} has {} at character {}",
+            "{col} must be printable ASCII without spaces (bytes 0x21 to 0x7E): {} has {} at character {}",
             excerpt(id),
             excerpt(c.encode_utf8(&mut [0; 4])),
             k + 1
@@ -207,7 +219,7 @@ fn id_rule(id: &str) -> Option<String> {
     }
     if id.len() > MAX_ID_CHARS {
         return Some(format!(
-            "ev_id must be at most {MAX_ID_CHARS} characters, not {}: {}",
+            "{col} must be at most {MAX_ID_CHARS} characters, not {}: {}",
             id.len(),
             excerpt(id)
         ));
@@ -220,6 +232,13 @@ fn id_rule(id: &str) -> Option<String> {
 fn check_ev(ev: &Ev) -> Option<(&'static str, String)> {
     if let Some(rule) = id_rule(&ev.id) {
         return Some(("ev_id", rule));
+    }
+    if let Some(rule) = ev
+        .session_id
+        .as_deref()
+        .and_then(|s| name_rule("session_id", s))
+    {
+        return Some(("session_id", rule));
     }
     if !(ev.capacity_kwh > 0.0 && ev.capacity_kwh <= MAX_CAPACITY_KWH) {
         return Some((
@@ -304,20 +323,13 @@ fn check_ev(ev: &Ev) -> Option<(&'static str, String)> {
 impl Fleet {
     /// Validates EVs built in code; errors name the EV's index as its line.
     pub fn new(evs: Vec<Ev>) -> Result<Self> {
-        let mut seen = HashSet::with_capacity(evs.len());
         for (i, ev) in evs.iter().enumerate() {
             if let Some((col, rule)) = check_ev(ev) {
                 return Err(Error::input("<fleet>", i as u64 + 1, 0, col, rule));
             }
-            if !seen.insert(ev.id.as_str()) {
-                return Err(Error::input(
-                    "<fleet>",
-                    i as u64 + 1,
-                    0,
-                    "ev_id",
-                    dup_rule(&ev.id),
-                ));
-            }
+        }
+        if let Some((i, col, rule)) = check_sessions(&evs, &|i| i as u64 + 1) {
+            return Err(Error::input("<fleet>", i as u64 + 1, 0, col, rule));
         }
         Ok(Fleet { evs })
     }
@@ -333,7 +345,7 @@ impl Fleet {
         let (mut rdr, cols) = open_csv(reader, path, &REQUIRED, &OPTIONAL)?;
         let csv_err = |e: csv::Error| csv_error(path, e);
         let mut evs = Vec::new();
-        let mut seen: HashSet<String> = HashSet::new();
+        let mut lines = Vec::new();
         let mut record = csv::StringRecord::new();
         while rdr.read_record(&mut record).map_err(csv_err)? {
             let line = record.position().map_or(0, |p| p.line());
@@ -359,6 +371,7 @@ impl Fleet {
             };
             let ev = Ev {
                 id: id.to_string(),
+                session_id: f.opt_str("session_id").map(str::to_string),
                 kind,
                 capacity_kwh: f.num("capacity_kwh")?,
                 initial_kwh: f.num("initial_kwh")?,
@@ -376,14 +389,16 @@ impl Fleet {
             if let Some((col, rule)) = check_ev(&ev) {
                 return Err(f.err(col, rule));
             }
-            if !seen.insert(ev.id.clone()) {
-                return Err(f.err("ev_id", dup_rule(&ev.id)));
-            }
             evs.push(ev);
+            lines.push(line);
         }
         if evs.is_empty() {
             // Line 0: the file as a whole (it has no line 2 to name).
             return Err(Error::input(path, 0, 0, "", "the fleet has no sessions"));
+        }
+        if let Some((i, col, rule)) = check_sessions(&evs, &|i| lines[i]) {
+            let c = cols.index(col).map_or(0, |c| c as u64 + 1);
+            return Err(Error::input(path, lines[i], c, col, rule));
         }
         Ok(Fleet { evs })
     }
@@ -396,12 +411,16 @@ impl Fleet {
             .iter()
             .any(|e| e.beta.is_some() || e.a.is_some() || e.u_idle.is_some());
         let any_limit = self.evs.iter().any(|e| !e.limits.is_none());
+        let any_session = self.evs.iter().any(|e| e.session_id.is_some());
         let mut header: Vec<&str> = REQUIRED.to_vec();
+        if any_session {
+            header.insert(1, "session_id");
+        }
         if any_opt || any_limit {
             header.extend_from_slice(&OPTIONAL[..3]);
         }
         if any_limit {
-            header.extend_from_slice(&OPTIONAL[3..]);
+            header.extend_from_slice(&OPTIONAL[3..6]);
         }
         w.write_record(&header).expect("in-memory write");
         let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
@@ -414,6 +433,9 @@ impl Fleet {
                 format_time(e.arrival),
                 format_time(e.departure),
             ];
+            if any_session {
+                row.insert(1, e.session_id.clone().unwrap_or_default());
+            }
             if any_opt || any_limit {
                 row.extend([opt(e.beta), opt(e.a), opt(e.u_idle)]);
             }
@@ -436,14 +458,125 @@ impl Fleet {
         self.evs.len()
     }
 
+    /// For each session, the index of its EV's first session ([`wallet_index`]).
+    pub fn wallets(&self) -> Vec<usize> {
+        wallet_index(self.evs.iter().map(|e| e.id.as_str()))
+    }
+
+    /// Number of distinct EVs (`ev_id`s); [`Fleet::len`] when no EV plugs in twice.
+    pub fn n_evs(&self) -> usize {
+        self.evs
+            .iter()
+            .map(|e| e.id.as_str())
+            .collect::<HashSet<_>>()
+            .len()
+    }
+
     /// True when there is no session.
     pub fn is_empty(&self) -> bool {
         self.evs.is_empty()
     }
 }
 
-fn dup_rule(id: &str) -> String {
-    format!("ev_id must be unique: {} appears twice", excerpt(id))
+/// The first row (in file order) that breaks a rule between sessions, as (row index,
+/// column, rule); `line` gives a row's line for the message. The rules: a `session_id` is
+/// unique; the sessions of one `ev_id` describe one car (same `kind` and `capacity_kwh`)
+/// and do not overlap in time (each arrives no earlier than the one before it leaves), so
+/// an EV is plugged in at most once in any slot.
+fn check_sessions(
+    evs: &[Ev],
+    line: &dyn Fn(usize) -> u64,
+) -> Option<(usize, &'static str, String)> {
+    let mut found: Vec<(usize, &'static str, String)> = Vec::new();
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    let mut by_ev: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, ev) in evs.iter().enumerate() {
+        if let Some(s) = ev.session_id.as_deref() {
+            if let Some(&j) = names.get(s) {
+                found.push((
+                    i,
+                    "session_id",
+                    format!(
+                        "session_id must be unique: {} is also on line {}",
+                        excerpt(s),
+                        line(j)
+                    ),
+                ));
+            } else {
+                names.insert(s, i);
+            }
+        }
+        by_ev.entry(ev.id.as_str()).or_default().push(i);
+    }
+    for rows in by_ev.values().filter(|r| r.len() > 1) {
+        let first = &evs[rows[0]];
+        for &i in &rows[1..] {
+            let e = &evs[i];
+            if e.kind != first.kind {
+                found.push((
+                    i,
+                    "kind",
+                    format!(
+                        "kind must be the same on every session of EV {}: {} here, {} on line {}",
+                        excerpt(&e.id),
+                        e.kind.as_str(),
+                        first.kind.as_str(),
+                        line(rows[0])
+                    ),
+                ));
+            } else if e.capacity_kwh != first.capacity_kwh {
+                found.push((
+                    i,
+                    "capacity_kwh",
+                    format!(
+                        "capacity_kwh must be the same on every session of EV {}: {} here, {} on line {}",
+                        excerpt(&e.id),
+                        e.capacity_kwh,
+                        first.capacity_kwh,
+                        line(rows[0])
+                    ),
+                ));
+            }
+        }
+        let mut by_time = rows.clone();
+        by_time.sort_by_key(|&i| (evs[i].arrival, i));
+        for w in by_time.windows(2) {
+            let (a, b) = (&evs[w[0]], &evs[w[1]]);
+            if b.arrival < a.departure {
+                // Reported on the later row of the file, naming the earlier one.
+                let (row, other, col) = if w[1] > w[0] {
+                    (w[1], w[0], "arrival")
+                } else {
+                    (w[0], w[1], "departure")
+                };
+                found.push((
+                    row,
+                    col,
+                    format!(
+                        "sessions of EV {} overlap: {} to {} here, {} to {} on line {} (an EV's sessions must not overlap in time)",
+                        excerpt(&a.id),
+                        format_time(evs[row].arrival),
+                        format_time(evs[row].departure),
+                        format_time(evs[other].arrival),
+                        format_time(evs[other].departure),
+                        line(other)
+                    ),
+                ));
+            }
+        }
+    }
+    found.into_iter().min_by_key(|f| f.0)
+}
+
+/// For each session (given by its `ev_id`, in fleet order), the index of its EV's first
+/// session: the EV's wallet in the ledger, whose key, nonce and balance carry over
+/// between its sessions.
+pub fn wallet_index<'a>(ids: impl IntoIterator<Item = &'a str>) -> Vec<usize> {
+    let mut first: HashMap<&str, usize> = HashMap::new();
+    ids.into_iter()
+        .enumerate()
+        .map(|(i, id)| *first.entry(id).or_insert(i))
+        .collect()
 }
 
 /// Opens CSV with a required header (fields trimmed) and maps its columns.
@@ -566,7 +699,7 @@ impl Fields<'_> {
         Ok(self.record.get(i).unwrap_or(""))
     }
 
-    fn opt_str(&self, col: &str) -> Option<&str> {
+    pub(crate) fn opt_str(&self, col: &str) -> Option<&str> {
         let s = self.cols.index(col).and_then(|i| self.record.get(i))?;
         (!s.is_empty()).then_some(s)
     }
@@ -682,13 +815,18 @@ mod tests {
     }
 
     #[test]
-    fn duplicate_ids_and_bad_optionals_are_rejected() {
+    fn overlapping_sessions_and_bad_optionals_are_rejected() {
         let e = load(&format!(
             "{HEAD}\n1,bus,10,1,2021-05-27T08:00,2021-05-27T09:00\n1,bus,10,1,2021-05-27T08:00,2021-05-27T09:00\n"
         ))
         .unwrap_err()
         .to_string();
-        assert!(e.starts_with("f.csv:3:1") && e.contains("unique"), "{e}");
+        assert_eq!(
+            e,
+            "f.csv:3:5 (arrival): sessions of EV \"1\" overlap: 2021-05-27T08:00 to \
+             2021-05-27T09:00 here, 2021-05-27T08:00 to 2021-05-27T09:00 on line 2 (an EV's \
+             sessions must not overlap in time)"
+        );
         for (col, v) in [("beta", "0"), ("a", "0.1"), ("u_idle", "-1")] {
             let e = load(&format!(
                 "{HEAD},{col}\n1,bus,10,1,2021-05-27T08:00,2021-05-27T09:00,{v}\n"
@@ -729,6 +867,7 @@ mod tests {
 
     fn ev() -> Ev {
         Ev {
+            session_id: None,
             id: "1".into(),
             kind: Kind::Bus,
             capacity_kwh: 100.0,
@@ -1210,6 +1349,192 @@ mod tests {
             e.starts_with("f.csv:2:7 (target_kwh): target_kwh must be <= capacity_kwh"),
             "{e}"
         );
+    }
+
+    /// Sessions of one EV: `(arrival hour, departure hour)` on 2021-05-27, in file order.
+    fn sessions(hours: &[(u32, u32)]) -> String {
+        let mut t = format!("{HEAD}\n");
+        for (a, d) in hours {
+            t += &format!("car,private,60,10,2021-05-27T{a:02}:00,2021-05-27T{d:02}:00\n");
+        }
+        t
+    }
+
+    #[test]
+    fn an_ev_may_plug_in_again_once_it_has_left() {
+        // Back to back (arrival = the last departure), with a gap, and out of file order.
+        for hours in [
+            vec![(8, 10), (10, 12)],
+            vec![(8, 10), (14, 16), (18, 20)],
+            vec![(14, 16), (8, 10), (10, 12)],
+        ] {
+            let f = load(&sessions(&hours)).unwrap();
+            assert_eq!((f.len(), f.n_evs()), (hours.len(), 1));
+            assert_eq!(f.wallets(), vec![0; hours.len()]);
+        }
+        // Overlaps by a minute, contains, is contained, starts together: refused on the
+        // later row of the file, at the column that overlaps, naming the other row.
+        for (hours, at, other) in [
+            (vec![(8, 10), (9, 12)], "f.csv:3:5 (arrival)", "on line 2"),
+            (vec![(9, 12), (8, 10)], "f.csv:3:6 (departure)", "on line 2"),
+            (vec![(8, 16), (14, 15)], "f.csv:3:5 (arrival)", "on line 2"),
+            (
+                vec![(14, 15), (8, 16)],
+                "f.csv:3:6 (departure)",
+                "on line 2",
+            ),
+            (
+                vec![(8, 10), (12, 14), (13, 15)],
+                "f.csv:4:5 (arrival)",
+                "on line 3",
+            ),
+            (
+                vec![(8, 10), (12, 14), (7, 9)],
+                "f.csv:4:6 (departure)",
+                "on line 2",
+            ),
+        ] {
+            let e = load(&sessions(&hours)).unwrap_err().to_string();
+            assert!(e.starts_with(at) && e.contains(other), "{hours:?}: {e}");
+            assert!(e.contains("must not overlap"), "{e}");
+        }
+        let e = load(&format!(
+            "{HEAD}\ncar,private,60,10,2021-05-27T08:00,2021-05-27T10:00\n\
+             car,private,60,10,2021-05-27T09:59,2021-05-27T11:00\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("f.csv:3:5 (arrival)"), "{e}");
+        // Other EVs are not affected by one EV's sessions.
+        let f = load(&format!(
+            "{HEAD}\na,bus,100,10,2021-05-27T08:00,2021-05-27T10:00\n\
+             b,bus,100,10,2021-05-27T08:00,2021-05-27T10:00\n\
+             a,bus,100,50,2021-05-27T10:00,2021-05-27T11:00\n"
+        ))
+        .unwrap();
+        assert_eq!((f.len(), f.n_evs()), (3, 2));
+        assert_eq!(f.wallets(), vec![0, 1, 0]);
+    }
+
+    #[test]
+    fn an_evs_sessions_describe_one_car() {
+        let two = |second: &str| {
+            load(&format!(
+                "{HEAD}\ncar,private,60,10,2021-05-27T08:00,2021-05-27T10:00\n{second}\n"
+            ))
+        };
+        assert!(two("car,private,60,59,2021-05-27T11:00,2021-05-27T12:00").is_ok());
+        let e = two("car,bus,60,10,2021-05-27T11:00,2021-05-27T12:00")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "f.csv:3:2 (kind): kind must be the same on every session of EV \"car\": bus \
+             here, private on line 2"
+        );
+        let e = two("car,private,61,10,2021-05-27T11:00,2021-05-27T12:00")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "f.csv:3:3 (capacity_kwh): capacity_kwh must be the same on every session of EV \
+             \"car\": 61 here, 60 on line 2"
+        );
+        // The first broken row of the file is reported, whichever rule it breaks.
+        let e = load(&format!(
+            "{HEAD}\ncar,private,60,10,2021-05-27T08:00,2021-05-27T10:00\n\
+             car,private,60,10,2021-05-27T09:00,2021-05-27T12:00\n\
+             car,bus,60,10,2021-05-27T13:00,2021-05-27T14:00\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("f.csv:3:5 (arrival)"), "{e}");
+    }
+
+    #[test]
+    fn session_ids_are_unique_printable_names() {
+        let head = format!("{HEAD},session_id");
+        let row = |id: &str, s: &str, h: u32| {
+            format!(
+                "{id},private,60,10,2021-05-27T{h:02}:00,2021-05-27T{:02}:00,{s}\n",
+                h + 1
+            )
+        };
+        let f = load(&format!(
+            "{head}\n{}{}{}",
+            row("car", "s1", 8),
+            row("car", "s2", 10),
+            row("van", "", 8)
+        ))
+        .unwrap();
+        let names: Vec<Option<&str>> = f.evs().iter().map(|e| e.session_id.as_deref()).collect();
+        assert_eq!(names, [Some("s1"), Some("s2"), None]);
+        // Written right after ev_id, and read back the same.
+        let csv = f.to_csv();
+        assert!(
+            csv.starts_with(
+                "ev_id,session_id,kind,capacity_kwh,initial_kwh,arrival,departure\ncar,s1,"
+            ),
+            "{csv}"
+        );
+        assert_eq!(load(&csv).unwrap(), f);
+        let e = load(&format!(
+            "{head}\n{}{}",
+            row("car", "s1", 8),
+            row("van", "s1", 8)
+        ))
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            e,
+            "f.csv:3:7 (session_id): session_id must be unique: \"s1\" is also on line 2"
+        );
+        let e = load(&format!("{head}\n{}", row("car", "s\u{e9}", 8)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("f.csv:2:7 (session_id): session_id must be printable ASCII"),
+            "{e}"
+        );
+        let long = "s".repeat(MAX_ID_CHARS + 1);
+        let e = load(&format!("{head}\n{}", row("car", &long, 8)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("f.csv:2:7 (session_id): session_id must be at most 64"),
+            "{e}"
+        );
+        assert!(load(&format!("{head}\n{}", row("car", &long[1..], 8))).is_ok());
+        // Built in code: the same rules, located by index.
+        let mut a = ev();
+        a.session_id = Some(String::new());
+        let e = Fleet::new(vec![a]).unwrap_err().to_string();
+        assert!(
+            e.starts_with("<fleet>:1:0 (session_id): session_id must not be empty"),
+            "{e}"
+        );
+        let mut a = ev();
+        a.session_id = Some("x".into());
+        let mut b = ev();
+        b.id = "2".into();
+        b.session_id = Some("x".into());
+        let e = Fleet::new(vec![a.clone(), b]).unwrap_err().to_string();
+        assert!(
+            e.starts_with("<fleet>:2:0 (session_id)") && e.contains("line 1"),
+            "{e}"
+        );
+        a.session_id = None;
+        let e = Fleet::new(vec![a.clone(), a]).unwrap_err().to_string();
+        assert!(e.starts_with("<fleet>:2:0 (arrival)"), "{e}");
+    }
+
+    #[test]
+    fn wallet_index_points_at_each_evs_first_session() {
+        assert_eq!(
+            wallet_index(["a", "b", "a", "c", "b", "a"]),
+            [0, 1, 0, 3, 1, 0]
+        );
+        assert_eq!(wallet_index([]), Vec::<usize>::new());
     }
 
     #[test]

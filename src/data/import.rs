@@ -281,6 +281,7 @@ fn build(sessions: Vec<Session>, path: &Path, opts: &Options) -> Result<Imported
             k += 1;
         }
         let ev = Ev {
+            session_id: None,
             id,
             kind: Kind::Private,
             capacity_kwh: capacity,

@@ -45,7 +45,7 @@
 
 use ed25519_dalek::VerifyingKey;
 
-use crate::data::fleet::Fleet;
+use crate::data::fleet::{wallet_index, Fleet};
 use crate::data::grid::{GridRow, GridSignals};
 use crate::error::excerpt;
 use crate::ledger::block::{Block, Genesis, PROTOCOL};
@@ -84,7 +84,7 @@ pub struct AuditReport {
     pub faulty_proposals: u64,
     /// Equivocation evidence records.
     pub evidence: u64,
-    /// Wallets in the genesis record.
+    /// EV wallets in the genesis record: one per EV, however many sessions it has.
     pub wallets: u64,
     /// EVs whose light client checked at least one transaction.
     pub light_clients: u64,
@@ -348,7 +348,26 @@ fn check_genesis(g: &Genesis) -> Result<Keys, LedgerError> {
     if let Err(e) = Fleet::new(g.evs.iter().map(|w| w.ev()).collect()) {
         return bad(format!("the sessions are not a valid fleet: {e}"));
     }
-    let mut all: Vec<&[u8; 32]> = g.evs.iter().map(|w| &w.key.0).collect();
+    // One key per EV: its sessions share it, and no other party holds it.
+    let wallet = wallet_index(g.evs.iter().map(|w| w.id.as_str()));
+    if let Some((i, w)) = g
+        .evs
+        .iter()
+        .enumerate()
+        .find(|&(i, w)| w.key != g.evs[wallet[i]].key)
+    {
+        return bad(format!(
+            "session {i} of EV {} has another key than the EV's first session",
+            excerpt(&w.id)
+        ));
+    }
+    let mut all: Vec<&[u8; 32]> = g
+        .evs
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| wallet[i] == i)
+        .map(|(_, w)| &w.key.0)
+        .collect();
     all.extend(g.scps.iter().map(|k| &k.0));
     all.push(&g.oracle.0);
     all.push(&g.eva.0);
@@ -439,6 +458,8 @@ struct Audit<'g> {
     g: &'g Genesis,
     keys: Keys,
     prev: Hash,
+    /// Each session's wallet: the index of its EV's first session.
+    wallet: Vec<usize>,
     nonces: Vec<u64>,
     balances: Vec<i64>,
     client: LightClient,
@@ -450,8 +471,11 @@ impl<'g> Audit<'g> {
     fn new(g: &'g Genesis) -> Result<Self, LedgerError> {
         let keys = check_genesis(g)?;
         let n = keys.evs.len();
+        let wallet = wallet_index(g.evs.iter().map(|w| w.id.as_str()));
+        let wallets = wallet.iter().enumerate().filter(|&(i, &w)| i == w).count();
         Ok(Audit {
             prev: g.hash(),
+            wallet,
             nonces: vec![0; n],
             balances: vec![0; n],
             client: LightClient::new(g).map_err(LedgerError::global)?,
@@ -459,7 +483,7 @@ impl<'g> Audit<'g> {
             report: AuditReport {
                 genesis: g.hash(),
                 signatures: 1,
-                wallets: g.evs.len() as u64,
+                wallets: wallets as u64,
                 ..AuditReport::default()
             },
             keys,
@@ -569,11 +593,12 @@ impl<'g> Audit<'g> {
             if !sig_ok(Site::TxEv(i)) {
                 return at(Some(i), Fault::Signature(format!("EV wallet {}", tx.ev)));
             }
-            if let Err(f) = check_tx(tx, self.nonces[ev], self.balances[ev], &cx) {
+            let w = self.wallet[ev];
+            if let Err(f) = check_tx(tx, self.nonces[w], self.balances[w], &cx) {
                 return at(Some(i), f);
             }
-            self.nonces[ev] = tx.nonce;
-            self.balances[ev] = tx.balance;
+            self.nonces[w] = tx.nonce;
+            self.balances[w] = tx.balance;
         }
         if h.tx_count != b.txs.len() as u64 {
             return at(
@@ -703,7 +728,7 @@ impl<'g> Audit<'g> {
         }
         self.report.inclusion_proofs += prep.leaves.len() as u64;
         for tx in &b.txs {
-            self.has_tx[tx.ev as usize] = true;
+            self.has_tx[self.wallet[tx.ev as usize]] = true;
         }
         self.report.blocks += 1;
         Ok(())
@@ -796,6 +821,7 @@ fn replay(
     let w_grid = micro(sc.params.w_grid);
     let byzantine = byzantine_set(n, sc.byzantine);
     let run = Run::new(fleet, Some(&grid), sc).map_err(|e| global(e.to_string()))?;
+    let wallet = run.fleet().wallets();
     let mut nonces = vec![0u64; g.evs.len()];
     let mut balances = vec![0i64; g.evs.len()];
     let (mut eva, mut operator) = (0i64, 0i64);
@@ -870,7 +896,15 @@ fn replay(
         }
         // Steps 2 and 5: one transaction per session plugged for the whole slot, each the
         // EV's best response at p_d*.
-        let txs = unsigned_txs(o.trades, n, b.oracle.p_c(), win.p_d, &nonces, &balances);
+        let txs = unsigned_txs(
+            o.trades,
+            n,
+            b.oracle.p_c(),
+            win.p_d,
+            &wallet,
+            &nonces,
+            &balances,
+        );
         if b.txs.len() != txs.len() {
             return fail(
                 None,
@@ -891,8 +925,9 @@ fn replay(
                     ),
                 );
             }
-            nonces[want.ev as usize] = want.nonce;
-            balances[want.ev as usize] = want.balance;
+            let w = wallet[want.ev as usize];
+            nonces[w] = want.nonce;
+            balances[w] = want.balance;
         }
         // Money: wallets, the EVA and the operator sum to zero.
         let (de, dop) = slot_accounts(&txs, &b.oracle, w_grid, micro(o.record.c_limit));

@@ -2,8 +2,8 @@
 //!
 //! * [`Genesis`] (step 1, `genesis.json`): the protocol version, the chain id, the
 //!   validator set (every SCP's key, the oracle's and the EVA's, all distinct), every EV
-//!   session's wallet key and terms (kind, capacity, energy at arrival, arrival, departure,
-//!   `beta`, `a`, `U_idle`) and a [`Commitment`] to the run (SHA-256 of the fleet and grid
+//!   session's wallet key and terms (session name, kind, capacity, energy at arrival,
+//!   arrival, departure, `beta`, `a`, `U_idle`; the sessions of one EV share its key) and a [`Commitment`] to the run (SHA-256 of the fleet and grid
 //!   inputs and of the resolved scenario, which it carries), signed by the EVA. Its hash
 //!   is the first record of `ledger.jsonl` and the previous-header hash of block 0: the
 //!   trust anchor an auditor pins (`v2g verify --genesis`).
@@ -68,8 +68,11 @@ impl Commitment {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Wallet {
-    /// The EV's id in the fleet file.
+    /// The EV's id in the fleet file; the sessions of one EV share it and its key.
     pub id: String,
+    /// The session's name, when the fleet gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
     /// The wallet's public key.
     pub key: PublicKey,
     /// Bus or private car.
@@ -99,6 +102,7 @@ impl Wallet {
     pub fn ev(&self) -> Ev {
         Ev {
             id: self.id.clone(),
+            session_id: self.session_id.clone(),
             kind: self.kind,
             capacity_kwh: self.capacity_kwh,
             initial_kwh: self.initial_kwh,
@@ -176,6 +180,7 @@ impl Genesis {
                 .zip(&ring.evs)
                 .map(|(e, k)| Wallet {
                     id: e.id.clone(),
+                    session_id: e.session_id.clone(),
                     key: public(k),
                     kind: e.kind,
                     capacity_kwh: e.capacity_kwh,
@@ -240,6 +245,17 @@ impl Genesis {
                 opt_f64(e, w.limits.target_kwh);
                 opt_f64(e, w.limits.max_kw);
                 opt_f64(e, w.limits.max_discharge_kw);
+            }
+        }
+        // Session names likewise, after a 0xFE byte (never the first byte of the SCP
+        // count either).
+        if self.evs.iter().any(|w| w.session_id.is_some()) {
+            e.u8(0xFE);
+            for w in &self.evs {
+                match &w.session_id {
+                    Some(s) => e.u8(1).str(s),
+                    None => e.u8(0),
+                };
             }
         }
         e.u64(self.scps.len() as u64);

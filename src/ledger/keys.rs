@@ -79,13 +79,17 @@ pub fn verify_all(items: &[(&VerifyingKey, &[u8], &Sig)]) -> std::result::Result
     }
 }
 
+fn wallet_of(ev_ids: &[String]) -> Vec<usize> {
+    crate::data::fleet::wallet_index(ev_ids.iter().map(String::as_str))
+}
+
 /// All key pairs of a run: EV wallets in fleet order, SCPs in worker order, the oracle
 /// and the EVA.
 #[derive(Debug, Clone)]
 pub struct Keyring {
-    /// EV ids, in fleet order.
+    /// EV ids, one per session in fleet order (an EV that plugs in twice is listed twice).
     pub ev_ids: Vec<String>,
-    /// Wallet keys, in fleet order.
+    /// Wallet keys, one per session in fleet order: the sessions of one EV share its key.
     pub evs: Vec<SigningKey>,
     /// SCP keys, in worker order.
     pub scps: Vec<SigningKey>,
@@ -96,15 +100,23 @@ pub struct Keyring {
 }
 
 impl Keyring {
-    /// Fresh keys for every EV of `ev_ids`, `n_scps` SCPs, the oracle and the EVA.
+    /// Fresh keys for every EV of `ev_ids` (one per session; one key per distinct id),
+    /// `n_scps` SCPs, the oracle and the EVA.
     pub fn generate(ev_ids: &[String], n_scps: usize) -> Result<Self> {
+        let wallet = wallet_of(ev_ids);
+        let distinct: Vec<usize> = (0..ev_ids.len()).filter(|&i| wallet[i] == i).collect();
+        // Each key's public half is a scalar multiplication: in parallel.
+        let fresh: Vec<SigningKey> = distinct
+            .par_iter()
+            .map(|_| fresh_key())
+            .collect::<Result<_>>()?;
+        let mut slot = vec![0; ev_ids.len()];
+        for (k, &i) in distinct.iter().enumerate() {
+            slot[i] = k;
+        }
         Ok(Keyring {
             ev_ids: ev_ids.to_vec(),
-            // Each key's public half is a scalar multiplication: in parallel.
-            evs: ev_ids
-                .par_iter()
-                .map(|_| fresh_key())
-                .collect::<Result<_>>()?,
+            evs: wallet.iter().map(|&w| fresh[slot[w]].clone()).collect(),
             scps: (0..n_scps).map(|_| fresh_key()).collect::<Result<_>>()?,
             oracle: fresh_key()?,
             eva: fresh_key()?,
@@ -147,10 +159,15 @@ impl Keyring {
             by.remove(&(role, id.to_string()))
                 .ok_or_else(|| wrong(format!("no key for {role:?} {}", excerpt(id))))
         };
-        let evs = ev_ids
-            .iter()
-            .map(|id| take(Role::Ev, id))
-            .collect::<Result<Vec<_>>>()?;
+        let mut evs: Vec<SigningKey> = Vec::with_capacity(ev_ids.len());
+        for (i, &w) in wallet_of(ev_ids).iter().enumerate() {
+            let key = if w == i {
+                take(Role::Ev, &ev_ids[i])?
+            } else {
+                evs[w].clone()
+            };
+            evs.push(key);
+        }
         let scps = (0..n_scps)
             .map(|j| take(Role::Scp, &j.to_string()))
             .collect::<Result<Vec<_>>>()?;
@@ -189,11 +206,14 @@ impl Keyring {
             public: public(k),
             secret: Bytes(k.to_bytes()),
         };
+        let wallet = wallet_of(&self.ev_ids);
         let mut keys: Vec<KeyEntry> = self
             .ev_ids
             .iter()
             .zip(&self.evs)
-            .map(|(id, k)| entry(Role::Ev, id.clone(), k))
+            .enumerate()
+            .filter(|&(i, _)| wallet[i] == i)
+            .map(|(_, (id, k))| entry(Role::Ev, id.clone(), k))
             .collect();
         keys.extend(
             self.scps
@@ -300,6 +320,38 @@ mod tests {
         all.sort();
         all.dedup();
         assert_eq!(all.len(), n);
+    }
+
+    #[test]
+    fn an_evs_sessions_share_one_key_and_one_keystore_entry() {
+        let ids: Vec<String> = ["car", "van", "car", "bus", "car"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let ring = Keyring::generate(&ids, 2).unwrap();
+        let b = |i: usize| ring.evs[i].to_bytes();
+        assert!(b(0) == b(2) && b(0) == b(4));
+        assert!(b(0) != b(1) && b(0) != b(3) && b(1) != b(3));
+        let ks = ring.to_keystore();
+        let evs: Vec<&str> = ks
+            .keys
+            .iter()
+            .filter(|k| k.role == Role::Ev)
+            .map(|k| k.id.as_str())
+            .collect();
+        assert_eq!(evs, ["car", "van", "bus"]);
+        let back = Keyring::from_keystore(&ks, &ids, 2, Path::new("k.json")).unwrap();
+        let all = |r: &Keyring| r.evs.iter().map(|k| k.to_bytes()).collect::<Vec<_>>();
+        assert_eq!(all(&back), all(&ring));
+        // A keystore of distinct EVs does not fit a fleet that names one EV twice.
+        let other: Vec<String> = ["car", "van", "bus", "car"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert!(Keyring::from_keystore(&ks, &other, 2, Path::new("k.json")).is_ok());
+        let fewer: Vec<String> = ["car", "van"].iter().map(|s| s.to_string()).collect();
+        let e = Keyring::from_keystore(&ks, &fewer, 2, Path::new("k.json")).unwrap_err();
+        assert!(e.to_string().contains("an extra key"), "{e}");
     }
 
     #[test]

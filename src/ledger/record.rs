@@ -47,6 +47,7 @@ pub struct LedgerBuilder {
     ev_keys: Vec<VerifyingKey>,
     scp_keys: Vec<VerifyingKey>,
     byzantine: Vec<bool>,
+    wallet: Vec<usize>,
     nonces: Vec<u64>,
     balances: Vec<i64>,
     eva_balance: i64,
@@ -81,6 +82,7 @@ impl LedgerBuilder {
             ev_keys: ring.evs.iter().map(|k| k.verifying_key()).collect(),
             scp_keys: ring.scps.iter().map(|k| k.verifying_key()).collect(),
             byzantine: byzantine_set(n, byzantine),
+            wallet: run.fleet().wallets(),
             nonces: vec![0; evs.len()],
             balances: vec![0; evs.len()],
             eva_balance: 0,
@@ -199,7 +201,15 @@ impl LedgerBuilder {
         // one attestation of its meter readings.
         let p_c = oracle.p_c();
         let ring = &self.ring;
-        let unsigned = unsigned_txs(o.trades, n, p_c, win.p_d, &self.nonces, &self.balances);
+        let unsigned = unsigned_txs(
+            o.trades,
+            n,
+            p_c,
+            win.p_d,
+            &self.wallet,
+            &self.nonces,
+            &self.balances,
+        );
         let signed: Vec<(Tx, Vec<u8>, Hash)> = unsigned
             .into_par_iter()
             .map(|mut tx| {
@@ -259,8 +269,8 @@ impl LedgerBuilder {
             p_delay: self.genesis.p_delay,
         };
         for (i, (tx, _, _)) in signed.iter().enumerate() {
-            let ev = tx.ev as usize;
-            check_tx(tx, self.nonces[ev], self.balances[ev], &cx).map_err(|f| fail(Some(i), f))?;
+            let w = self.wallet[tx.ev as usize];
+            check_tx(tx, self.nonces[w], self.balances[w], &cx).map_err(|f| fail(Some(i), f))?;
         }
         let txs: Vec<Tx> = signed.into_iter().map(|(tx, _, _)| tx).collect();
 
@@ -337,8 +347,9 @@ impl LedgerBuilder {
             .collect();
 
         for tx in &txs {
-            self.nonces[tx.ev as usize] = tx.nonce;
-            self.balances[tx.ev as usize] = tx.balance;
+            let w = self.wallet[tx.ev as usize];
+            self.nonces[w] = tx.nonce;
+            self.balances[w] = tx.balance;
         }
         self.eva_balance = header.eva_balance;
         self.operator_balance = header.operator_balance;
@@ -463,6 +474,7 @@ mod tests {
         let t = |s| parse_time(s).unwrap();
         let evs = (0..5)
             .map(|i| Ev {
+                session_id: None,
                 id: format!("e{i}"),
                 kind: Kind::Private,
                 capacity_kwh: 40.0 + 10.0 * i as f64,
@@ -481,6 +493,77 @@ mod tests {
         sc.workers = equal_workers(workers);
         sc.byzantine = byzantine;
         Run::new(Fleet::new(evs).unwrap(), None, sc).unwrap()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
+        /// EVs that plug in several times (random gaps, back to back included, rows in
+        /// random order): the ledger verifies with its full replay, every EV's sessions
+        /// share its key, and its nonces run 1, 2, 3, … and its balance carries across
+        /// its sessions.
+        #[test]
+        fn repeated_sessions_keep_one_wallet_and_verify(
+            evs in proptest::collection::vec(
+                (0.0f64..=1.0, proptest::collection::vec((0i64..4, 1i64..5), 1..4)),
+                1..4,
+            ),
+            order in proptest::collection::vec(0usize..1000, 12),
+            workers in 1usize..5,
+        ) {
+            let start = parse_time("2021-05-27T06:00").unwrap();
+            let mut rows = Vec::new();
+            for (k, (soc, sessions)) in evs.iter().enumerate() {
+                let mut t = start;
+                for (gap, len) in sessions {
+                    // Gaps and lengths in half-slot steps: sessions on and off the grid.
+                    let arrival = t + chrono::Duration::minutes(7 * gap);
+                    let departure = arrival + chrono::Duration::minutes(20 * len);
+                    rows.push(Ev {
+                        session_id: None,
+                        id: format!("ev{k}"),
+                        kind: Kind::Private,
+                        capacity_kwh: 60.0,
+                        initial_kwh: 60.0 * soc,
+                        arrival,
+                        departure,
+                        beta: None,
+                        a: None,
+                        u_idle: None,
+                        limits: Default::default(),
+                    });
+                    t = departure;
+                }
+            }
+            // Rows in a random order (a stable sort on random keys).
+            let mut keyed: Vec<(usize, Ev)> = rows
+                .into_iter()
+                .enumerate()
+                .map(|(i, e)| (order[i % order.len()], e))
+                .collect();
+            keyed.sort_by_key(|(k, _)| *k);
+            let fleet = Fleet::new(keyed.into_iter().map(|(_, e)| e).collect()).unwrap();
+            let mut sc = Scenario::default();
+            sc.horizon.slots = 12;
+            sc.params.epsilon = 0.05;
+            sc.workers = equal_workers(workers);
+            let r = Run::new(fleet, None, sc).unwrap();
+            let (_, l) =
+                simulate_with_ledger(&r, LedgerBuilder::fresh(&r).unwrap(), |_| Ok(())).unwrap();
+            crate::ledger::audit::verify_ledger(&l).unwrap();
+            let wallet = r.fleet().wallets();
+            for (i, w) in l.genesis.evs.iter().enumerate() {
+                proptest::prop_assert_eq!(w.key, l.genesis.evs[wallet[i]].key);
+            }
+            let mut last: std::collections::HashMap<usize, (u64, i64)> = Default::default();
+            for b in &l.blocks {
+                for t in &b.txs {
+                    let (n, bal) = last.get(&wallet[t.ev as usize]).copied().unwrap_or((0, 0));
+                    proptest::prop_assert_eq!(t.nonce, n + 1);
+                    proptest::prop_assert_eq!(t.balance, bal - t.amount);
+                    last.insert(wallet[t.ev as usize], (t.nonce, t.balance));
+                }
+            }
+        }
     }
 
     #[test]

@@ -37,26 +37,30 @@ pub fn scp_of(ev: usize, n_scps: usize) -> usize {
 
 /// The slot's transactions, unsigned, in fleet order: each trade's terms
 /// ([`Tx::terms`]) at the oracle's `p_c` and the block's `p_d*`, with the wallet's next
-/// nonce and its balance after the trade.
+/// nonce and its balance after the trade. `wallet[i]` is session `i`'s wallet
+/// ([`crate::data::fleet::wallet_index`]): `nonces` and `balances` are kept at that index,
+/// so they carry over between an EV's sessions.
 pub fn unsigned_txs(
     trades: &[Trade],
     n_scps: usize,
     p_c: i64,
     p_d: i64,
+    wallet: &[usize],
     nonces: &[u64],
     balances: &[i64],
 ) -> Vec<Tx> {
     trades
         .iter()
         .map(|t| {
+            let w = wallet[t.ev];
             Tx::terms(
                 t,
                 t.ev as u32,
                 scp_of(t.ev, n_scps) as u32,
                 p_c,
                 p_d,
-                balances[t.ev],
-                nonces[t.ev] + 1,
+                balances[w],
+                nonces[w] + 1,
             )
         })
         .collect()

@@ -286,6 +286,7 @@ mod tests {
 
     fn genesis() -> Genesis {
         let evs = vec![crate::data::fleet::Ev {
+            session_id: None,
             id: "a".into(),
             kind: crate::data::fleet::Kind::Bus,
             capacity_kwh: 100.0,

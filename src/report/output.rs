@@ -384,7 +384,7 @@ pub const SLOT_COLUMNS: [&str; 17] = [
 ];
 
 /// The columns of `evs.csv` (docs/model.md §8).
-pub const EV_COLUMNS: [&str; 16] = [
+pub const EV_COLUMNS: [&str; 17] = [
     "ev_id",
     "kind",
     "arrival",
@@ -401,6 +401,7 @@ pub const EV_COLUMNS: [&str; 16] = [
     "target_met",
     "shortfall_kwh",
     "cost_per_kwh_delivered",
+    "session_id",
 ];
 
 /// A run's outputs: `slots.csv`, `evs.csv`, `summary.json` and the three figures of

@@ -54,8 +54,12 @@ pub struct EnergyTotals {
 /// The EVs' side: the scheme against uncoordinated charging (docs/model.md §5).
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct EvTotals {
-    /// Number of EVs in the fleet.
+    /// Number of EVs in the fleet (distinct `ev_id`s).
     pub n_evs: usize,
+    /// Number of plug-in sessions, when some EV plugs in more than once (absent
+    /// otherwise: then every EV has one session).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n_sessions: Option<usize>,
     /// Paid for charging under the scheme, CNY.
     pub paid_cny: f64,
     /// Received for discharging and idling under the scheme, CNY.
@@ -179,8 +183,15 @@ impl Summary {
             en.aux_met_kwh += r.discharge_kwh.min(r.e_limit_kwh);
         }
         en.aux_share_met = share(en.aux_met_kwh, en.aux_asked_kwh);
+        let n_evs = result
+            .evs
+            .iter()
+            .map(|e| e.ev_id.as_str())
+            .collect::<std::collections::HashSet<_>>()
+            .len();
         let mut ev = EvTotals {
-            n_evs: result.evs.len(),
+            n_evs,
+            n_sessions: (n_evs != result.evs.len()).then_some(result.evs.len()),
             ..EvTotals::default()
         };
         for e in &result.evs {
@@ -225,7 +236,11 @@ impl Summary {
         let a = &self.eva;
         let pk = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
         let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.1}%", 100.0 * v));
-        o += &format!("{} EVs, {} slots from {}", e.n_evs, self.slots, self.start);
+        o += &format!("{} EVs", e.n_evs);
+        if let Some(n) = e.n_sessions {
+            o += &format!(" ({n} sessions)");
+        }
+        o += &format!(", {} slots from {}", self.slots, self.start);
         if let Some(run) = &self.run {
             let sc = &run.scenario;
             o += &format!(

@@ -16,7 +16,7 @@ use v2g::Regime;
 
 use crate::common::*;
 
-const WORKERS: usize = 6;
+pub(crate) const WORKERS: usize = 6;
 
 /// A run of the example fleet (6 EVs, 96 slots) with 6 SCP workers.
 struct Fixture {
@@ -177,7 +177,13 @@ fn attest(l: &mut Ledger, h: usize, signers: &[usize]) {
     attest_with(l, h, signers, &ring, &chain);
 }
 
-fn attest_with(l: &mut Ledger, h: usize, signers: &[usize], ring: &Keyring, chain: &str) {
+pub(crate) fn attest_with(
+    l: &mut Ledger,
+    h: usize,
+    signers: &[usize],
+    ring: &Keyring,
+    chain: &str,
+) {
     let b = &mut l.blocks[h];
     let evs: Vec<u32> = b.txs.iter().map(|t| t.ev).collect();
     let leaves: Vec<_> = b.txs.iter().map(|t| t.leaf_hash(chain)).collect();
@@ -196,9 +202,14 @@ fn attest_with(l: &mut Ledger, h: usize, signers: &[usize], ring: &Keyring, chai
 /// holding those keys could do.
 fn reseal(l: &mut Ledger, from: usize, signers: &[usize]) {
     let ring = keyring(l);
+    reseal_with(l, from, signers, &ring);
+}
+
+/// [`reseal`] with the keys of `ring` (a ledger not made with the committed keystore).
+pub(crate) fn reseal_with(l: &mut Ledger, from: usize, signers: &[usize], ring: &Keyring) {
     let chain = l.genesis.chain_id.clone();
     for h in from..l.blocks.len() {
-        attest_with(l, h, signers, &ring, &chain);
+        attest_with(l, h, signers, ring, &chain);
         let prev = if h == 0 {
             l.genesis.hash()
         } else {

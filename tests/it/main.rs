@@ -9,6 +9,7 @@ mod import;
 mod ledger;
 mod outputs;
 mod realism;
+mod sessions;
 mod simulate;
 mod solver;
 mod sweep;

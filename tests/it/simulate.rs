@@ -21,7 +21,7 @@ fn example_fleet_writes_the_three_outputs_with_model_columns() {
     let (h, rows) = read_csv(&out.join("evs.csv"));
     assert_eq!(
         h.join(","),
-        "ev_id,kind,arrival,departure,initial_kwh,final_kwh,paid_cny,received_cny,net_cost_cny,baseline_final_kwh,baseline_cost_cny,target_kwh,target_reachable,target_met,shortfall_kwh,cost_per_kwh_delivered"
+        "ev_id,kind,arrival,departure,initial_kwh,final_kwh,paid_cny,received_cny,net_cost_cny,baseline_final_kwh,baseline_cost_cny,target_kwh,target_reachable,target_met,shortfall_kwh,cost_per_kwh_delivered,session_id"
     );
     assert_eq!(rows.len(), 6);
     let summary: serde_json::Value =
@@ -265,9 +265,56 @@ fn each_fleet_rule_is_reported_with_file_line_column_and_exit_2() {
         None,
         None,
         &[],
-        "fleet.csv:3:1",
-        "ev_id must be unique",
+        "fleet.csv:3:5",
+        "sessions of EV \"1\" overlap",
     );
+    // Repeated ev_id (issue 12, point 2): sessions of one car that do not overlap.
+    let again = "1,bus,200,20,2021-05-27T12:00,2021-05-27T14:00";
+    for (rows, at, rule) in [
+        (
+            format!("{ROW}\n1,bus,200,20,2021-05-27T08:45,2021-05-27T10:00"),
+            "fleet.csv:3:5",
+            "sessions of EV \"1\" overlap: 2021-05-27T08:45 to 2021-05-27T10:00 here, 2021-05-27T07:00 to 2021-05-27T09:00 on line 2",
+        ),
+        (
+            format!("{ROW}\n1,private,200,20,2021-05-27T12:00,2021-05-27T14:00"),
+            "fleet.csv:3:2",
+            "kind must be the same on every session of EV \"1\"",
+        ),
+        (
+            format!("{ROW}\n1,bus,250,20,2021-05-27T12:00,2021-05-27T14:00"),
+            "fleet.csv:3:3",
+            "capacity_kwh must be the same on every session of EV \"1\"",
+        ),
+    ] {
+        rejected(&format!("{HEAD}\n{rows}\n"), None, None, &[], at, rule);
+    }
+    for (rows, at, rule) in [
+        (
+            format!("{ROW},a\n{again},a"),
+            "fleet.csv:3:7",
+            "session_id must be unique: \"a\" is also on line 2",
+        ),
+        (
+            format!("{ROW},a b\n{again},c"),
+            "fleet.csv:2:7",
+            "session_id must be printable ASCII without spaces",
+        ),
+        (
+            format!("{ROW},{}\n", "s".repeat(65)),
+            "fleet.csv:2:7",
+            "session_id must be at most 64 characters",
+        ),
+    ] {
+        rejected(
+            &format!("{HEAD},session_id\n{rows}\n"),
+            None,
+            None,
+            &[],
+            at,
+            rule,
+        );
+    }
     for (col, v, rule) in [
         ("beta", "0", "beta must be a finite number > 0"),
         ("a", "0.01", "a must be a finite number <= 0"),

@@ -50,7 +50,9 @@ __all__ = [
 
 __version__ = "0.1.0"
 
-FLEET_OPTIONAL = ("beta", "a", "u_idle", "target_kwh", "max_kw", "max_discharge_kw")
+FLEET_OPTIONAL = (
+    "beta", "a", "u_idle", "target_kwh", "max_kw", "max_discharge_kw", "session_id"
+)
 GRID_OPTIONAL = ("p_rt",)
 
 PathLike = Union[str, "os.PathLike[str]"]
