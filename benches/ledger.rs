@@ -39,25 +39,13 @@ use chrono::Duration;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use rayon::prelude::*;
-use v2g::game::search::SearchResult;
 use v2g::game::solve::equal_workers;
 use v2g::ledger::consensus::vote_bytes;
 use v2g::ledger::LedgerBuilder;
-use v2g::settlement::{Cash, Trade};
-use v2g::{Ev, Fleet, Kind, Run, Scenario, SlotGame, SlotOutcome, SlotPrices, SlotRecord};
+use v2g::{Ev, Fleet, Kind, OwnedOutcome, Run, Scenario};
 
 const EVS: usize = 1000;
 const SLOTS: usize = 8;
-
-/// A slot's outcome, owned, so the simulation runs once and only the ledger is timed.
-struct Captured {
-    record: SlotRecord,
-    prices: SlotPrices,
-    game: SlotGame,
-    search: SearchResult,
-    trades: Vec<Trade>,
-    cash: Cash,
-}
 
 fn run() -> Run {
     let mut next = common::uniform(0x2545_F491_4F6C_DD1D);
@@ -91,17 +79,11 @@ fn run() -> Run {
     Run::new(Fleet::new(evs).expect("valid fleet"), None, sc).expect("valid run")
 }
 
-fn capture(run: &Run) -> Vec<Captured> {
+/// Each slot's outcome, owned, so the simulation runs once and only the ledger is timed.
+fn capture(run: &Run) -> Vec<OwnedOutcome> {
     let mut out = Vec::new();
     run.simulate(|o| {
-        out.push(Captured {
-            record: o.record.clone(),
-            prices: *o.prices,
-            game: o.game.clone(),
-            search: o.search.clone(),
-            trades: o.trades.to_vec(),
-            cash: *o.cash,
-        });
+        out.push(o.to_owned_outcome());
         Ok(())
     })
     .expect("the run completes");
@@ -109,18 +91,10 @@ fn capture(run: &Run) -> Vec<Captured> {
 }
 
 /// Records the slots with a fresh copy of `builder` (keys derived once, outside the timing).
-fn record(builder: &LedgerBuilder, slots: &[Captured]) -> v2g::ledger::Ledger {
+fn record(builder: &LedgerBuilder, slots: &[OwnedOutcome]) -> v2g::ledger::Ledger {
     let mut b = builder.clone();
     for s in slots {
-        b.record(&SlotOutcome {
-            record: &s.record,
-            prices: &s.prices,
-            game: &s.game,
-            search: &s.search,
-            trades: &s.trades,
-            cash: &s.cash,
-        })
-        .expect("honest slot records");
+        b.record(&s.outcome()).expect("honest slot records");
     }
     b.finish()
 }

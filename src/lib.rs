@@ -62,7 +62,7 @@ pub use pipeline::{Overrides, RunOutput, RunSpec};
 pub use report::provenance::Provenance;
 pub use report::summary::Summary;
 pub use settlement::Trade;
-pub use sim::{EvRecord, Run, RunResult, SlotOutcome, SlotRecord};
+pub use sim::{EvRecord, OwnedOutcome, Run, RunResult, SlotOutcome, SlotRecord};
 
 /// The grid-signal file looked for beside a fleet file: `<fleet stem>_grid.csv`.
 pub fn default_grid_path(fleet: &std::path::Path) -> std::path::PathBuf {

@@ -131,6 +131,52 @@ pub struct SlotOutcome<'a> {
     pub cash: &'a Cash,
 }
 
+/// A slot's outcome, owned: what a pipeline hands to another thread (the ledger's
+/// recorder works on slot `t` while slot `t + 1` is simulated).
+#[derive(Debug, Clone)]
+pub struct OwnedOutcome {
+    /// The slot's row of `slots.csv`.
+    pub record: SlotRecord,
+    /// The slot's prices and constants.
+    pub prices: SlotPrices,
+    /// The leader's game.
+    pub game: SlotGame,
+    /// The search's outcome.
+    pub search: SearchResult,
+    /// One trade per plugged EV, in fleet order.
+    pub trades: Vec<Trade>,
+    /// The slot's cash by party.
+    pub cash: Cash,
+}
+
+impl SlotOutcome<'_> {
+    /// An owned copy of the outcome.
+    pub fn to_owned_outcome(&self) -> OwnedOutcome {
+        OwnedOutcome {
+            record: self.record.clone(),
+            prices: *self.prices,
+            game: self.game.clone(),
+            search: self.search.clone(),
+            trades: self.trades.to_vec(),
+            cash: *self.cash,
+        }
+    }
+}
+
+impl OwnedOutcome {
+    /// The outcome, borrowed, as the observer sees it.
+    pub fn outcome(&self) -> SlotOutcome<'_> {
+        SlotOutcome {
+            record: &self.record,
+            prices: &self.prices,
+            game: &self.game,
+            search: &self.search,
+            trades: &self.trades,
+            cash: &self.cash,
+        }
+    }
+}
+
 /// The validated inputs of a run: nothing can fail once this exists.
 #[derive(Debug, Clone)]
 pub struct Run {

@@ -404,10 +404,14 @@ fn false_claim(
 }
 
 /// Runs a simulation with the ledger on, streaming `ledger.jsonl` into `out` block by
-/// block as each slot is recorded (the genesis hash first), so that memory holds a block
-/// or two whatever the horizon: a writer thread serialises and writes block `t` while
-/// slot `t + 1` is simulated and recorded (at most one block waits between them).
-/// Returns the run's result and the genesis record.
+/// block as each slot is recorded (the genesis hash first), so that memory holds a few
+/// blocks whatever the horizon. Three stages run side by side: the simulation of slot
+/// `t + 2`, the recording of slot `t + 1` (a recorder thread: signatures, checks, votes)
+/// and the writing of block `t` (a writer thread), with at most one slot waiting between
+/// stages. Blocks are the same as when recorded one after the other: each depends only
+/// on its slot's outcome and the blocks before it. `observe` sees each slot as it is
+/// simulated; its error, the recorder's or the writer's ends the run. Returns the run's
+/// result and the genesis record.
 pub fn simulate_streaming<W: std::io::Write + Send>(
     run: &Run,
     mut builder: LedgerBuilder,
@@ -418,28 +422,44 @@ pub fn simulate_streaming<W: std::io::Write + Send>(
     let io = |e| crate::error::Error::io(path, e);
     out.write_all(&crate::ledger::store::genesis_line(builder.genesis()))
         .map_err(io)?;
-    let (send, receive) = std::sync::mpsc::sync_channel::<Block>(1);
-    let (result, written) = std::thread::scope(|s| {
+    let (to_writer, for_writer) = std::sync::mpsc::sync_channel::<Block>(1);
+    let (to_recorder, for_recorder) = std::sync::mpsc::sync_channel::<crate::sim::OwnedOutcome>(1);
+    let recorder_builder = &mut builder;
+    let (result, recorded, written) = std::thread::scope(|s| {
         let writer = s.spawn(move || -> std::io::Result<()> {
-            for block in receive {
+            for block in for_writer {
                 out.write_all(&crate::ledger::store::block_line(&block))?;
             }
             out.flush()
         });
+        let recorder = s.spawn(move || -> Result<()> {
+            for o in for_recorder {
+                let block = recorder_builder.record_block(&o.outcome())?;
+                // A closed channel means the writer failed; its error is reported below.
+                if to_writer.send(block).is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        });
         let result = run.simulate(|o| {
-            let block = builder.record_block(o)?;
-            // A closed channel means the writer failed; its error is reported below.
-            if send.send(block).is_err() {
+            // A closed channel means the recorder stopped on an error, reported below.
+            if to_recorder.send(o.to_owned_outcome()).is_err() {
                 return Err(crate::error::Error::Stopped);
             }
             observe(o)
         });
-        drop(send);
+        drop(to_recorder);
+        let recorded = recorder
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
         let written = writer
             .join()
             .unwrap_or_else(|_| Err(std::io::Error::other("the ledger writer panicked")));
-        (result, written)
+        (result, recorded, written)
     });
+    // The recorder's error explains a run that stopped; the writer's, a recorder that did.
+    recorded?;
     written.map_err(io)?;
     Ok((result?, builder.genesis))
 }
@@ -673,5 +693,83 @@ mod tests {
         })
         .unwrap();
         assert_eq!(outcomes, 1);
+    }
+
+    /// A writer that fails once it has taken `left` bytes.
+    struct Failing {
+        left: usize,
+    }
+
+    impl std::io::Write for Failing {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if buf.len() > self.left {
+                return Err(std::io::Error::other("disk full"));
+            }
+            self.left -= buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn streaming_writes_the_same_ledger_and_reports_each_stage_s_error() {
+        let r = run(4);
+        let b = LedgerBuilder::fresh(&r).unwrap();
+        let path = std::path::Path::new("ledger.jsonl");
+        // The pipelined stages write exactly the ledger recorded one slot after another.
+        let (res, l) = simulate_with_ledger(&r, b.clone(), |_| Ok(())).unwrap();
+        let mut bytes = Vec::new();
+        let mut seen = Vec::new();
+        let (res_s, g) = simulate_streaming(&r, b.clone(), &mut bytes, path, |o| {
+            seen.push(o.record.slot);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(res_s, res);
+        assert_eq!(g, l.genesis);
+        assert_eq!(bytes, crate::ledger::store::write(&l));
+        assert_eq!(seen, (0..6).collect::<Vec<_>>());
+        // The writer fails after the genesis line and a block: an I/O error on the path.
+        let first = crate::ledger::store::genesis_line(&l.genesis).len()
+            + crate::ledger::store::block_line(&l.blocks[0]).len();
+        let mut w = Failing { left: first + 10 };
+        let e = simulate_streaming(&r, b.clone(), &mut w, path, |_| Ok(())).unwrap_err();
+        assert!(
+            matches!(&e, crate::error::Error::Io { .. }) && e.to_string().contains("disk full"),
+            "{e}"
+        );
+        // The observer stops the run: its error, not another.
+        let e = simulate_streaming(&r, b.clone(), &mut Vec::new(), path, |o| {
+            if o.record.slot == 2 {
+                Err(crate::error::Error::Stopped)
+            } else {
+                Ok(())
+            }
+        })
+        .unwrap_err();
+        assert!(matches!(e, crate::error::Error::Stopped), "{e}");
+        // The recorder refuses a slot (a builder already past slot 0): its ledger error,
+        // not the stop it causes in the simulation.
+        let mut ahead = b.clone();
+        r.simulate(|o| {
+            if o.record.slot == 0 {
+                ahead.record(o)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        let e = simulate_streaming(&r, ahead, &mut Vec::new(), path, |_| Ok(())).unwrap_err();
+        match e {
+            crate::error::Error::Ledger(l) => assert_eq!(
+                l.fault,
+                Fault::Height {
+                    expected: 1,
+                    got: 0
+                }
+            ),
+            other => panic!("{other}"),
+        }
     }
 }
