@@ -1529,6 +1529,28 @@ mod tests {
     }
 
     #[test]
+    fn the_follower_state_carries_the_row_and_the_scenario_s_options() {
+        let p = Params {
+            min_trade_kwh: 0.002,
+            charge_efficiency: 0.9,
+            discharge_efficiency: 0.8,
+            min_departure_soc: 0.5,
+            ..Params::default()
+        };
+        let mut e = ev();
+        e.beta = Some(0.3);
+        e.limits.max_kw = Some(8.0);
+        e.limits.max_discharge_kw = Some(4.0);
+        let s = e.state(&p);
+        assert_eq!((s.energy_kwh, s.capacity_kwh), (10.0, 100.0));
+        assert_eq!((s.beta, s.a, s.u_idle), (0.3, p.a, p.u_idle));
+        assert_eq!((s.max_charge_kwh, s.max_discharge_kwh), (2.0, 1.0));
+        assert_eq!(s.target_kwh, 50.0);
+        assert_eq!(s.min_trade_kwh, 0.002);
+        assert_eq!((s.eta_c, s.eta_d), (0.9, 0.8));
+    }
+
+    #[test]
     fn wallet_index_points_at_each_evs_first_session() {
         assert_eq!(
             wallet_index(["a", "b", "a", "c", "b", "a"]),
