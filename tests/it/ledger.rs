@@ -1208,9 +1208,16 @@ fn a_genesis_whose_parties_share_a_key_or_whose_terms_are_absurd_is_refused() {
     let mut digest = l.genesis.clone();
     digest.commitment.scenario.params.epsilon = 0.02;
     check(resign(digest), "committed digest");
+    // E0, p_delay or the slot count, each alone, against the committed scenario.
     let mut e0 = l.genesis.clone();
     e0.e0_wh += 1;
-    check(resign(e0), "E0");
+    check(resign(e0), "E0, p_delay or the slot count differ");
+    let mut delay = l.genesis.clone();
+    delay.p_delay += 1;
+    check(resign(delay), "E0, p_delay or the slot count differ");
+    let mut slots = l.genesis.clone();
+    slots.slots += 1;
+    check(resign(slots), "E0, p_delay or the slot count differ");
     let mut chain = l.genesis.clone();
     chain.chain_id = "v2g-other".into();
     chain.eva_sig = sign(&ring.eva, &chain.signed_bytes());
