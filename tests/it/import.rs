@@ -70,3 +70,39 @@ fn import_bad_row_exits_2_located() {
     assert!(err.contains("s.csv") && err.contains("departure"), "{err}");
     assert!(!out.exists());
 }
+
+#[test]
+fn import_bad_acn_record_exits_2_at_its_line_and_column() {
+    let dir = tmp();
+    let good = r#"{"sessionID": "s1", "timezone": "UTC", "kWhDelivered": 5,
+     "connectionTime": "Sat, 02 Nov 2019 08:00:00 GMT",
+     "disconnectTime": "Sat, 02 Nov 2019 10:00:00 GMT"}"#;
+    let bad = good
+        .replace("\"s1\"", "\"s2\"")
+        .replace("\"kWhDelivered\": 5", "\"kWhDelivered\": \"lots\"");
+    let bad = write(
+        dir.path(),
+        "s.json",
+        &format!("{{\"_items\": [\n  {good},\n  {bad}\n]}}\n"),
+    );
+    let out = dir.path().join("f.csv");
+    let o = v2g([
+        "fleet".as_ref(),
+        "import".as_ref(),
+        "--format".as_ref(),
+        "acn".as_ref(),
+        bad.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    // Record 2 starts on line 5; its kWhDelivered value is at column 58.
+    assert!(
+        err.contains(
+            "s.json:5:58 (kWhDelivered): record 2 of _items: kWhDelivered must be a number >= 0"
+        ),
+        "{err}"
+    );
+    assert!(!out.exists());
+}
