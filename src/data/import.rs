@@ -5,7 +5,9 @@
 //! What the data lacks comes from seeded assumptions, stated in [`ASSUMPTIONS`] and in
 //! the import's summary line:
 //! - every session is its own EV (`ev_id` = the session id, made printable ASCII of at
-//!   most 64 characters), because an `ev_id` may not repeat yet; `kind` is `private`;
+//!   most 64 characters): the data do not say reliably which sessions are one car's, so
+//!   sessions are not grouped (a fleet file may repeat an `ev_id` across sessions that do
+//!   not overlap); `kind` is `private`;
 //! - `capacity_kwh` is drawn uniformly from [`CAPACITIES_KWH`]; when the requested energy
 //!   does not fit, the smallest listed capacity that holds it (or the request itself);
 //! - the energy at arrival is drawn uniformly in 10–30 % of the capacity, lowered so
