@@ -512,6 +512,29 @@ fn forged_and_wrong_key_signatures_are_caught() {
 
 #[test]
 fn tampered_oracle_price_is_caught() {
+    // Exact data no grid file could hold (a negative task, a price out of range): the
+    // replay stands in an empty slot, and the block is refused where it is, by the
+    // operator's signature, not the ledger as a whole.
+    for (e_limit, p_rt) in [
+        (Some(-1.0), None),
+        (None, Some(1e9)),
+        (Some(-1.0), Some(-1e9)),
+    ] {
+        let mut l = honest();
+        let o = &mut l.blocks[7].oracle;
+        if let Some(e) = e_limit {
+            o.e_limit_kwh = e;
+        }
+        if let Some(p) = p_rt {
+            o.p_rt_exact = p;
+        }
+        refused(
+            &l,
+            7,
+            None,
+            |f| matches!(f, Fault::Signature(s) if s == "the oracle"),
+        );
+    }
     let mut l = honest();
     l.blocks[7].oracle.p_rt += 10_000;
     refused(
