@@ -241,6 +241,8 @@ enum Site {
 }
 
 struct Keys {
+    /// Each session's wallet: the index of its EV's first session ([`wallet_index`]).
+    wallet: Vec<usize>,
     evs: Vec<VerifyingKey>,
     scps: Vec<VerifyingKey>,
     oracle: VerifyingKey,
@@ -387,6 +389,7 @@ fn check_genesis(g: &Genesis) -> Result<Keys, LedgerError> {
         return fail(Fault::Signature("the EVA (genesis)".into()));
     }
     Ok(Keys {
+        wallet,
         evs: g
             .evs
             .iter()
@@ -458,8 +461,6 @@ struct Audit<'g> {
     g: &'g Genesis,
     keys: Keys,
     prev: Hash,
-    /// Each session's wallet: the index of its EV's first session.
-    wallet: Vec<usize>,
     nonces: Vec<u64>,
     balances: Vec<i64>,
     client: LightClient,
@@ -471,11 +472,14 @@ impl<'g> Audit<'g> {
     fn new(g: &'g Genesis) -> Result<Self, LedgerError> {
         let keys = check_genesis(g)?;
         let n = keys.evs.len();
-        let wallet = wallet_index(g.evs.iter().map(|w| w.id.as_str()));
-        let wallets = wallet.iter().enumerate().filter(|&(i, &w)| i == w).count();
+        let wallets = keys
+            .wallet
+            .iter()
+            .enumerate()
+            .filter(|&(i, &w)| i == w)
+            .count();
         Ok(Audit {
             prev: g.hash(),
-            wallet,
             nonces: vec![0; n],
             balances: vec![0; n],
             client: LightClient::new(g).map_err(LedgerError::global)?,
@@ -593,7 +597,7 @@ impl<'g> Audit<'g> {
             if !sig_ok(Site::TxEv(i)) {
                 return at(Some(i), Fault::Signature(format!("EV wallet {}", tx.ev)));
             }
-            let w = self.wallet[ev];
+            let w = self.keys.wallet[ev];
             if let Err(f) = check_tx(tx, self.nonces[w], self.balances[w], &cx) {
                 return at(Some(i), f);
             }
@@ -728,7 +732,7 @@ impl<'g> Audit<'g> {
         }
         self.report.inclusion_proofs += prep.leaves.len() as u64;
         for tx in &b.txs {
-            self.has_tx[self.wallet[tx.ev as usize]] = true;
+            self.has_tx[self.keys.wallet[tx.ev as usize]] = true;
         }
         self.report.blocks += 1;
         Ok(())

@@ -1195,26 +1195,37 @@ fn runs_that_differ_in_any_input_or_setting_have_different_genesis_hashes() {
     }
 }
 
+/// `g` changed and re-signed by the EVA, its chain id derived anew: what an attacker
+/// holding the EVA key can make.
+pub(crate) fn resign_genesis(
+    mut g: v2g::ledger::Genesis,
+    eva: &ed25519_dalek::SigningKey,
+) -> v2g::ledger::Genesis {
+    g.chain_id = g.derive_chain_id();
+    g.eva_sig = sign(eva, &g.signed_bytes());
+    g
+}
+
+/// Asserts that `verify` refuses `l`'s blocks under genesis `g` (not pinned: the genesis
+/// rules alone) with a message containing `want`.
+pub(crate) fn genesis_refused(g: v2g::ledger::Genesis, l: &Ledger, want: &str) {
+    let genesis = store::write_genesis(&g);
+    let ledger = store::write(&Ledger {
+        genesis: g,
+        blocks: l.blocks.clone(),
+    });
+    let e = v2g::ledger::verify(&ledger, &genesis, None).unwrap_err();
+    assert!(e.to_string().contains(want), "{want}: {e}");
+}
+
 #[test]
 fn a_genesis_whose_parties_share_a_key_or_whose_terms_are_absurd_is_refused() {
     let f = fixture(false);
     let l = honest();
     let ring = keyring(&l);
     // Re-sign (the EVA key is held) after each change: the genesis rules still refuse it.
-    let resign = |mut g: v2g::ledger::Genesis| {
-        g.chain_id = g.derive_chain_id();
-        g.eva_sig = sign(&ring.eva, &g.signed_bytes());
-        g
-    };
-    let check = |g: v2g::ledger::Genesis, want: &str| {
-        let genesis = store::write_genesis(&g);
-        let ledger = store::write(&Ledger {
-            genesis: g,
-            blocks: l.blocks.clone(),
-        });
-        let e = v2g::ledger::verify(&ledger, &genesis, None).unwrap_err();
-        assert!(e.to_string().contains(want), "{want}: {e}");
-    };
+    let resign = |g| resign_genesis(g, &ring.eva);
+    let check = |g, want: &str| genesis_refused(g, &l, want);
     let mut one_key = l.genesis.clone();
     one_key.oracle = one_key.eva;
     check(resign(one_key), "share a key");
@@ -1463,11 +1474,7 @@ fn with_the_eva_key_a_truncated_horizon_or_a_phantom_wallet_is_refused_by_the_pi
     let l0 = honest();
     let ring = keyring(&l0);
     let pin = l0.genesis.hash();
-    let resign = |mut g: v2g::ledger::Genesis| {
-        g.chain_id = g.derive_chain_id();
-        g.eva_sig = sign(&ring.eva, &g.signed_bytes());
-        g
-    };
+    let resign = |g| resign_genesis(g, &ring.eva);
     // The horizon truncated to 90 slots, the genesis re-signed by the EVA.
     let mut g = l0.genesis.clone();
     g.slots = 90;

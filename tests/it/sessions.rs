@@ -6,11 +6,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use v2g::ledger::keys::{sign, Keyring, Keystore};
+use v2g::ledger::keys::{Keyring, Keystore};
 use v2g::ledger::{store, Fault, Ledger};
 
 use crate::common::*;
-use crate::ledger::{reseal_with, WORKERS};
+use crate::ledger::{genesis_refused, reseal_with, resign_genesis, WORKERS};
 
 /// Three EVs, six sessions over 06:00–18:00: `car` three times (back to back at 13:00,
 /// named sessions), `van` twice (unnamed), `bus` once. Rows interleave, as a day's
@@ -32,10 +32,16 @@ struct Run {
     stdout: String,
 }
 
+/// A run of [`FLEET`] with a fresh keystore created in its folder.
 fn run() -> Run {
+    run_with(None)
+}
+
+/// A run of [`FLEET`] with the keystore at `keystore`, or a fresh one in its folder.
+fn run_with(keystore: Option<&Path>) -> Run {
     let dir = tmp();
     let fleet = write(dir.path(), "fleet.csv", FLEET);
-    let keystore = dir.path().join("keys.json");
+    let keystore = keystore.map_or_else(|| dir.path().join("keys.json"), Path::to_path_buf);
     let out = dir.path().join("out");
     let stdout = ok(&simulate(
         &[
@@ -258,20 +264,8 @@ fn a_genesis_with_a_second_key_or_overlapping_sessions_is_refused() {
     let r = run();
     let l = ledger(&r.out);
     let ring = ring(&r, &l);
-    let resign = |mut g: v2g::ledger::Genesis| {
-        g.chain_id = g.derive_chain_id();
-        g.eva_sig = sign(&ring.eva, &g.signed_bytes());
-        g
-    };
-    let check = |g: v2g::ledger::Genesis, want: &str| {
-        let genesis = store::write_genesis(&g);
-        let ledger = store::write(&Ledger {
-            genesis: g,
-            blocks: l.blocks.clone(),
-        });
-        let e = v2g::ledger::verify(&ledger, &genesis, None).unwrap_err();
-        assert!(e.to_string().contains(want), "{want}: {e}");
-    };
+    let resign = |g| resign_genesis(g, &ring.eva);
+    let check = |g, want: &str| genesis_refused(g, &l, want);
     // The car's third session under a key of its own: a second wallet for one EV.
     let mut two_keys = l.genesis.clone();
     two_keys.evs[4].key = v2g::ledger::keys::public(&v2g::ledger::keys::fresh_key().unwrap());
@@ -305,29 +299,12 @@ fn a_genesis_with_a_second_key_or_overlapping_sessions_is_refused() {
 fn repeated_sessions_give_byte_identical_runs_with_one_keystore() {
     // Two runs with one keystore give byte-identical outputs.
     let a = run();
-    let dir = tmp();
-    let fleet = write(dir.path(), "fleet.csv", FLEET);
-    let out = dir.path().join("out");
-    ok(&simulate(
-        &[
-            "--fleet",
-            fleet.to_str().unwrap(),
-            "--start",
-            "2021-05-27T06:00",
-            "--slots",
-            "48",
-            "--workers",
-            &WORKERS.to_string(),
-            "--keystore",
-            a.keystore.to_str().unwrap(),
-        ],
-        &out,
-    ));
+    let b = run_with(Some(&a.keystore));
     // (summary.json carries the command line, which names other paths.)
     for name in ["slots.csv", "evs.csv", "genesis.json", "ledger.jsonl"] {
         assert_eq!(
             std::fs::read(a.out.join(name)).unwrap(),
-            std::fs::read(out.join(name)).unwrap(),
+            std::fs::read(b.out.join(name)).unwrap(),
             "{name}"
         );
     }
