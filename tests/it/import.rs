@@ -34,14 +34,7 @@ fn import_acn_then_simulate() {
     assert_eq!(rows[0][5], "2019-11-03T10:00");
 
     let out = dir.path().join("run");
-    let o = v2g([
-        "simulate".as_ref(),
-        "--fleet".as_ref(),
-        fleet.as_os_str(),
-        "--out".as_ref(),
-        out.as_os_str(),
-    ]);
-    ok(&o);
+    ok(&simulate(&["--fleet", fleet.to_str().unwrap()], &out));
     let (_, evs) = read_csv(&out.join("evs.csv"));
     assert_eq!(evs.len(), 2);
 }
