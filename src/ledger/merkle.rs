@@ -95,9 +95,27 @@ impl Tree {
     }
 }
 
-/// The root of a list of leaf hashes.
+/// The root of a list of leaf hashes: RFC 6962's `MTH`, whose recursive split at the
+/// largest power of two below `n` lets the two halves of a long list be hashed side by
+/// side (rayon); the same root as [`Tree::root`].
 pub fn root(leaves: Vec<Hash>) -> Hash {
-    Tree::new(leaves).root()
+    root_of(&leaves, SIDE_BY_SIDE)
+}
+
+/// Below this many leaves a tree is hashed on one thread.
+const SIDE_BY_SIDE: usize = 256;
+
+/// `MTH` of `leaves`, split in two (`k` the largest power of two below `n`) down to
+/// lists shorter than `min` (at least 2), which are hashed bottom-up.
+fn root_of(leaves: &[Hash], min: usize) -> Hash {
+    let n = leaves.len();
+    if n < min.max(2) {
+        return Tree::new(leaves.to_vec()).root();
+    }
+    // The largest power of two below n: the highest bit of n - 1.
+    let k = 1 << (usize::BITS - 1 - (n - 1).leading_zeros());
+    let (left, right) = rayon::join(|| root_of(&leaves[..k], min), || root_of(&leaves[k..], min));
+    node_hash(&left, &right)
 }
 
 /// The root an inclusion proof leads to (RFC 9162 section 2.1.3.2), or `None` when the
@@ -173,6 +191,26 @@ mod tests {
 
     fn leaves(n: usize) -> Vec<Hash> {
         LEAVES[..n].iter().map(|l| leaf_hash(&unhex(l))).collect()
+    }
+
+    #[test]
+    fn the_split_root_is_the_tree_s_root() {
+        // Split all the way down: the published roots.
+        for (n, want) in ROOTS.iter().enumerate() {
+            assert_eq!(root_of(&leaves(n), 2), h(want), "{n} leaves");
+        }
+        // Sizes around the threshold, its powers of two and odd ones, split at several
+        // depths: the bottom-up tree's root.
+        for n in [
+            0, 1, 2, 3, 5, 255, 256, 257, 511, 512, 513, 700, 1024, 1025, 3000,
+        ] {
+            let l: Vec<Hash> = (0..n as u64).map(|i| leaf_hash(&i.to_le_bytes())).collect();
+            let want = Tree::new(l.clone()).root();
+            assert_eq!(root(l.clone()), want, "{n} leaves");
+            for min in [2, 3, 64] {
+                assert_eq!(root_of(&l, min), want, "{n} leaves split below {min}");
+            }
+        }
     }
 
     #[test]

@@ -15,6 +15,12 @@
 //!    byzantine ones also sign a wrong header and are caught equivocating; the block is
 //!    final with more than two thirds of the votes.
 //!
+//! The builder makes these in three parallel rounds, each one hand-off to the thread
+//! pool: (1) the oracle message, the proposals and the EVs' signatures with their leaves
+//! and root; (2) the check of those signatures beside the meter attestations and the
+//! prevotes, each made and checked; (3) the precommits. A failed check is reported in
+//! the order of the steps above, and the signatures a round made beyond it are dropped.
+//!
 //! All SCPs run the same deterministic code, so the honest validators' own evaluation of
 //! every sub-range is the simulation's search itself ([`crate::game::search::SearchResult::proposals`]), and
 //! the body check every honest validator makes is made once.
@@ -29,7 +35,7 @@ use crate::ledger::consensus::{
     byzantine_set, check_byzantine, evidence_root, proposals_root, quorum, vote_bytes, Claim,
     Proposal, Tally,
 };
-use crate::ledger::keys::{sign, verify_all, Keyring};
+use crate::ledger::keys::{sign, verify_all, verify_one, Keyring};
 use crate::ledger::merkle;
 use crate::ledger::meter::{readings, MeterAttestation};
 use crate::ledger::oracle::OracleMsg;
@@ -138,69 +144,18 @@ impl LedgerBuilder {
             ));
         }
         let n = self.scp_keys.len();
+        let ring = &self.ring;
+        let scp_keys = &self.scp_keys;
+        let byzantine = &self.byzantine;
 
-        // Step 3: the oracle.
-        let oracle = OracleMsg::issue(chain, height, o.prices, &self.ring.oracle);
-        oracle
-            .accept(chain, height, &self.ring.oracle.verifying_key())
-            .map_err(|f| fail(None, f))?;
-
-        // Step 4: proposals, checked against the validators' own evaluation.
+        // Three parallel rounds (see the module's documentation); the checks' verdicts
+        // are reported in the protocol's order: oracle, proposals, decision,
+        // transactions, meters, rules, votes, quorum.
+        let prices = OracleMsg::issue_unsigned(height, o.prices);
+        let p_c = prices.p_c();
         let game = o.game;
         let claim = claim_of;
-        let mut proposals: Vec<Proposal> = o
-            .search
-            .proposals
-            .iter()
-            .map(|p| {
-                let own = p.best.as_ref().map(claim);
-                let reported = if self.byzantine[p.worker] {
-                    Some(false_claim(game, &p.range, own))
-                } else {
-                    own
-                };
-                let mut prop = Proposal {
-                    worker: p.worker as u32,
-                    lo: p.range.start as u64,
-                    hi: p.range.end as u64,
-                    best: reported,
-                    sig: Bytes([0; 64]),
-                    faulty: reported != own,
-                };
-                prop.sig = sign(&self.ring.scps[p.worker], &prop.signed_bytes(chain, height));
-                prop
-            })
-            .collect();
-        proposals.sort_by_key(|p| p.worker);
-        {
-            let msgs: Vec<Vec<u8>> = proposals
-                .iter()
-                .map(|p| p.signed_bytes(chain, height))
-                .collect();
-            let items: Vec<_> = proposals
-                .iter()
-                .zip(&msgs)
-                .map(|(p, m)| (&self.scp_keys[p.worker as usize], m.as_slice(), &p.sig))
-                .collect();
-            verify_all(&items).map_err(|i| {
-                fail(
-                    None,
-                    Fault::Signature(format!("SCP {} (proposal)", proposals[i].worker)),
-                )
-            })?;
-        }
-        let best = o.search.best;
-        let win = claim(&best);
-        let proposer = proposals
-            .iter()
-            .find(|p| (p.lo..p.hi).contains(&win.k))
-            .map(|p| p.worker)
-            .ok_or_else(|| fail(None, Fault::Decision("no sub-range holds p_d*".into())))?;
-
-        // Steps 2 and 5: transactions signed by the EVs (in parallel), then each SCP's
-        // one attestation of its meter readings.
-        let p_c = oracle.p_c();
-        let ring = &self.ring;
+        let win = claim(&o.search.best);
         let unsigned = unsigned_txs(
             o.trades,
             n,
@@ -210,58 +165,178 @@ impl LedgerBuilder {
             &self.nonces,
             &self.balances,
         );
-        let signed: Vec<(Tx, Vec<u8>, Hash)> = unsigned
-            .into_par_iter()
-            .map(|mut tx| {
-                let consent = tx.consent_bytes(chain);
-                tx.ev_sig = sign(&ring.evs[tx.ev as usize], &consent);
-                let leaf = merkle::leaf_hash(&tx.leaf_bytes(chain, &consent));
-                (tx, consent, leaf)
-            })
-            .collect();
+
+        // Round 1. Step 3: the operator signs the oracle message. Step 4: each SCP
+        // worker signs its proposal (a byzantine one a false claim). Steps 2 and 5: each
+        // plugged EV signs its trade, and its leaf is hashed; then the transactions' root.
+        let ((signed, tx_root), (oracle, mut proposals)) = rayon::join(
+            || {
+                let signed: Vec<(Tx, Vec<u8>, Hash)> = unsigned
+                    .into_par_iter()
+                    .map(|mut tx| {
+                        let consent = tx.consent_bytes(chain);
+                        tx.ev_sig = sign(&ring.evs[tx.ev as usize], &consent);
+                        let leaf = merkle::leaf_hash(&tx.leaf_bytes(chain, &consent));
+                        (tx, consent, leaf)
+                    })
+                    .collect();
+                let root = merkle::root(signed.iter().map(|(_, _, leaf)| *leaf).collect());
+                (signed, root)
+            },
+            || {
+                let oracle = OracleMsg::issue(chain, height, o.prices, &ring.oracle);
+                let proposals: Vec<Proposal> = o
+                    .search
+                    .proposals
+                    .iter()
+                    .map(|p| {
+                        let own = p.best.as_ref().map(claim);
+                        let reported = if byzantine[p.worker] {
+                            Some(false_claim(game, &p.range, own))
+                        } else {
+                            own
+                        };
+                        let mut prop = Proposal {
+                            worker: p.worker as u32,
+                            lo: p.range.start as u64,
+                            hi: p.range.end as u64,
+                            best: reported,
+                            sig: Bytes([0; 64]),
+                            faulty: reported != own,
+                        };
+                        prop.sig = sign(&ring.scps[p.worker], &prop.signed_bytes(chain, height));
+                        prop
+                    })
+                    .collect();
+                (oracle, proposals)
+            },
+        );
+        proposals.sort_by_key(|p| p.worker);
+        let proposer = proposals
+            .iter()
+            .find(|p| (p.lo..p.hi).contains(&win.k))
+            .map(|p| p.worker);
         let evs: Vec<u32> = signed.iter().map(|(tx, _, _)| tx.ev).collect();
         let leaves: Vec<Hash> = signed.iter().map(|(_, _, leaf)| *leaf).collect();
-        // The SCPs' attestations and the transactions' root, side by side.
-        let (meters, tx_root): (Vec<MeterAttestation>, Hash) = rayon::join(
-            || {
-                readings(&evs, &leaves, n)
-                    .into_par_iter()
-                    .enumerate()
-                    .map(|(j, r)| MeterAttestation::sign(chain, height, j as u32, r, &ring.scps[j]))
-                    .collect()
-            },
-            || merkle::root(leaves.clone()),
+        let (eva_delta, operator_delta) = slot_accounts(
+            signed.iter().map(|(tx, _, _)| tx),
+            &oracle,
+            self.w_grid,
+            micro(o.record.c_limit),
         );
-
-        // The validators' check of the body before they vote: every signature, then the
-        // rules of every transaction ([`check_tx`]).
-        let mut items: Vec<(&VerifyingKey, &[u8], &Sig)> = signed
-            .iter()
-            .map(|(tx, consent, _)| {
-                (
-                    &self.ev_keys[tx.ev as usize],
-                    consent.as_slice(),
-                    &tx.ev_sig,
-                )
+        let header = Header {
+            height,
+            prev_hash: self.prev,
+            tx_root,
+            tx_count: signed.len() as u64,
+            oracle_hash: oracle.hash(chain),
+            proposals_root: proposals_root(chain, height, &proposals),
+            k: win.k,
+            p_d: win.p_d,
+            revenue: win.revenue,
+            proposer: proposer.unwrap_or(0),
+            eva_balance: self.eva_balance.saturating_add(eva_delta),
+            operator_balance: self.operator_balance.saturating_add(operator_delta),
+            evidence_root: Default::default(),
+        };
+        // Step 5's first round is on the header without its evidence root; byzantine SCPs
+        // also prevote for a header with a wrong price: equivocation.
+        let prevote = header.prevote_hash(chain);
+        let mut wrong = header.clone();
+        wrong.p_d = wrong.p_d.saturating_sub(1_000);
+        wrong.revenue = wrong.revenue.saturating_add(1_000_000);
+        let wrong_prevote = wrong.prevote_hash(chain);
+        let ballots: Vec<(u32, Hash)> = (0..n as u32)
+            .flat_map(|j| {
+                let equivocation = byzantine[j as usize].then_some((j, wrong_prevote));
+                std::iter::once((j, prevote)).chain(equivocation)
             })
             .collect();
-        let meter_msgs: Vec<Vec<u8>> = meters
+
+        // Round 2. The validators check the oracle message, the proposals and every
+        // transaction's signature; each SCP signs the Merkle root of its meter readings
+        // and casts its prevotes, and the validators check those too.
+        let proposal_msgs: Vec<Vec<u8>> = proposals
             .iter()
-            .map(|m| m.signed_bytes(chain, height))
+            .map(|p| p.signed_bytes(chain, height))
             .collect();
-        items.extend(
-            meters
-                .iter()
-                .zip(&meter_msgs)
-                .map(|(m, b)| (&self.scp_keys[m.scp as usize], b.as_slice(), &m.sig)),
+        let oracle_key = ring.oracle.verifying_key();
+        let (checked, (meters, cast)) = rayon::join(
+            || {
+                let oracle_ok = oracle.accept(chain, height, &oracle_key);
+                let mut all: Vec<(&VerifyingKey, &[u8], &Sig)> = proposals
+                    .iter()
+                    .zip(&proposal_msgs)
+                    .map(|(p, m)| (&scp_keys[p.worker as usize], m.as_slice(), &p.sig))
+                    .collect();
+                all.extend(signed.iter().map(|(tx, consent, _)| {
+                    (
+                        &self.ev_keys[tx.ev as usize],
+                        consent.as_slice(),
+                        &tx.ev_sig,
+                    )
+                }));
+                (oracle_ok, verify_all(&all))
+            },
+            || {
+                rayon::join(
+                    || -> Vec<(MeterAttestation, bool)> {
+                        readings(&evs, &leaves, n)
+                            .into_par_iter()
+                            .enumerate()
+                            .map(|(j, r)| {
+                                let m = MeterAttestation::sign(
+                                    chain,
+                                    height,
+                                    j as u32,
+                                    r,
+                                    &ring.scps[j],
+                                );
+                                let ok = verify_one(
+                                    &scp_keys[j],
+                                    &m.signed_bytes(chain, height),
+                                    &m.sig,
+                                );
+                                (m, ok)
+                            })
+                            .collect()
+                    },
+                    || -> Vec<(u32, Hash, Sig, bool)> {
+                        ballots
+                            .par_iter()
+                            .map(|&(j, h)| {
+                                let bytes = vote_bytes(chain, height, &h, j);
+                                let sig = sign(&ring.scps[j as usize], &bytes);
+                                (j, h, sig, verify_one(&scp_keys[j as usize], &bytes, &sig))
+                            })
+                            .collect()
+                    },
+                )
+            },
         );
-        verify_all(&items).map_err(|i| match signed.get(i) {
-            Some((tx, _, _)) => fail(Some(i), Fault::Signature(format!("EV wallet {}", tx.ev))),
-            None => fail(
+        let (oracle_ok, sigs_ok) = checked;
+        oracle_ok.map_err(|f| fail(None, f))?;
+        let n_props = proposals.len();
+        let bad = sigs_ok.err();
+        if let Some(i) = bad.filter(|&i| i < n_props) {
+            let j = proposals[i].worker;
+            return Err(fail(None, Fault::Signature(format!("SCP {j} (proposal)"))));
+        }
+        if proposer.is_none() {
+            return Err(fail(
                 None,
-                Fault::Signature(format!("SCP {} (meters)", i - signed.len())),
-            ),
-        })?;
+                Fault::Decision("no sub-range holds p_d*".into()),
+            ));
+        }
+        if let Some(i) = bad.map(|i| i - n_props) {
+            let ev = signed[i].0.ev;
+            return Err(fail(Some(i), Fault::Signature(format!("EV wallet {ev}"))));
+        }
+        if let Some(j) = meters.iter().position(|(_, ok)| !ok) {
+            return Err(fail(None, Fault::Signature(format!("SCP {j} (meters)"))));
+        }
+        let meters: Vec<MeterAttestation> = meters.into_iter().map(|(m, _)| m).collect();
+        // The rules of every transaction ([`check_tx`]).
         let cx = TxContext {
             n_scps: n,
             p_c,
@@ -273,56 +348,11 @@ impl LedgerBuilder {
             check_tx(tx, self.nonces[w], self.balances[w], &cx).map_err(|f| fail(Some(i), f))?;
         }
         let txs: Vec<Tx> = signed.into_iter().map(|(tx, _, _)| tx).collect();
-
-        let (eva_delta, operator_delta) =
-            slot_accounts(&txs, &oracle, self.w_grid, micro(o.record.c_limit));
-        let header = Header {
-            height,
-            prev_hash: self.prev,
-            tx_root,
-            tx_count: txs.len() as u64,
-            oracle_hash: oracle.hash(chain),
-            proposals_root: proposals_root(chain, height, &proposals),
-            k: win.k,
-            p_d: win.p_d,
-            revenue: win.revenue,
-            proposer,
-            eva_balance: self.eva_balance.saturating_add(eva_delta),
-            operator_balance: self.operator_balance.saturating_add(operator_delta),
-            evidence_root: Default::default(),
-        };
-        // Step 5, first round: prevotes on the header without its evidence root.
-        // Byzantine SCPs also prevote for a header with a wrong price: equivocation.
-        let prevote = header.prevote_hash(chain);
-        let mut wrong = header.clone();
-        wrong.p_d = wrong.p_d.saturating_sub(1_000);
-        wrong.revenue = wrong.revenue.saturating_add(1_000_000);
-        let wrong_prevote = wrong.prevote_hash(chain);
-        let mut cast = Vec::with_capacity(n + self.byzantine.len());
-        for j in 0..n {
-            cast.push((
-                j as u32,
-                prevote,
-                vote(chain, height, &prevote, j as u32, &ring.scps[j]).sig,
-            ));
-            if self.byzantine[j] {
-                let v = vote(chain, height, &wrong_prevote, j as u32, &ring.scps[j]);
-                cast.push((j as u32, wrong_prevote, v.sig));
-            }
+        if let Some((j, ..)) = cast.iter().find(|(.., ok)| !ok) {
+            return Err(fail(None, Fault::Signature(format!("SCP {j} (vote)"))));
         }
-        let msgs: Vec<Vec<u8>> = cast
-            .iter()
-            .map(|(j, h, _)| vote_bytes(chain, height, h, *j))
-            .collect();
-        let items: Vec<_> = cast
-            .iter()
-            .zip(&msgs)
-            .map(|((j, _, s), m)| (&self.scp_keys[*j as usize], m.as_slice(), s))
-            .collect();
-        verify_all(&items)
-            .map_err(|i| fail(None, Fault::Signature(format!("SCP {} (vote)", cast[i].0))))?;
         let mut tally = Tally::new();
-        for (j, h, s) in cast {
+        for (j, h, s, _) in cast {
             tally.add(j, h, s);
         }
         let prevoters: Vec<u32> = tally.votes_for(&prevote).iter().map(|v| v.scp).collect();
@@ -335,14 +365,14 @@ impl LedgerBuilder {
                 },
             ));
         }
-        // Second round: the header commits the evidence; the SCPs that did not
-        // equivocate precommit on it.
+        // Round 3, step 5's second round: the header commits the evidence; the SCPs that
+        // did not equivocate precommit on it.
         let evidence = tally.evidence();
         let mut header = header;
         header.evidence_root = evidence_root(chain, height, &evidence);
         let hash = header.hash(chain);
         let votes: Vec<_> = prevoters
-            .iter()
+            .par_iter()
             .map(|&j| vote(chain, height, &hash, j, &ring.scps[j as usize]))
             .collect();
 

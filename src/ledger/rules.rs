@@ -126,7 +126,12 @@ fn value(price: i64, energy_wh: i64) -> i64 {
 /// charged energy from the operator at `p_rt`; the operator pays the EVA `W_grid` for the
 /// discharged energy; the EVA pays the operator `C_limit`. So the EVs' changes
 /// (`−amount`), the EVA's and the operator's always sum to zero.
-pub fn slot_accounts(txs: &[Tx], oracle: &OracleMsg, w_grid: i64, c_limit: i64) -> (i64, i64) {
+pub fn slot_accounts<'a>(
+    txs: impl IntoIterator<Item = &'a Tx>,
+    oracle: &OracleMsg,
+    w_grid: i64,
+    c_limit: i64,
+) -> (i64, i64) {
     let mut from_evs = 0i64;
     let mut bought = 0i64;
     let mut v2g = 0i64;
