@@ -83,6 +83,20 @@ fn wallet_of(ev_ids: &[String]) -> Vec<usize> {
     crate::data::fleet::wallet_index(ev_ids.iter().map(String::as_str))
 }
 
+/// One key per session, given each session's wallet: an EV's first session `i` takes
+/// `first(i)`, its later sessions share that key.
+fn per_session(
+    wallet: &[usize],
+    mut first: impl FnMut(usize) -> Result<SigningKey>,
+) -> Result<Vec<SigningKey>> {
+    let mut evs: Vec<SigningKey> = Vec::with_capacity(wallet.len());
+    for (i, &w) in wallet.iter().enumerate() {
+        let key = if w == i { first(i)? } else { evs[w].clone() };
+        evs.push(key);
+    }
+    Ok(evs)
+}
+
 /// All key pairs of a run: EV wallets in fleet order, SCPs in worker order, the oracle
 /// and the EVA.
 #[derive(Debug, Clone)]
@@ -104,19 +118,18 @@ impl Keyring {
     /// `n_scps` SCPs, the oracle and the EVA.
     pub fn generate(ev_ids: &[String], n_scps: usize) -> Result<Self> {
         let wallet = wallet_of(ev_ids);
-        let distinct: Vec<usize> = (0..ev_ids.len()).filter(|&i| wallet[i] == i).collect();
+        let distinct = wallet.iter().enumerate().filter(|&(i, &w)| i == w).count();
         // Each key's public half is a scalar multiplication: in parallel.
-        let fresh: Vec<SigningKey> = distinct
-            .par_iter()
+        let mut fresh = (0..distinct)
+            .into_par_iter()
             .map(|_| fresh_key())
-            .collect::<Result<_>>()?;
-        let mut slot = vec![0; ev_ids.len()];
-        for (k, &i) in distinct.iter().enumerate() {
-            slot[i] = k;
-        }
+            .collect::<Result<Vec<_>>>()?
+            .into_iter();
         Ok(Keyring {
             ev_ids: ev_ids.to_vec(),
-            evs: wallet.iter().map(|&w| fresh[slot[w]].clone()).collect(),
+            evs: per_session(&wallet, |_| {
+                Ok(fresh.next().expect("one fresh key per distinct EV"))
+            })?,
             scps: (0..n_scps).map(|_| fresh_key()).collect::<Result<_>>()?,
             oracle: fresh_key()?,
             eva: fresh_key()?,
@@ -159,15 +172,7 @@ impl Keyring {
             by.remove(&(role, id.to_string()))
                 .ok_or_else(|| wrong(format!("no key for {role:?} {}", excerpt(id))))
         };
-        let mut evs: Vec<SigningKey> = Vec::with_capacity(ev_ids.len());
-        for (i, &w) in wallet_of(ev_ids).iter().enumerate() {
-            let key = if w == i {
-                take(Role::Ev, &ev_ids[i])?
-            } else {
-                evs[w].clone()
-            };
-            evs.push(key);
-        }
+        let evs = per_session(&wallet_of(ev_ids), |i| take(Role::Ev, &ev_ids[i]))?;
         let scps = (0..n_scps)
             .map(|j| take(Role::Scp, &j.to_string()))
             .collect::<Result<Vec<_>>>()?;
