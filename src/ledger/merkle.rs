@@ -99,6 +99,10 @@ impl Tree {
 /// largest power of two below `n` lets the two halves of a long list be hashed side by
 /// side (rayon); the same root as [`Tree::root`].
 pub fn root(leaves: Vec<Hash>) -> Hash {
+    if leaves.len() < SIDE_BY_SIDE {
+        // Short lists (most of them: meter readings, proposals, evidence) without a copy.
+        return Tree::new(leaves).root();
+    }
     root_of(&leaves, SIDE_BY_SIDE)
 }
 

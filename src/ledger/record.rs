@@ -151,8 +151,8 @@ impl LedgerBuilder {
         // Three parallel rounds (see the module's documentation); the checks' verdicts
         // are reported in the protocol's order: oracle, proposals, decision,
         // transactions, meters, rules, votes, quorum.
-        let prices = OracleMsg::issue_unsigned(height, o.prices);
-        let p_c = prices.p_c();
+        let mut oracle = OracleMsg::issue_unsigned(height, o.prices);
+        let p_c = oracle.p_c();
         let game = o.game;
         let claim = claim_of;
         let win = claim(&o.search.best);
@@ -169,22 +169,22 @@ impl LedgerBuilder {
         // Round 1. Step 3: the operator signs the oracle message. Step 4: each SCP
         // worker signs its proposal (a byzantine one a false claim). Steps 2 and 5: each
         // plugged EV signs its trade, and its leaf is hashed; then the transactions' root.
-        let ((signed, tx_root), (oracle, mut proposals)) = rayon::join(
+        let ((signed, leaves, tx_root), (oracle_sig, mut proposals)) = rayon::join(
             || {
-                let signed: Vec<(Tx, Vec<u8>, Hash)> = unsigned
+                let (signed, leaves): (Vec<(Tx, Vec<u8>)>, Vec<Hash>) = unsigned
                     .into_par_iter()
                     .map(|mut tx| {
                         let consent = tx.consent_bytes(chain);
                         tx.ev_sig = sign(&ring.evs[tx.ev as usize], &consent);
                         let leaf = merkle::leaf_hash(&tx.leaf_bytes(chain, &consent));
-                        (tx, consent, leaf)
+                        ((tx, consent), leaf)
                     })
-                    .collect();
-                let root = merkle::root(signed.iter().map(|(_, _, leaf)| *leaf).collect());
-                (signed, root)
+                    .unzip();
+                let root = merkle::root(leaves.clone());
+                (signed, leaves, root)
             },
             || {
-                let oracle = OracleMsg::issue(chain, height, o.prices, &ring.oracle);
+                let oracle_sig = sign(&ring.oracle, &oracle.signed_bytes(chain));
                 let proposals: Vec<Proposal> = o
                     .search
                     .proposals
@@ -208,18 +208,18 @@ impl LedgerBuilder {
                         prop
                     })
                     .collect();
-                (oracle, proposals)
+                (oracle_sig, proposals)
             },
         );
+        oracle.sig = oracle_sig;
         proposals.sort_by_key(|p| p.worker);
         let proposer = proposals
             .iter()
             .find(|p| (p.lo..p.hi).contains(&win.k))
             .map(|p| p.worker);
-        let evs: Vec<u32> = signed.iter().map(|(tx, _, _)| tx.ev).collect();
-        let leaves: Vec<Hash> = signed.iter().map(|(_, _, leaf)| *leaf).collect();
+        let evs: Vec<u32> = signed.iter().map(|(tx, _)| tx.ev).collect();
         let (eva_delta, operator_delta) = slot_accounts(
-            signed.iter().map(|(tx, _, _)| tx),
+            signed.iter().map(|(tx, _)| tx),
             &oracle,
             self.w_grid,
             micro(o.record.c_limit),
@@ -269,7 +269,7 @@ impl LedgerBuilder {
                     .zip(&proposal_msgs)
                     .map(|(p, m)| (&scp_keys[p.worker as usize], m.as_slice(), &p.sig))
                     .collect();
-                all.extend(signed.iter().map(|(tx, consent, _)| {
+                all.extend(signed.iter().map(|(tx, consent)| {
                     (
                         &self.ev_keys[tx.ev as usize],
                         consent.as_slice(),
@@ -343,11 +343,11 @@ impl LedgerBuilder {
             p_d: win.p_d,
             p_delay: self.genesis.p_delay,
         };
-        for (i, (tx, _, _)) in signed.iter().enumerate() {
+        for (i, (tx, _)) in signed.iter().enumerate() {
             let w = self.wallet[tx.ev as usize];
             check_tx(tx, self.nonces[w], self.balances[w], &cx).map_err(|f| fail(Some(i), f))?;
         }
-        let txs: Vec<Tx> = signed.into_iter().map(|(tx, _, _)| tx).collect();
+        let txs: Vec<Tx> = signed.into_iter().map(|(tx, _)| tx).collect();
         if let Some((j, ..)) = cast.iter().find(|(.., ok)| !ok) {
             return Err(fail(None, Fault::Signature(format!("SCP {j} (vote)"))));
         }
