@@ -870,41 +870,33 @@ mod tests {
 
     #[test]
     fn bad_rows_are_located() {
-        let p = Path::new("x.csv");
         let bad = b"TransactionId;Started;Ended;TotalEnergy\nt1;02/11/2019 16:00;03/11/2019 08:15;18.5\nt2;2019-11-02;02/11/2019 16:45;7\n";
-        let e = import_bytes(bad, p, &elaad(), &Options::default()).unwrap_err();
-        let msg = e.to_string();
+        let msg = import_err(bad, "x.csv", &elaad());
         assert!(
             msg.contains("x.csv") && msg.contains('3') && msg.contains("Started"),
             "{msg}"
         );
         let bad =
             b"TransactionId;Started;Ended;TotalEnergy\nt1;02/11/2019 16:00;03/11/2019 08:15;-1\n";
-        let msg = import_bytes(bad, p, &elaad(), &Options::default())
-            .unwrap_err()
-            .to_string();
+        let msg = import_err(bad, "x.csv", &elaad());
         assert!(msg.contains("TotalEnergy must be a number >= 0"), "{msg}");
         let bad = br#"{"_items": [{"connectionTime": "yesterday", "siteID": "0002"}]}"#;
-        let msg = import_bytes(bad, Path::new("a.json"), &Format::Acn, &Options::default())
-            .unwrap_err()
-            .to_string();
+        let msg = import_err(bad, "a.json", &Format::Acn);
         assert!(msg.contains("a.json") && msg.contains("record 1"), "{msg}");
         let bad = br#"{"_items": [{"siteID": "moon"}]}"#;
-        let msg = import_bytes(bad, Path::new("a.json"), &Format::Acn, &Options::default())
-            .unwrap_err()
-            .to_string();
+        let msg = import_err(bad, "a.json", &Format::Acn);
         assert!(msg.contains("give --tz"), "{msg}");
     }
 
+    /// The error importing `bytes` as file `name` in `format` (default options).
+    fn import_err(bytes: &[u8], name: &str, format: &Format) -> String {
+        import_bytes(bytes, Path::new(name), format, &Options::default())
+            .unwrap_err()
+            .to_string()
+    }
+
     fn acn_err(json: &str) -> String {
-        import_bytes(
-            json.as_bytes(),
-            Path::new("a.json"),
-            &Format::Acn,
-            &Options::default(),
-        )
-        .unwrap_err()
-        .to_string()
+        import_err(json.as_bytes(), "a.json", &Format::Acn)
     }
 
     #[test]
@@ -984,14 +976,7 @@ mod tests {
             acn_err("{\"_items\": [\n {\"a\": tru}]}"),
             "a.json:2:11: not JSON: expected ident at line 2 column 11"
         );
-        let msg = import_bytes(
-            b"{\"_items\":\n [\"\xff\"]}",
-            Path::new("a.json"),
-            &Format::Acn,
-            &Options::default(),
-        )
-        .unwrap_err()
-        .to_string();
+        let msg = import_err(b"{\"_items\":\n [\"\xff\"]}", "a.json", &Format::Acn);
         assert!(
             msg.starts_with("a.json:2:4: not JSON: invalid utf-8"),
             "{msg}"
@@ -1040,9 +1025,7 @@ mod tests {
             let a = import_bytes(&gz, p, &format, &Options::default()).unwrap();
             let b = import_bytes(&plain, p, &format, &Options::default()).unwrap();
             assert_eq!(a.fleet, b.fleet);
-            let msg = import_bytes(&gz[..gz.len() / 2], p, &format, &Options::default())
-                .unwrap_err()
-                .to_string();
+            let msg = import_err(&gz[..gz.len() / 2], "s.gz", &format);
             assert!(msg.starts_with("s.gz: not gzip: "), "{msg}");
         }
     }
@@ -1220,14 +1203,7 @@ mod tests {
             err(&[("s1", a, d, "", "")]),
             "s.csv:2:3 (requested_energy (kWh)): the energy is missing"
         );
-        let msg = import_bytes(
-            b"arrival,departure\n",
-            Path::new("s.csv"),
-            &Format::Sustaingym,
-            &Options::default(),
-        )
-        .unwrap_err()
-        .to_string();
+        let msg = import_err(b"arrival,departure\n", "s.csv", &Format::Sustaingym);
         assert_eq!(
             msg,
             "s.csv:1:0 (requested_energy (kWh)): the header lacks the column \

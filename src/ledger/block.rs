@@ -3,8 +3,9 @@
 //! * [`Genesis`] (step 1, `genesis.json`): the protocol version, the chain id, the
 //!   validator set (every SCP's key, the oracle's and the EVA's, all distinct), every EV
 //!   session's wallet key and terms (session name, kind, capacity, energy at arrival,
-//!   arrival, departure, `beta`, `a`, `U_idle`; the sessions of one EV share its key) and a [`Commitment`] to the run (SHA-256 of the fleet and grid
-//!   inputs and of the resolved scenario, which it carries), signed by the EVA. Its hash
+//!   arrival, departure, `beta`, `a`, `U_idle`; the sessions of one EV share its key) and
+//!   a [`Commitment`] to the run (SHA-256 of the fleet and grid inputs and of the resolved
+//!   scenario, which it carries), signed by the EVA. Its hash
 //!   is the first record of `ledger.jsonl` and the previous-header hash of block 0: the
 //!   trust anchor an auditor pins (`v2g verify --genesis`).
 //! * [`Header`]: chain id (in the hashed bytes), height, previous header hash, Merkle root

@@ -1,25 +1,44 @@
 //! `v2g fleet import`: real sessions to a fleet in one command, simulated in a second.
 
+use std::path::Path;
+use std::process::Output;
+
 use crate::common::*;
+
+/// `v2g fleet import --format FORMAT INPUT --out OUT` with further arguments.
+fn import(format: &str, input: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "fleet".into(),
+        "import".into(),
+        "--format".into(),
+        format.into(),
+        input.into(),
+        "--out".into(),
+        out.into(),
+    ];
+    args.extend(extra.iter().map(Into::into));
+    v2g(args)
+}
+
+/// Stderr of an import refused with exit code 2 that wrote nothing.
+fn refused(format: &str, input: &Path, out: &Path) -> String {
+    let o = import(format, input, out, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(!out.exists());
+    stderr(&o)
+}
 
 #[test]
 fn import_acn_then_simulate() {
     let dir = tmp();
     let fleet = dir.path().join("fleet.csv");
     let input = test_data("import/acn.json");
-    let o = v2g([
-        "fleet".as_ref(),
-        "import".as_ref(),
-        "--format".as_ref(),
-        "acn".as_ref(),
-        input.as_os_str(),
-        "--out".as_ref(),
-        fleet.as_os_str(),
-        "--day".as_ref(),
-        "2019-11-02".as_ref(),
-        "--seed".as_ref(),
-        "7".as_ref(),
-    ]);
+    let o = import(
+        "acn",
+        &input,
+        &fleet,
+        &["--day", "2019-11-02", "--seed", "7"],
+    );
     ok(&o);
     let err = stderr(&o);
     assert!(
@@ -48,20 +67,8 @@ fn import_bad_row_exits_2_located() {
         "arrival,departure,requested_energy (kWh),delivered_energy (kWh),station_id,session_id,estimated_departure,claimed\n\
          2019-11-02 08:00:00,soon,5,5,CA-1,s1,,False\n",
     );
-    let out = dir.path().join("f.csv");
-    let o = v2g([
-        "fleet".as_ref(),
-        "import".as_ref(),
-        "--format".as_ref(),
-        "sustaingym".as_ref(),
-        bad.as_os_str(),
-        "--out".as_ref(),
-        out.as_os_str(),
-    ]);
-    assert_eq!(o.status.code(), Some(2));
-    let err = stderr(&o);
+    let err = refused("sustaingym", &bad, &dir.path().join("f.csv"));
     assert!(err.contains("s.csv") && err.contains("departure"), "{err}");
-    assert!(!out.exists());
 }
 
 #[test]
@@ -78,18 +85,7 @@ fn import_bad_acn_record_exits_2_at_its_line_and_column() {
         "s.json",
         &format!("{{\"_items\": [\n  {good},\n  {bad}\n]}}\n"),
     );
-    let out = dir.path().join("f.csv");
-    let o = v2g([
-        "fleet".as_ref(),
-        "import".as_ref(),
-        "--format".as_ref(),
-        "acn".as_ref(),
-        bad.as_os_str(),
-        "--out".as_ref(),
-        out.as_os_str(),
-    ]);
-    assert_eq!(o.status.code(), Some(2));
-    let err = stderr(&o);
+    let err = refused("acn", &bad, &dir.path().join("f.csv"));
     // Record 2 starts on line 5; its kWhDelivered value is at column 58.
     assert!(
         err.contains(
@@ -97,5 +93,4 @@ fn import_bad_acn_record_exits_2_at_its_line_and_column() {
         ),
         "{err}"
     );
-    assert!(!out.exists());
 }
