@@ -18,12 +18,22 @@ use crate::common::*;
 
 pub(crate) const WORKERS: usize = 6;
 
-/// A run of the example fleet (6 EVs, 96 slots) with 6 SCP workers.
+/// A run of the example fleet (6 EVs, 96 slots) with 6 SCP workers, held in memory: a
+/// static is never dropped, so the run's folder is removed as soon as it has been read.
 struct Fixture {
-    _dir: tempfile::TempDir,
-    out: PathBuf,
     bytes: Vec<u8>,
     genesis: Vec<u8>,
+    slots: Vec<u8>,
+    evs: Vec<u8>,
+}
+
+impl Fixture {
+    /// The run's `ledger.jsonl` and `genesis.json`, written into `dir` as the run wrote
+    /// them, for a test that needs files: the ledger's path.
+    fn ledger_in(&self, dir: &Path) -> PathBuf {
+        write_bytes(dir, "genesis.json", &self.genesis);
+        write_bytes(dir, "ledger.jsonl", &self.bytes)
+    }
 }
 
 /// The committed test keystore (keys for data/example.csv's EVs and 6 SCPs), so that
@@ -88,13 +98,12 @@ fn fixture(byzantine: bool) -> &'static Fixture {
             &[]
         };
         run_cli(&out, extra);
-        let bytes = std::fs::read(out.join("ledger.jsonl")).unwrap();
-        let genesis = std::fs::read(out.join("genesis.json")).unwrap();
+        let read = |name: &str| std::fs::read(out.join(name)).unwrap();
         Fixture {
-            _dir: dir,
-            out,
-            bytes,
-            genesis,
+            bytes: read("ledger.jsonl"),
+            genesis: read("genesis.json"),
+            slots: read("slots.csv"),
+            evs: read("evs.csv"),
         }
     })
 }
@@ -135,7 +144,7 @@ fn busy_block(l: &Ledger) -> usize {
 
 /// Asserts that the tampered ledger is refused, by the library with `fault` at
 /// `(height, tx)` and by `v2g verify` with exit code 1 and the location in its message;
-/// and that the honest file is untouched and still verifies.
+/// and that the honest ledger still verifies.
 fn refused(l: &Ledger, height: usize, tx: Option<usize>, fault: impl Fn(&Fault) -> bool) {
     let bytes = store::write(l);
     let err: LedgerError = verify(&bytes).expect_err("a tampered ledger must be refused");
@@ -158,9 +167,7 @@ fn refused(l: &Ledger, height: usize, tx: Option<usize>, fault: impl Fn(&Fault) 
     if let Some(i) = tx {
         assert!(msg.contains(&format!("tx {i}")), "{msg}");
     }
-    let f = fixture(false);
-    assert_eq!(std::fs::read(f.out.join("ledger.jsonl")).unwrap(), f.bytes);
-    assert!(verify(&f.bytes).is_ok());
+    assert!(verify(&fixture(false).bytes).is_ok());
 }
 
 fn write_bytes(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
@@ -237,7 +244,8 @@ fn cli_writes_a_ledger_that_verifies() {
     let f = fixture(false);
     let l = honest();
     assert_eq!(l.blocks.len(), 96);
-    let o = v2g(["verify".as_ref(), f.out.join("ledger.jsonl").as_os_str()]);
+    let dir = tmp();
+    let o = v2g(["verify".as_ref(), f.ledger_in(dir.path()).as_os_str()]);
     let text = ok(&o);
     let txs: usize = l.blocks.iter().map(|b| b.txs.len()).sum();
     assert!(
@@ -274,7 +282,7 @@ fn cli_writes_a_ledger_that_verifies() {
     assert!(!dir.path().join("off/ledger.jsonl").exists());
     assert_eq!(
         std::fs::read(dir.path().join("off/slots.csv")).unwrap(),
-        std::fs::read(f.out.join("slots.csv")).unwrap()
+        f.slots
     );
 }
 
@@ -284,7 +292,10 @@ fn ledger_amounts_follow_the_simulation() {
     // (half a µCNY per conversion).
     let f = fixture(false);
     let l = honest();
-    let (_, rows) = read_csv(&f.out.join("evs.csv"));
+    let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(f.evs.as_slice())
+        .records()
+        .map(Result::unwrap)
+        .collect();
     for (i, w) in l.genesis.evs.iter().enumerate() {
         let row = rows.iter().find(|r| r[0] == w.id).unwrap();
         let net: f64 = row[8].parse().unwrap();
@@ -665,13 +676,8 @@ fn byzantine_scp_is_outvoted_recorded_and_changes_nothing() {
     let f = fixture(true);
     let h = fixture(false);
     // The honest result stands: byte-identical slots.csv and evs.csv.
-    for name in ["slots.csv", "evs.csv"] {
-        assert_eq!(
-            std::fs::read(f.out.join(name)).unwrap(),
-            std::fs::read(h.out.join(name)).unwrap(),
-            "{name}"
-        );
-    }
+    assert_eq!(f.slots, h.slots, "slots.csv");
+    assert_eq!(f.evs, h.evs, "evs.csv");
     let report = verify(&f.bytes).unwrap();
     assert_eq!(report.evidence, 96, "one equivocation per block");
     assert!(report.faulty_proposals >= 90, "{report:?}");
@@ -1099,7 +1105,8 @@ fn verify_cli(ledger: &Path, extra: &[&str]) -> std::process::Output {
 #[test]
 fn the_genesis_pins_the_run_and_verify_says_what_it_checked() {
     let f = fixture(false);
-    let ledger = f.out.join("ledger.jsonl");
+    let run_dir = tmp();
+    let ledger = f.ledger_in(run_dir.path());
     let g = store::parse_genesis(&f.genesis).unwrap();
     // Unpinned: integrity only, and it says so.
     let text = ok(&verify_cli(&ledger, &[]));
