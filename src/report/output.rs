@@ -152,11 +152,11 @@ impl OutputDir {
     /// A file of the output set to be written while the run goes on (the ledger): its
     /// path in the staging folder, created empty. It is swapped in with the rest by
     /// [`OutputDir::commit`], which syncs it.
-    pub fn stream(&mut self, name: &str) -> Result<(std::fs::File, PathBuf)> {
+    pub fn stream(&mut self, name: &str) -> Result<(StreamFile, PathBuf)> {
         let path = self.stage.path().join(name);
         let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
         self.streamed.push(name.to_string());
-        Ok((file, path))
+        Ok((StreamFile { file, unsynced: 0 }, path))
     }
 
     /// The folder the outputs will replace.
@@ -169,18 +169,33 @@ impl OutputDir {
     pub fn commit(self, set: OutputSet) -> Result<Vec<PathBuf>> {
         let fault = injected_fault();
         let stage_path = self.stage.path().to_path_buf();
-        let mut names = Vec::with_capacity(set.files.len() + self.streamed.len());
-        for (name, bytes) in &set.files {
-            write_synced(&stage_path.join(name), bytes)?;
-            names.push(self.target.join(name));
-        }
-        for name in &self.streamed {
-            let path = stage_path.join(name);
-            std::fs::File::open(&path)
-                .and_then(|f| f.sync_all())
-                .map_err(|e| Error::io(&path, e))?;
-            names.push(self.target.join(name));
-        }
+        // Each file is written and synced on its own thread, so that the disk's waits
+        // overlap; the first error in the set's order is reported.
+        let synced: Vec<Result<()>> = std::thread::scope(|s| {
+            let written = set.files.iter().map(|(name, bytes)| {
+                let path = stage_path.join(name);
+                s.spawn(move || write_synced(&path, bytes))
+            });
+            let streamed = self.streamed.iter().map(|name| {
+                let path = stage_path.join(name);
+                s.spawn(move || {
+                    std::fs::File::open(&path)
+                        .and_then(|f| f.sync_all())
+                        .map_err(|e| Error::io(&path, e))
+                })
+            });
+            let handles: Vec<_> = written.chain(streamed).collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
+        synced.into_iter().collect::<Result<()>>()?;
+        let names: Vec<PathBuf> = set
+            .names()
+            .chain(self.streamed.iter().map(String::as_str))
+            .map(|n| self.target.join(n))
+            .collect();
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -236,6 +251,37 @@ impl OutputDir {
             sync_dir(parent)?;
         }
         Ok(names)
+    }
+}
+
+/// A file streamed into the staging folder ([`OutputDir::stream`]). Every
+/// [`StreamFile::SYNC_EVERY`] bytes it syncs what it holds, so that the disk writes a long
+/// run's ledger while the run goes on, and the sync at [`OutputDir::commit`] finds little
+/// left to write.
+#[derive(Debug)]
+pub struct StreamFile {
+    file: std::fs::File,
+    unsynced: usize,
+}
+
+impl StreamFile {
+    /// Bytes written between two syncs.
+    pub const SYNC_EVERY: usize = 4 << 20;
+}
+
+impl Write for StreamFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.unsynced += n;
+        if self.unsynced >= Self::SYNC_EVERY {
+            self.file.sync_data()?;
+            self.unsynced = 0;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
     }
 }
 
@@ -437,4 +483,31 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Res
             format!("not a v2g {what}: {}", crate::error::json_message(&e)),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_streamed_file_syncs_as_it_goes_and_keeps_every_byte() {
+        let parent = tempfile::tempdir().unwrap();
+        let mut dir = OutputDir::prepare(&parent.path().join("out")).unwrap();
+        let (mut file, path) = dir.stream("ledger.jsonl").unwrap();
+        let bytes: Vec<u8> = (0..2 * StreamFile::SYNC_EVERY + 5)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        for chunk in bytes.chunks(1 << 20) {
+            file.write_all(chunk).unwrap();
+            // The count of bytes not yet synced never reaches the period.
+            assert!(file.unsynced < StreamFile::SYNC_EVERY);
+        }
+        // Two periods synced, the rest waits for the commit's sync.
+        assert_eq!(file.unsynced, 5);
+        file.flush().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), bytes);
+        let written = dir.commit(OutputSet::new()).unwrap();
+        assert_eq!(written, vec![parent.path().join("out/ledger.jsonl")]);
+        assert_eq!(std::fs::read(&written[0]).unwrap(), bytes);
+    }
 }
