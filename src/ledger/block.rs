@@ -149,8 +149,31 @@ pub struct Genesis {
     pub eva_sig: Sig,
 }
 
+/// A session's time in the genesis encoding: chrono's `%Y-%m-%dT%H:%M:%S%.f`, the
+/// fraction only when there is one, in 3, 6 or 9 digits. Written directly for years 0 to
+/// 9999 outside a leap second: chrono's formatter parses its pattern on every call, and
+/// the genesis encodes two times per session several times over (chain id, signature,
+/// hash), which was most of the time the case study took to make its genesis.
 fn time_str(t: &chrono::NaiveDateTime) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.f").to_string()
+    use chrono::{Datelike, Timelike};
+    let (year, nano) = (t.year(), t.nanosecond());
+    if !(0..=9999).contains(&year) || nano >= 1_000_000_000 {
+        return t.format("%Y-%m-%dT%H:%M:%S%.f").to_string();
+    }
+    let whole = format!(
+        "{year:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    );
+    match nano {
+        0 => whole,
+        n if n % 1_000_000 == 0 => format!("{whole}.{:03}", n / 1_000_000),
+        n if n % 1_000 == 0 => format!("{whole}.{:06}", n / 1_000),
+        n => format!("{whole}.{n:09}"),
+    }
 }
 
 fn opt_f64(e: &mut Enc, v: Option<f64>) {
@@ -382,5 +405,62 @@ pub fn vote(chain_id: &str, height: u64, header_hash: &Hash, scp: u32, key: &Sig
             key,
             &crate::ledger::consensus::vote_bytes(chain_id, height, header_hash, scp),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{NaiveDate, NaiveDateTime};
+    use proptest::strategy::Strategy;
+
+    fn chrono_str(t: &NaiveDateTime) -> String {
+        t.format("%Y-%m-%dT%H:%M:%S%.f").to_string()
+    }
+
+    #[test]
+    fn session_times_are_written_as_chrono_writes_them() {
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        let cases = [
+            day(2021, 5, 27).and_hms_opt(7, 0, 0).unwrap(),
+            day(2021, 5, 27).and_hms_milli_opt(7, 0, 5, 250).unwrap(),
+            day(2021, 12, 31).and_hms_micro_opt(23, 59, 59, 1).unwrap(),
+            day(2021, 1, 1).and_hms_nano_opt(0, 0, 0, 7).unwrap(),
+            day(0, 1, 1).and_hms_opt(0, 0, 0).unwrap(),
+            day(9999, 12, 31).and_hms_opt(23, 59, 59).unwrap(),
+            // chrono's own formatter: years outside 0..=9999 and a leap second.
+            day(-1, 3, 4).and_hms_opt(5, 6, 7).unwrap(),
+            day(10000, 1, 1).and_hms_opt(0, 0, 0).unwrap(),
+            day(2016, 12, 31)
+                .and_hms_milli_opt(23, 59, 59, 1500)
+                .unwrap(),
+        ];
+        for t in cases {
+            assert_eq!(time_str(&t), chrono_str(&t), "{t:?}");
+        }
+        assert_eq!(time_str(&cases[1]), "2021-05-27T07:00:05.250");
+        assert_eq!(time_str(&cases[8]), "2016-12-31T23:59:60.500");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_time_is_written_as_chrono_writes_it(
+            days in -1_000_000i64..4_000_000,
+            secs in 0u32..86_400,
+            nano in proptest::prop_oneof![
+                proptest::strategy::Just(0u32),
+                (0u32..1000).prop_map(|m| m * 1_000_000),
+                (0u32..1_000_000).prop_map(|u| u * 1_000),
+                0u32..2_000_000_000,
+            ],
+        ) {
+            let date = NaiveDate::from_ymd_opt(1, 1, 1).unwrap() + chrono::Duration::days(days);
+            let Some(time) = chrono::NaiveTime::from_num_seconds_from_midnight_opt(secs, nano)
+            else {
+                return Ok(());
+            };
+            let t = date.and_time(time);
+            proptest::prop_assert_eq!(time_str(&t), chrono_str(&t));
+        }
     }
 }
