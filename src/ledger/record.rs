@@ -261,8 +261,26 @@ impl LedgerBuilder {
             .map(|p| p.signed_bytes(chain, height))
             .collect();
         let oracle_key = ring.oracle.verifying_key();
+        // The rules of every transaction ([`check_tx`]).
+        let cx = TxContext {
+            n_scps: n,
+            p_c,
+            p_d: win.p_d,
+            p_delay: self.genesis.p_delay,
+        };
+        let (wallet, nonces, balances) = (&self.wallet, &self.nonces, &self.balances);
         let (checked, (meters, cast)) = rayon::join(
             || {
+                let broken = signed
+                    .par_iter()
+                    .enumerate()
+                    .filter_map(|(i, (tx, _))| {
+                        let w = wallet[tx.ev as usize];
+                        check_tx(tx, nonces[w], balances[w], &cx)
+                            .err()
+                            .map(|f| (i, f))
+                    })
+                    .find_first(|_| true);
                 let oracle_ok = oracle.accept(chain, height, &oracle_key);
                 let mut all: Vec<(&VerifyingKey, &[u8], &Sig)> = proposals
                     .iter()
@@ -276,7 +294,7 @@ impl LedgerBuilder {
                         &tx.ev_sig,
                     )
                 }));
-                (oracle_ok, verify_all(&all))
+                (oracle_ok, verify_all(&all), broken)
             },
             || {
                 rayon::join(
@@ -314,7 +332,7 @@ impl LedgerBuilder {
                 )
             },
         );
-        let (oracle_ok, sigs_ok) = checked;
+        let (oracle_ok, sigs_ok, broken) = checked;
         oracle_ok.map_err(|f| fail(None, f))?;
         let n_props = proposals.len();
         let bad = sigs_ok.err();
@@ -336,16 +354,8 @@ impl LedgerBuilder {
             return Err(fail(None, Fault::Signature(format!("SCP {j} (meters)"))));
         }
         let meters: Vec<MeterAttestation> = meters.into_iter().map(|(m, _)| m).collect();
-        // The rules of every transaction ([`check_tx`]).
-        let cx = TxContext {
-            n_scps: n,
-            p_c,
-            p_d: win.p_d,
-            p_delay: self.genesis.p_delay,
-        };
-        for (i, (tx, _)) in signed.iter().enumerate() {
-            let w = self.wallet[tx.ev as usize];
-            check_tx(tx, self.nonces[w], self.balances[w], &cx).map_err(|f| fail(Some(i), f))?;
+        if let Some((i, f)) = broken {
+            return Err(fail(Some(i), f));
         }
         let txs: Vec<Tx> = signed.into_iter().map(|(tx, _)| tx).collect();
         if let Some((j, ..)) = cast.iter().find(|(.., ok)| !ok) {
@@ -453,7 +463,12 @@ pub fn simulate_streaming<W: std::io::Write + Send>(
     out.write_all(&crate::ledger::store::genesis_line(builder.genesis()))
         .map_err(io)?;
     let (to_writer, for_writer) = std::sync::mpsc::sync_channel::<Block>(1);
-    let (to_recorder, for_recorder) = std::sync::mpsc::sync_channel::<crate::sim::OwnedOutcome>(1);
+    let (to_recorder, for_recorder) = std::sync::mpsc::sync_channel::<crate::sim::OwnedOutcome>(
+        std::env::var("CAP")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1),
+    );
     let recorder_builder = &mut builder;
     let (result, recorded, written) = std::thread::scope(|s| {
         let writer = s.spawn(move || -> std::io::Result<()> {
