@@ -17,8 +17,8 @@
 //!
 //! The builder makes these in three parallel rounds, each one hand-off to the thread
 //! pool: (1) the oracle message, the proposals and the EVs' signatures with their leaves
-//! and root; (2) the check of those signatures beside the meter attestations and the
-//! prevotes, each made and checked; (3) the precommits. A failed check is reported in
+//! and root; (2) the check of those signatures and of every transaction's rules beside
+//! the meter attestations and the prevotes, each made and checked; (3) the precommits. A failed check is reported in
 //! the order of the steps above, and the signatures a round made beyond it are dropped.
 //!
 //! All SCPs run the same deterministic code, so the honest validators' own evaluation of
