@@ -792,7 +792,37 @@ fn the_readme_sweep_gives_the_committed_table_and_figures() {
         + 8;
     let end = readme[start..].find("```").unwrap() + start;
     assert_eq!(&readme[start..end], std::fs::read_to_string(&spec).unwrap());
+    committed_sweep(
+        "case_study",
+        &[
+            ("sweep_lines.svg", "case_study_lines.svg"),
+            ("sweep_heatmap.svg", "case_study_heatmap.svg"),
+        ],
+    );
+}
 
+/// The departure-targets sweep the README shows (section "Departure targets, charger
+/// power, smallest trade"): `docs/sweeps/targets.toml` gives the committed
+/// `targets.csv` and `targets_lines.svg`. `V2G_BLESS=1` rewrites them.
+#[test]
+fn the_targets_sweep_gives_the_committed_table_and_figure() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    for named in [
+        "v2g sweep docs/sweeps/targets.toml --out results/targets",
+        "docs/sweeps/targets.csv",
+        "docs/sweeps/targets_lines.svg",
+    ] {
+        assert!(readme.contains(named), "the README names {named}");
+    }
+    committed_sweep("targets", &[("sweep_lines.svg", "targets_lines.svg")]);
+}
+
+/// Runs `docs/sweeps/NAME.toml` and compares its table with `docs/sweeps/NAME.csv`
+/// (numbers within 1e-9, relative; timings left out) and each figure `(written, golden)`
+/// byte for byte; with `V2G_BLESS=1` it rewrites them instead.
+fn committed_sweep(name: &str, figures: &[(&str, &str)]) {
+    let spec = root().join(format!("docs/sweeps/{name}.toml"));
+    let table = format!("{name}.csv");
     let dir = tmp();
     let out = dir.path().join("out");
     ok(&sweep(&[
@@ -802,20 +832,16 @@ fn the_readme_sweep_gives_the_committed_table_and_figures() {
         os("-q"),
     ]));
     let golden = root().join("docs/sweeps");
-    let files = [
-        ("sweep.csv", "case_study.csv"),
-        ("sweep_lines.svg", "case_study_lines.svg"),
-        ("sweep_heatmap.svg", "case_study_heatmap.svg"),
-    ];
     if std::env::var_os("V2G_BLESS").is_some_and(|v| v == "1") {
-        for (got, want) in files {
+        std::fs::copy(out.join("sweep.csv"), golden.join(&table)).unwrap();
+        for (got, want) in figures {
             std::fs::copy(out.join(got), golden.join(want)).unwrap();
         }
         return;
     }
     let got = without_timings(&out);
     let want = {
-        let (h, rows) = read_csv(&golden.join("case_study.csv"));
+        let (h, rows) = read_csv(&golden.join(&table));
         let w = h.iter().position(|c| c == "wall_s").unwrap();
         std::iter::once(h)
             .chain(rows)
@@ -825,20 +851,20 @@ fn the_readme_sweep_gives_the_committed_table_and_figures() {
             })
             .collect::<Vec<_>>()
     };
-    assert_eq!(got.len(), want.len());
-    assert_eq!(got[0], want[0]);
+    assert_eq!(got.len(), want.len(), "{table}");
+    assert_eq!(got[0], want[0], "{table}");
     for (g, w) in got.iter().zip(&want).skip(1) {
         for (a, b) in g.iter().zip(w) {
             match (a.parse::<f64>(), b.parse::<f64>()) {
                 (Ok(x), Ok(y)) => assert!(
                     (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0),
-                    "{a} != {b} in {g:?}"
+                    "{a} != {b} in {g:?} ({table})"
                 ),
-                _ => assert_eq!(a, b, "{g:?}"),
+                _ => assert_eq!(a, b, "{g:?} ({table})"),
             }
         }
     }
-    for (got, want) in &files[1..] {
+    for (got, want) in figures {
         assert!(
             std::fs::read(out.join(got)).unwrap() == std::fs::read(golden.join(want)).unwrap(),
             "{got} differs from docs/sweeps/{want} (V2G_BLESS=1 rewrites it)"
