@@ -470,7 +470,7 @@ fn fleet_generate(args: FleetGenerateArgs) -> Result<ExitCode, Error> {
 }
 
 fn fleet_import(args: FleetImportArgs) -> Result<ExitCode, Error> {
-    use v2g::data::import::{import_file, CsvMapping, Format, Options};
+    use v2g::data::import::{import_file, CsvColumns, CsvMapping, Format, Options};
     let options = Options::parse(
         args.tz.as_deref(),
         args.day.as_deref(),
@@ -480,22 +480,18 @@ fn fleet_import(args: FleetImportArgs) -> Result<ExitCode, Error> {
     let format = match args.format {
         ImportFormat::Acn => Format::Acn,
         ImportFormat::Sustaingym => Format::Sustaingym,
-        ImportFormat::Csv => {
-            let need = |v: Option<String>, flag: &str| {
-                v.ok_or_else(|| Error::param(flag, "is required with --format csv"))
-            };
-            if !args.delimiter.is_ascii() {
-                return Err(Error::param("--delimiter", "must be one ASCII character"));
-            }
-            Format::Csv(CsvMapping {
-                arrival: need(args.arrival, "--arrival")?,
-                departure: need(args.departure, "--departure")?,
-                energy: need(args.energy, "--energy")?,
+        ImportFormat::Csv => Format::Csv(CsvMapping::parse(
+            CsvColumns {
+                arrival: args.arrival,
+                departure: args.departure,
+                energy: args.energy,
                 id: args.id,
                 time_format: args.time_format,
-                delimiter: args.delimiter as u8,
-            })
-        }
+            },
+            &args.delimiter.to_string(),
+            |part| format!("--{part}"),
+            "--format csv",
+        )?),
     };
     let imported = import_file(&args.input, &format, &options)?;
     write_atomic(&args.out, imported.fleet.to_csv().as_bytes())?;

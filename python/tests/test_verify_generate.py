@@ -83,6 +83,11 @@ def test_import_fleet_errors_are_input_errors():
         v2g.import_fleet(f"{root}/{IMPORT}/acn.json", "acn", tz="Mars/Olympus")
     with pytest.raises(v2g.InputError, match="arrival: is required"):
         v2g.import_fleet(f"{root}/{IMPORT}/elaad_like.csv", "csv", departure="x", energy="y")
+    with pytest.raises(v2g.InputError, match="delimiter: must be one ASCII character"):
+        v2g.import_fleet(
+            f"{root}/{IMPORT}/elaad_like.csv", "csv", arrival="a", departure="x", energy="y",
+            delimiter=";;",
+        )
     with pytest.raises(v2g.InputError, match="format: must be"):
         v2g.import_fleet(f"{root}/{IMPORT}/acn.json", "json")
 

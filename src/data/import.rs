@@ -112,6 +112,57 @@ pub struct CsvMapping {
     pub delimiter: u8,
 }
 
+/// The parts of a `csv` mapping as the command line and the Python package take them,
+/// before [`CsvMapping::parse`] checks them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CsvColumns {
+    /// Arrival column (required).
+    pub arrival: Option<String>,
+    /// Departure column (required).
+    pub departure: Option<String>,
+    /// Energy column (required).
+    pub energy: Option<String>,
+    /// Session id column.
+    pub id: Option<String>,
+    /// Time format.
+    pub time_format: Option<String>,
+}
+
+impl CsvMapping {
+    /// The mapping from its parts: the delimiter must be one ASCII character, and the
+    /// arrival, departure and energy columns are required. Errors name a part as
+    /// `name(part)` (`--arrival` on the command line, `arrival` in Python) and say the
+    /// columns are required `with` the format as the caller spells it (`--format csv`,
+    /// `format="csv"`).
+    pub fn parse(
+        cols: CsvColumns,
+        delimiter: &str,
+        name: impl Fn(&str) -> String,
+        with: &str,
+    ) -> Result<CsvMapping> {
+        let delimiter = match delimiter.as_bytes() {
+            [b] if b.is_ascii() => *b,
+            _ => {
+                return Err(Error::param(
+                    name("delimiter"),
+                    "must be one ASCII character",
+                ))
+            }
+        };
+        let need = |v: Option<String>, part: &str| {
+            v.ok_or_else(|| Error::param(name(part), format!("is required with {with}")))
+        };
+        Ok(CsvMapping {
+            arrival: need(cols.arrival, "arrival")?,
+            departure: need(cols.departure, "departure")?,
+            energy: need(cols.energy, "energy")?,
+            id: cols.id,
+            time_format: cols.time_format,
+            delimiter,
+        })
+    }
+}
+
 /// An input format.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Format {
@@ -893,6 +944,66 @@ mod tests {
         import_bytes(bytes, Path::new(name), format, &Options::default())
             .unwrap_err()
             .to_string()
+    }
+
+    #[test]
+    fn a_csv_mapping_needs_its_three_columns_and_a_one_byte_delimiter() {
+        let cols = |a: bool, d: bool, e: bool| CsvColumns {
+            arrival: a.then(|| "start".to_string()),
+            departure: d.then(|| "end".to_string()),
+            energy: e.then(|| "kwh".to_string()),
+            id: Some("sid".into()),
+            time_format: Some("%d.%m.%Y %H:%M".into()),
+        };
+        let cli = |p: &str| format!("--{p}");
+        let m = CsvMapping::parse(cols(true, true, true), ";", cli, "--format csv").unwrap();
+        assert_eq!(
+            m,
+            CsvMapping {
+                arrival: "start".into(),
+                departure: "end".into(),
+                energy: "kwh".into(),
+                id: Some("sid".into()),
+                time_format: Some("%d.%m.%Y %H:%M".into()),
+                delimiter: b';',
+            }
+        );
+        let err = |c: CsvColumns, delim: &str| {
+            CsvMapping::parse(c, delim, str::to_string, "format=\"csv\"")
+                .unwrap_err()
+                .to_string()
+        };
+        for (c, part) in [
+            (cols(false, true, true), "arrival"),
+            (cols(true, false, true), "departure"),
+            (cols(true, true, false), "energy"),
+            (cols(false, false, false), "arrival"),
+        ] {
+            let e = err(c, ",");
+            assert!(
+                e.contains(part) && e.contains("is required with format=\"csv\""),
+                "{e}"
+            );
+        }
+        for delim in ["", ";;", "é", "\u{80}"] {
+            // The delimiter is checked first, even with columns missing.
+            let e = err(cols(false, false, false), delim);
+            assert!(
+                e.contains("delimiter") && e.contains("one ASCII character"),
+                "{delim:?}: {e}"
+            );
+        }
+        let e = CsvMapping::parse(cols(true, false, true), "é", cli, "--format csv")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--delimiter"), "{e}");
+        let e = CsvMapping::parse(cols(true, false, true), ",", cli, "--format csv")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("--departure") && e.contains("is required with --format csv"),
+            "{e}"
+        );
     }
 
     fn acn_err(json: &str) -> String {
