@@ -140,8 +140,9 @@ impl CsvMapping {
         name: impl Fn(&str) -> String,
         with: &str,
     ) -> Result<CsvMapping> {
+        // A one-byte string is one ASCII character: UTF-8 codes every other in more.
         let delimiter = match delimiter.as_bytes() {
-            [b] if b.is_ascii() => *b,
+            [b] => *b,
             _ => {
                 return Err(Error::param(
                     name("delimiter"),
