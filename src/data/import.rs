@@ -949,26 +949,17 @@ mod tests {
 
     #[test]
     fn a_csv_mapping_needs_its_three_columns_and_a_one_byte_delimiter() {
+        // ElaadNL's columns ([`elaad`]), some left out.
         let cols = |a: bool, d: bool, e: bool| CsvColumns {
-            arrival: a.then(|| "start".to_string()),
-            departure: d.then(|| "end".to_string()),
-            energy: e.then(|| "kwh".to_string()),
-            id: Some("sid".into()),
-            time_format: Some("%d.%m.%Y %H:%M".into()),
+            arrival: a.then(|| "Started".to_string()),
+            departure: d.then(|| "Ended".to_string()),
+            energy: e.then(|| "TotalEnergy".to_string()),
+            id: Some("TransactionId".into()),
+            time_format: Some("%d/%m/%Y %H:%M".into()),
         };
         let cli = |p: &str| format!("--{p}");
         let m = CsvMapping::parse(cols(true, true, true), ";", cli, "--format csv").unwrap();
-        assert_eq!(
-            m,
-            CsvMapping {
-                arrival: "start".into(),
-                departure: "end".into(),
-                energy: "kwh".into(),
-                id: Some("sid".into()),
-                time_format: Some("%d.%m.%Y %H:%M".into()),
-                delimiter: b';',
-            }
-        );
+        assert_eq!(Format::Csv(m), elaad());
         let err = |c: CsvColumns, delim: &str| {
             CsvMapping::parse(c, delim, str::to_string, "format=\"csv\"")
                 .unwrap_err()
