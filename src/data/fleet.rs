@@ -465,11 +465,7 @@ impl Fleet {
 
     /// Number of distinct EVs (`ev_id`s); [`Fleet::len`] when no EV plugs in twice.
     pub fn n_evs(&self) -> usize {
-        self.evs
-            .iter()
-            .map(|e| e.id.as_str())
-            .collect::<HashSet<_>>()
-            .len()
+        count_evs(self.evs.iter().map(|e| e.id.as_str()))
     }
 
     /// True when there is no session.
@@ -577,6 +573,17 @@ pub fn wallet_index<'a>(ids: impl IntoIterator<Item = &'a str>) -> Vec<usize> {
         .enumerate()
         .map(|(i, id)| *first.entry(id).or_insert(i))
         .collect()
+}
+
+/// The number of distinct EVs among sessions given by their `ev_id`s.
+pub fn count_evs<'a>(ids: impl IntoIterator<Item = &'a str>) -> usize {
+    ids.into_iter().collect::<HashSet<_>>().len()
+}
+
+/// The number of EVs (wallets) of a [`wallet_index`]: the sessions that are their EV's
+/// first.
+pub fn wallet_count(wallet: &[usize]) -> usize {
+    wallet.iter().enumerate().filter(|&(i, &w)| i == w).count()
 }
 
 /// Opens CSV with a required header (fields trimmed) and maps its columns.
@@ -1557,6 +1564,11 @@ mod tests {
             [0, 1, 0, 3, 1, 0]
         );
         assert_eq!(wallet_index([]), Vec::<usize>::new());
+        let ids = ["a", "b", "a", "c", "b", "a"];
+        assert_eq!(count_evs(ids), 3);
+        assert_eq!(wallet_count(&wallet_index(ids)), 3);
+        assert_eq!((count_evs([]), wallet_count(&[])), (0, 0));
+        assert_eq!(wallet_count(&wallet_index(["x", "y"])), 2);
     }
 
     #[test]

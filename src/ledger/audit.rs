@@ -472,12 +472,7 @@ impl<'g> Audit<'g> {
     fn new(g: &'g Genesis) -> Result<Self, LedgerError> {
         let keys = check_genesis(g)?;
         let n = keys.evs.len();
-        let wallets = keys
-            .wallet
-            .iter()
-            .enumerate()
-            .filter(|&(i, &w)| i == w)
-            .count();
+        let wallets = crate::data::fleet::wallet_count(&keys.wallet);
         Ok(Audit {
             prev: g.hash(),
             nonces: vec![0; n],

@@ -118,7 +118,7 @@ impl Keyring {
     /// `n_scps` SCPs, the oracle and the EVA.
     pub fn generate(ev_ids: &[String], n_scps: usize) -> Result<Self> {
         let wallet = wallet_of(ev_ids);
-        let distinct = wallet.iter().enumerate().filter(|&(i, &w)| i == w).count();
+        let distinct = crate::data::fleet::wallet_count(&wallet);
         // Each key's public half is a scalar multiplication: in parallel.
         let mut fresh = (0..distinct)
             .into_par_iter()

@@ -183,12 +183,7 @@ impl Summary {
             en.aux_met_kwh += r.discharge_kwh.min(r.e_limit_kwh);
         }
         en.aux_share_met = share(en.aux_met_kwh, en.aux_asked_kwh);
-        let n_evs = result
-            .evs
-            .iter()
-            .map(|e| e.ev_id.as_str())
-            .collect::<std::collections::HashSet<_>>()
-            .len();
+        let n_evs = crate::data::fleet::count_evs(result.evs.iter().map(|e| e.ev_id.as_str()));
         let mut ev = EvTotals {
             n_evs,
             n_sessions: (n_evs != result.evs.len()).then_some(result.evs.len()),
