@@ -170,24 +170,38 @@ impl OutputDir {
         let fault = injected_fault();
         let stage_path = self.stage.path().to_path_buf();
         // Each file is written and synced on its own thread, so that the disk's waits
-        // overlap; the first error in the set's order is reported.
+        // overlap (on this thread when no thread can be started); the first error in the
+        // set's order is reported. A streamed file is already written: it is synced.
+        let jobs: Vec<(&str, Option<&[u8]>)> = set
+            .files
+            .iter()
+            .map(|(n, b)| (n.as_str(), Some(b.as_slice())))
+            .chain(self.streamed.iter().map(|n| (n.as_str(), None)))
+            .collect();
+        let job = |(name, bytes): (&str, Option<&[u8]>)| {
+            let path = stage_path.join(name);
+            match bytes {
+                Some(bytes) => write_synced(&path, bytes),
+                None => std::fs::File::open(&path)
+                    .and_then(|f| f.sync_all())
+                    .map_err(|e| Error::io(&path, e)),
+            }
+        };
         let synced: Vec<Result<()>> = std::thread::scope(|s| {
-            let written = set.files.iter().map(|(name, bytes)| {
-                let path = stage_path.join(name);
-                s.spawn(move || write_synced(&path, bytes))
-            });
-            let streamed = self.streamed.iter().map(|name| {
-                let path = stage_path.join(name);
-                s.spawn(move || {
-                    std::fs::File::open(&path)
-                        .and_then(|f| f.sync_all())
-                        .map_err(|e| Error::io(&path, e))
+            let pending: Vec<_> = jobs
+                .iter()
+                .map(|&j| {
+                    std::thread::Builder::new()
+                        .spawn_scoped(s, move || job(j))
+                        .map_err(|_| j)
                 })
-            });
-            let handles: Vec<_> = written.chain(streamed).collect();
-            handles
+                .collect();
+            pending
                 .into_iter()
-                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .map(|p| match p {
+                    Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                    Err(j) => job(j),
+                })
                 .collect()
         });
         synced.into_iter().collect::<Result<()>>()?;
@@ -509,5 +523,24 @@ mod tests {
         let written = dir.commit(OutputSet::new()).unwrap();
         assert_eq!(written, vec![parent.path().join("out/ledger.jsonl")]);
         assert_eq!(std::fs::read(&written[0]).unwrap(), bytes);
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_written_fails_the_commit_and_leaves_nothing() {
+        let parent = tempfile::tempdir().unwrap();
+        let out = parent.path().join("out");
+        let mut set = OutputSet::new();
+        set.add("slots.csv", b"t\n0\n".to_vec());
+        // No such folder in the staging directory: creating the file fails.
+        set.add("no/such/evs.csv", b"x".to_vec());
+        set.add("summary.json", b"{}".to_vec());
+        let e = OutputDir::prepare(&out)
+            .unwrap()
+            .commit(set)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("evs.csv"), "{e}");
+        // No folder swapped in, no staging directory left behind.
+        assert_eq!(std::fs::read_dir(parent.path()).unwrap().count(), 0);
     }
 }
