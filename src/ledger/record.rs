@@ -18,8 +18,9 @@
 //! The builder makes these in three parallel rounds, each one hand-off to the thread
 //! pool: (1) the oracle message, the proposals and the EVs' signatures with their leaves
 //! and root; (2) the check of those signatures and of every transaction's rules beside
-//! the meter attestations and the prevotes, each made and checked; (3) the precommits. A failed check is reported in
-//! the order of the steps above, and the signatures a round made beyond it are dropped.
+//! the meter attestations and the prevotes, each made and checked; (3) the precommits.
+//! A failed check is reported in the order of the steps above, and the signatures a
+//! round made beyond it are dropped.
 //!
 //! All SCPs run the same deterministic code, so the honest validators' own evaluation of
 //! every sub-range is the simulation's search itself ([`crate::game::search::SearchResult::proposals`]), and
@@ -463,12 +464,7 @@ pub fn simulate_streaming<W: std::io::Write + Send>(
     out.write_all(&crate::ledger::store::genesis_line(builder.genesis()))
         .map_err(io)?;
     let (to_writer, for_writer) = std::sync::mpsc::sync_channel::<Block>(1);
-    let (to_recorder, for_recorder) = std::sync::mpsc::sync_channel::<crate::sim::OwnedOutcome>(
-        std::env::var("CAP")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1),
-    );
+    let (to_recorder, for_recorder) = std::sync::mpsc::sync_channel::<crate::sim::OwnedOutcome>(1);
     let recorder_builder = &mut builder;
     let (result, recorded, written) = std::thread::scope(|s| {
         let writer = s.spawn(move || -> std::io::Result<()> {
