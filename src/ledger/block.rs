@@ -5,9 +5,9 @@
 //!   session's wallet key and terms (session name, kind, capacity, energy at arrival,
 //!   arrival, departure, `beta`, `a`, `U_idle`; the sessions of one EV share its key) and
 //!   a [`Commitment`] to the run (SHA-256 of the fleet and grid inputs and of the resolved
-//!   scenario, which it carries), signed by the EVA. Its hash
-//!   is the first record of `ledger.jsonl` and the previous-header hash of block 0: the
-//!   trust anchor an auditor pins (`v2g verify --genesis`).
+//!   scenario, which it carries), signed by the EVA. Its hash is the first record of
+//!   `ledger.jsonl` and the previous-header hash of block 0: the trust anchor an auditor
+//!   pins (`v2g verify --genesis`).
 //! * [`Header`]: chain id (in the hashed bytes), height, previous header hash, Merkle root
 //!   and count of the slot's transactions, oracle message hash, Merkle root of the SCP
 //!   workers' proposals and the validators' verdicts on them, the chosen candidate `k`,

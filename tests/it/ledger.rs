@@ -254,7 +254,6 @@ fn cli_writes_a_ledger_that_verifies() {
     );
     assert!(text.contains("6 light clients"), "{text}");
     // Reproducible: the same run gives the same bytes.
-    let dir = tmp();
     run_cli(&dir.path().join("again"), &[]);
     assert!(std::fs::read(dir.path().join("again/ledger.jsonl")).unwrap() == f.bytes);
     // The same bytes on one thread.
