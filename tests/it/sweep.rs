@@ -47,7 +47,12 @@ fn table(dir: &Path) -> (Vec<String>, Vec<Vec<String>>) {
 /// `sweep.csv` without its `wall_s` column, which is the only one that may differ
 /// between two runs of the same sweep.
 fn without_timings(dir: &Path) -> Vec<Vec<String>> {
-    let (h, rows) = table(dir);
+    csv_without_timings(&dir.join("sweep.csv"))
+}
+
+/// A sweep table (header first) without its `wall_s` column.
+fn csv_without_timings(path: &Path) -> Vec<Vec<String>> {
+    let (h, rows) = read_csv(path);
     let w = h
         .iter()
         .position(|c| c == "wall_s")
@@ -840,17 +845,7 @@ fn committed_sweep(name: &str, figures: &[(&str, &str)]) {
         return;
     }
     let got = without_timings(&out);
-    let want = {
-        let (h, rows) = read_csv(&golden.join(&table));
-        let w = h.iter().position(|c| c == "wall_s").unwrap();
-        std::iter::once(h)
-            .chain(rows)
-            .map(|mut r| {
-                r.remove(w);
-                r
-            })
-            .collect::<Vec<_>>()
-    };
+    let want = csv_without_timings(&golden.join(&table));
     assert_eq!(got.len(), want.len(), "{table}");
     assert_eq!(got[0], want[0], "{table}");
     for (g, w) in got.iter().zip(&want).skip(1) {
