@@ -15,12 +15,17 @@
 //!    byzantine ones also sign a wrong header and are caught equivocating; the block is
 //!    final with more than two thirds of the votes.
 //!
-//! The builder makes these in three parallel rounds, each one hand-off to the thread
-//! pool: (1) the oracle message, the proposals and the EVs' signatures with their leaves
-//! and root; (2) the check of those signatures and of every transaction's rules beside
-//! the meter attestations and the prevotes, each made and checked; (3) the precommits.
-//! A failed check is reported in the order of the steps above, and the signatures a
-//! round made beyond it are dropped.
+//! The builder makes these in two parallel rounds, each one hand-off to the thread pool:
+//! (1) the oracle message, the proposals and the EVs' signatures with their leaves;
+//! (2) the check of those signatures and of every transaction's rules, beside the
+//! transactions' root, the header, the meter attestations and the prevotes (each made
+//! and checked) and the precommits. The precommits sign the header with its evidence
+//! root, which is known before the prevotes are tallied only when no SCP is byzantine
+//! (no one equivocates, so the evidence is empty); with byzantine SCPs they are a third
+//! round after the tally. A failed check is reported in the order of the steps above,
+//! and the signatures a round made beyond it are dropped: a precommit made early is kept
+//! only once every check has passed, and is the same bytes as one made after them
+//! (ed25519 signatures are deterministic).
 //!
 //! All SCPs run the same deterministic code, so the honest validators' own evaluation of
 //! every sub-range is the simulation's search itself ([`crate::game::search::SearchResult::proposals`]), and
@@ -45,6 +50,9 @@ use crate::ledger::tx::Tx;
 use crate::ledger::units::{micro, Bytes, Hash, Sig};
 use crate::ledger::{Fault, LedgerError};
 use crate::sim::{Run, SlotOutcome};
+
+/// Round one's transactions, signed, with their consent bytes and Merkle leaves.
+type Signed = (Vec<Tx>, (Vec<Vec<u8>>, Vec<Hash>));
 
 /// Builds a run's ledger slot by slot.
 #[derive(Debug, Clone)]
@@ -169,20 +177,18 @@ impl LedgerBuilder {
 
         // Round 1. Step 3: the operator signs the oracle message. Step 4: each SCP
         // worker signs its proposal (a byzantine one a false claim). Steps 2 and 5: each
-        // plugged EV signs its trade, and its leaf is hashed; then the transactions' root.
-        let ((signed, leaves, tx_root), (oracle_sig, mut proposals)) = rayon::join(
-            || {
-                let (signed, leaves): (Vec<(Tx, Vec<u8>)>, Vec<Hash>) = unsigned
+        // plugged EV signs its trade, and its leaf is hashed.
+        let ((txs, (consents, leaves)), (oracle_sig, mut proposals)) = rayon::join(
+            || -> Signed {
+                unsigned
                     .into_par_iter()
                     .map(|mut tx| {
                         let consent = tx.consent_bytes(chain);
                         tx.ev_sig = sign(&ring.evs[tx.ev as usize], &consent);
                         let leaf = merkle::leaf_hash(&tx.leaf_bytes(chain, &consent));
-                        ((tx, consent), leaf)
+                        (tx, (consent, leaf))
                     })
-                    .unzip();
-                let root = merkle::root(leaves.clone());
-                (signed, leaves, root)
+                    .collect()
             },
             || {
                 let oracle_sig = sign(&ring.oracle, &oracle.signed_bytes(chain));
@@ -218,45 +224,43 @@ impl LedgerBuilder {
             .iter()
             .find(|p| (p.lo..p.hi).contains(&win.k))
             .map(|p| p.worker);
-        let evs: Vec<u32> = signed.iter().map(|(tx, _)| tx.ev).collect();
-        let (eva_delta, operator_delta) = slot_accounts(
-            signed.iter().map(|(tx, _)| tx),
-            &oracle,
-            self.w_grid,
-            micro(o.record.c_limit),
+        let evs: Vec<u32> = txs.iter().map(|tx| tx.ev).collect();
+        let (eva_delta, operator_delta) =
+            slot_accounts(txs.iter(), &oracle, self.w_grid, micro(o.record.c_limit));
+        let oracle_hash = oracle.hash(chain);
+        let proposals_root = proposals_root(chain, height, &proposals);
+        let (prev_hash, eva_balance, operator_balance) = (
+            self.prev,
+            self.eva_balance.saturating_add(eva_delta),
+            self.operator_balance.saturating_add(operator_delta),
         );
-        let header = Header {
+        // The header of step 5, its evidence root still to come. Made in round two,
+        // beside the checks, since its Merkle root waits on every leaf.
+        let make_header = |tx_root| Header {
             height,
-            prev_hash: self.prev,
+            prev_hash,
             tx_root,
-            tx_count: signed.len() as u64,
-            oracle_hash: oracle.hash(chain),
-            proposals_root: proposals_root(chain, height, &proposals),
+            tx_count: txs.len() as u64,
+            oracle_hash,
+            proposals_root,
             k: win.k,
             p_d: win.p_d,
             revenue: win.revenue,
             proposer: proposer.unwrap_or(0),
-            eva_balance: self.eva_balance.saturating_add(eva_delta),
-            operator_balance: self.operator_balance.saturating_add(operator_delta),
+            eva_balance,
+            operator_balance,
             evidence_root: Default::default(),
         };
-        // Step 5's first round is on the header without its evidence root; byzantine SCPs
-        // also prevote for a header with a wrong price: equivocation.
-        let prevote = header.prevote_hash(chain);
-        let mut wrong = header.clone();
-        wrong.p_d = wrong.p_d.saturating_sub(1_000);
-        wrong.revenue = wrong.revenue.saturating_add(1_000_000);
-        let wrong_prevote = wrong.prevote_hash(chain);
-        let ballots: Vec<(u32, Hash)> = (0..n as u32)
-            .flat_map(|j| {
-                let equivocation = byzantine[j as usize].then_some((j, wrong_prevote));
-                std::iter::once((j, prevote)).chain(equivocation)
-            })
-            .collect();
+        // With no byzantine SCP no one equivocates, so the evidence is empty and the
+        // final header is known in round two: the precommits are made there, and kept
+        // only once every check has passed (the same bytes as made after them).
+        let honest = !byzantine.iter().any(|&b| b);
 
         // Round 2. The validators check the oracle message, the proposals and every
-        // transaction's signature; each SCP signs the Merkle root of its meter readings
-        // and casts its prevotes, and the validators check those too.
+        // transaction's signature and rules. Beside that: the transactions' root and the
+        // header; each SCP signs the Merkle root of its meter readings and casts its
+        // prevotes (byzantine SCPs also prevote for a header with a wrong price:
+        // equivocation), and the validators check those too.
         let proposal_msgs: Vec<Vec<u8>> = proposals
             .iter()
             .map(|p| p.signed_bytes(chain, height))
@@ -270,12 +274,12 @@ impl LedgerBuilder {
             p_delay: self.genesis.p_delay,
         };
         let (wallet, nonces, balances) = (&self.wallet, &self.nonces, &self.balances);
-        let (checked, (meters, cast)) = rayon::join(
+        let (checked, (header, prevote, meters, cast, early)) = rayon::join(
             || {
-                let broken = signed
+                let broken = txs
                     .par_iter()
                     .enumerate()
-                    .filter_map(|(i, (tx, _))| {
+                    .filter_map(|(i, tx)| {
                         let w = wallet[tx.ev as usize];
                         check_tx(tx, nonces[w], balances[w], &cx)
                             .err()
@@ -288,7 +292,7 @@ impl LedgerBuilder {
                     .zip(&proposal_msgs)
                     .map(|(p, m)| (&scp_keys[p.worker as usize], m.as_slice(), &p.sig))
                     .collect();
-                all.extend(signed.iter().map(|(tx, consent)| {
+                all.extend(txs.iter().zip(&consents).map(|(tx, consent)| {
                     (
                         &self.ev_keys[tx.ev as usize],
                         consent.as_slice(),
@@ -298,7 +302,24 @@ impl LedgerBuilder {
                 (oracle_ok, verify_all(&all), broken)
             },
             || {
-                rayon::join(
+                let header = make_header(merkle::root(leaves.clone()));
+                let prevote = header.prevote_hash(chain);
+                let mut wrong = header.clone();
+                wrong.p_d = wrong.p_d.saturating_sub(1_000);
+                wrong.revenue = wrong.revenue.saturating_add(1_000_000);
+                let wrong_prevote = wrong.prevote_hash(chain);
+                let ballots: Vec<(u32, Hash)> = (0..n as u32)
+                    .flat_map(|j| {
+                        let equivocation = byzantine[j as usize].then_some((j, wrong_prevote));
+                        std::iter::once((j, prevote)).chain(equivocation)
+                    })
+                    .collect();
+                let early_hash = honest.then(|| {
+                    let mut h = header.clone();
+                    h.evidence_root = evidence_root(chain, height, &[]);
+                    h.hash(chain)
+                });
+                let (meters, (cast, early)) = rayon::join(
                     || -> Vec<(MeterAttestation, bool)> {
                         readings(&evs, &leaves, n)
                             .into_par_iter()
@@ -320,17 +341,34 @@ impl LedgerBuilder {
                             })
                             .collect()
                     },
-                    || -> Vec<(u32, Hash, Sig, bool)> {
-                        ballots
-                            .par_iter()
-                            .map(|&(j, h)| {
-                                let bytes = vote_bytes(chain, height, &h, j);
-                                let sig = sign(&ring.scps[j as usize], &bytes);
-                                (j, h, sig, verify_one(&scp_keys[j as usize], &bytes, &sig))
-                            })
-                            .collect()
+                    || {
+                        rayon::join(
+                            || -> Vec<(u32, Hash, Sig, bool)> {
+                                ballots
+                                    .par_iter()
+                                    .map(|&(j, h)| {
+                                        let bytes = vote_bytes(chain, height, &h, j);
+                                        let sig = sign(&ring.scps[j as usize], &bytes);
+                                        let ok = verify_one(&scp_keys[j as usize], &bytes, &sig);
+                                        (j, h, sig, ok)
+                                    })
+                                    .collect()
+                            },
+                            || {
+                                early_hash.map(|hash| {
+                                    let votes = (0..n as u32)
+                                        .into_par_iter()
+                                        .map(|j| {
+                                            vote(chain, height, &hash, j, &ring.scps[j as usize])
+                                        })
+                                        .collect::<Vec<_>>();
+                                    (hash, votes)
+                                })
+                            },
+                        )
                     },
-                )
+                );
+                (header, prevote, meters, cast, early)
             },
         );
         let (oracle_ok, sigs_ok, broken) = checked;
@@ -348,7 +386,7 @@ impl LedgerBuilder {
             ));
         }
         if let Some(i) = bad.map(|i| i - n_props) {
-            let ev = signed[i].0.ev;
+            let ev = txs[i].ev;
             return Err(fail(Some(i), Fault::Signature(format!("EV wallet {ev}"))));
         }
         if let Some(j) = meters.iter().position(|(_, ok)| !ok) {
@@ -358,7 +396,6 @@ impl LedgerBuilder {
         if let Some((i, f)) = broken {
             return Err(fail(Some(i), f));
         }
-        let txs: Vec<Tx> = signed.into_iter().map(|(tx, _)| tx).collect();
         if let Some((j, ..)) = cast.iter().find(|(.., ok)| !ok) {
             return Err(fail(None, Fault::Signature(format!("SCP {j} (vote)"))));
         }
@@ -376,16 +413,20 @@ impl LedgerBuilder {
                 },
             ));
         }
-        // Round 3, step 5's second round: the header commits the evidence; the SCPs that
-        // did not equivocate precommit on it.
+        // Step 5's second round: the header commits the evidence; the SCPs that did not
+        // equivocate precommit on it. Made in round two when no SCP is byzantine (then
+        // every SCP prevoted for this header and none equivocated), else a third round.
         let evidence = tally.evidence();
         let mut header = header;
         header.evidence_root = evidence_root(chain, height, &evidence);
         let hash = header.hash(chain);
-        let votes: Vec<_> = prevoters
-            .par_iter()
-            .map(|&j| vote(chain, height, &hash, j, &ring.scps[j as usize]))
-            .collect();
+        let votes: Vec<_> = match early {
+            Some((early, votes)) if early == hash && prevoters.len() == n => votes,
+            _ => prevoters
+                .par_iter()
+                .map(|&j| vote(chain, height, &hash, j, &ring.scps[j as usize]))
+                .collect(),
+        };
 
         for tx in &txs {
             let w = self.wallet[tx.ev as usize];
