@@ -56,13 +56,9 @@ pub type PublicKey = Bytes<32>;
 impl<const N: usize> Bytes<N> {
     /// Lowercase hex.
     pub fn to_hex(&self) -> String {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut s = String::with_capacity(2 * N);
-        for b in self.0 {
-            s.push(DIGITS[(b >> 4) as usize] as char);
-            s.push(DIGITS[(b & 15) as usize] as char);
-        }
-        s
+        let mut s = vec![0u8; 2 * N];
+        hex_into(&self.0, &mut s);
+        String::from_utf8(s).expect("hex digits are ASCII")
     }
 
     /// Parses exactly `2N` lowercase hex digits.
@@ -96,9 +92,26 @@ impl<const N: usize> std::fmt::Display for Bytes<N> {
     }
 }
 
+/// Writes `bytes` as lowercase hex into `out`, two digits per byte.
+fn hex_into(bytes: &[u8], out: &mut [u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (b, o) in bytes.iter().zip(out.chunks_exact_mut(2)) {
+        o[0] = DIGITS[(b >> 4) as usize];
+        o[1] = DIGITS[(b & 15) as usize];
+    }
+}
+
 impl<const N: usize> Serialize for Bytes<N> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_hex())
+        // The ledger's hashes, keys and signatures are written from the stack: a streamed
+        // ledger serialises a few hundred thousand of them.
+        let mut stack = [0u8; 128];
+        if 2 * N > stack.len() {
+            return s.serialize_str(&self.to_hex());
+        }
+        let digits = &mut stack[..2 * N];
+        hex_into(&self.0, digits);
+        s.serialize_str(std::str::from_utf8(digits).expect("hex digits are ASCII"))
     }
 }
 
@@ -204,6 +217,33 @@ mod tests {
         assert_eq!(Hash::from_hex(&h.to_hex().to_uppercase()), None);
         assert_eq!(Hash::from_hex(&h.to_hex()[1..]), None);
         assert_eq!(Hash::from_hex(&format!("{}0", h.to_hex())), None);
+    }
+
+    #[test]
+    fn json_is_the_hex_string_for_every_size() {
+        // Signatures (64 bytes) fill the stack buffer exactly; a larger array takes the
+        // allocating path; both read back.
+        let sig = Bytes::<64>(std::array::from_fn(|i| (i * 37 + 5) as u8));
+        let big = Bytes::<65>(std::array::from_fn(|i| (255 - i) as u8));
+        let h = sha256(b"abc");
+        assert_eq!(
+            serde_json::to_string(&h).unwrap(),
+            format!("\"{}\"", h.to_hex())
+        );
+        assert_eq!(
+            serde_json::to_string(&sig).unwrap(),
+            format!("\"{}\"", sig.to_hex())
+        );
+        assert_eq!(
+            serde_json::to_string(&big).unwrap(),
+            format!("\"{}\"", big.to_hex())
+        );
+        assert_eq!(sig.to_hex().len(), 128);
+        assert!(sig.to_hex().starts_with("052a4f"));
+        let back: Bytes<64> = serde_json::from_str(&serde_json::to_string(&sig).unwrap()).unwrap();
+        assert_eq!(back, sig);
+        let back: Bytes<65> = serde_json::from_str(&serde_json::to_string(&big).unwrap()).unwrap();
+        assert_eq!(back, big);
     }
 
     #[test]
