@@ -39,7 +39,7 @@ use crate::ledger::block::{vote, Block, Commitment, Genesis, Header};
 use crate::ledger::chain::Ledger;
 use crate::ledger::consensus::{
     byzantine_set, check_byzantine, evidence_root, proposals_root, quorum, vote_bytes, Claim,
-    Proposal, Tally,
+    Proposal, Tally, Vote,
 };
 use crate::ledger::keys::{sign, verify_all, verify_one, Keyring};
 use crate::ledger::merkle;
@@ -420,9 +420,9 @@ impl LedgerBuilder {
         let mut header = header;
         header.evidence_root = evidence_root(chain, height, &evidence);
         let hash = header.hash(chain);
-        let votes: Vec<_> = match early {
-            Some((early, votes)) if early == hash && prevoters.len() == n => votes,
-            _ => prevoters
+        let votes = match early_precommits(early, &hash, &prevoters, n) {
+            Some(votes) => votes,
+            None => prevoters
                 .par_iter()
                 .map(|&j| vote(chain, height, &hash, j, &ring.scps[j as usize]))
                 .collect(),
@@ -455,6 +455,21 @@ impl LedgerBuilder {
             blocks: self.blocks,
         }
     }
+}
+
+/// The precommits made in round two, when they are the ones step 5 asks for: made on the
+/// final header (`hash`, its evidence root included) and by exactly the SCPs that
+/// prevoted for it, all `n` of them in order. Otherwise the precommits are made anew.
+fn early_precommits(
+    early: Option<(Hash, Vec<Vote>)>,
+    hash: &Hash,
+    prevoters: &[u32],
+    n: usize,
+) -> Option<Vec<Vote>> {
+    let (made_on, votes) = early?;
+    let all = prevoters.iter().copied().eq(0..n as u32);
+    let same = votes.iter().map(|v| v.scp).eq(prevoters.iter().copied());
+    (made_on == *hash && all && same).then_some(votes)
 }
 
 /// A byzantine worker's report: another candidate of its sub-range (or the same one when
@@ -570,6 +585,33 @@ mod tests {
 
     fn run(workers: usize) -> Run {
         run_with(workers, 0)
+    }
+
+    #[test]
+    fn early_precommits_are_kept_only_for_the_final_header_and_every_scp() {
+        let hash = Bytes([7; 32]);
+        let votes = |scps: &[u32]| -> Vec<Vote> {
+            scps.iter()
+                .map(|&scp| Vote {
+                    scp,
+                    sig: Bytes([scp as u8; 64]),
+                })
+                .collect()
+        };
+        let all = [0, 1, 2, 3];
+        let keep = |made_on: Hash, made_by: &[u32], prevoters: &[u32]| {
+            early_precommits(Some((made_on, votes(made_by))), &hash, prevoters, 4)
+        };
+        assert_eq!(keep(hash, &all, &all), Some(votes(&all)));
+        // Made on another header (the evidence root was not the empty one).
+        assert_eq!(keep(Bytes([8; 32]), &all, &all), None);
+        // An SCP did not prevote (or equivocated): only the prevoters precommit.
+        assert_eq!(keep(hash, &all, &[0, 1, 3]), None);
+        assert_eq!(keep(hash, &all, &[0, 1, 2, 3, 4]), None);
+        // Made by other SCPs than those that prevoted.
+        assert_eq!(keep(hash, &[0, 1, 2], &all), None);
+        assert_eq!(keep(hash, &[0, 1, 3, 2], &all), None);
+        assert_eq!(early_precommits(None, &hash, &all, 4), None);
     }
 
     fn run_with(workers: usize, byzantine: usize) -> Run {
