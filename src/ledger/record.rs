@@ -27,6 +27,12 @@
 //! only once every check has passed, and is the same bytes as one made after them
 //! (ed25519 signatures are deterministic).
 //!
+//! A streaming run ([`simulate_streaming`]) also overlaps consecutive blocks: round one
+//! of slot `t + 1` runs in the same hand-off as round two of slot `t`. Only a header
+//! needs the block before it (its hash); a slot's transactions need only the nonces and
+//! balances the slot before leaves, which follow from its terms before any signature, so
+//! [`LedgerBuilder::record_block`] makes the same blocks one at a time.
+//!
 //! All SCPs run the same deterministic code, so the honest validators' own evaluation of
 //! every sub-range is the simulation's search itself ([`crate::game::search::SearchResult::proposals`]), and
 //! the body check every honest validator makes is made once.
@@ -57,11 +63,8 @@ type Signed = (Vec<Tx>, (Vec<Vec<u8>>, Vec<Hash>));
 /// Builds a run's ledger slot by slot.
 #[derive(Debug, Clone)]
 pub struct LedgerBuilder {
-    ring: Keyring,
+    parties: Parties,
     genesis: Genesis,
-    ev_keys: Vec<VerifyingKey>,
-    scp_keys: Vec<VerifyingKey>,
-    byzantine: Vec<bool>,
     wallet: Vec<usize>,
     nonces: Vec<u64>,
     balances: Vec<i64>,
@@ -71,6 +74,51 @@ pub struct LedgerBuilder {
     prev: crate::ledger::units::Hash,
     next_height: u64,
     blocks: Vec<Block>,
+}
+
+/// What every block's two rounds read and never change: the keys, the chain id, the
+/// byzantine SCPs and `p_delay`.
+#[derive(Debug, Clone)]
+struct Parties {
+    ring: Keyring,
+    chain: String,
+    p_delay: i64,
+    ev_keys: Vec<VerifyingKey>,
+    scp_keys: Vec<VerifyingKey>,
+    byzantine: Vec<bool>,
+}
+
+/// A slot's block before any signature: the oracle message, each transaction's terms
+/// with its wallet's nonce and balance entering the slot, and the accounts after it.
+/// Made on the recorder's thread in slot order, since each slot's terms follow from the
+/// state the slot before left.
+#[derive(Debug)]
+struct Terms {
+    height: u64,
+    oracle: OracleMsg,
+    txs: Vec<Tx>,
+    entering: Vec<(u64, i64)>,
+    eva_balance: i64,
+    operator_balance: i64,
+}
+
+/// A slot's block after round one: the oracle message, the proposals and the EVs'
+/// transactions signed, with what round two checks them against.
+#[derive(Debug)]
+struct Draft {
+    height: u64,
+    oracle: OracleMsg,
+    oracle_hash: Hash,
+    proposals: Vec<Proposal>,
+    proposals_root: Hash,
+    proposer: Option<usize>,
+    win: Claim,
+    txs: Vec<Tx>,
+    consents: Vec<Vec<u8>>,
+    leaves: Vec<Hash>,
+    entering: Vec<(u64, i64)>,
+    eva_balance: i64,
+    operator_balance: i64,
 }
 
 impl LedgerBuilder {
@@ -94,9 +142,14 @@ impl LedgerBuilder {
         }
         let genesis = Genesis::new(&ring, evs, commitment);
         Ok(LedgerBuilder {
-            ev_keys: ring.evs.iter().map(|k| k.verifying_key()).collect(),
-            scp_keys: ring.scps.iter().map(|k| k.verifying_key()).collect(),
-            byzantine: byzantine_set(n, byzantine),
+            parties: Parties {
+                ev_keys: ring.evs.iter().map(|k| k.verifying_key()).collect(),
+                scp_keys: ring.scps.iter().map(|k| k.verifying_key()).collect(),
+                byzantine: byzantine_set(n, byzantine),
+                chain: genesis.chain_id.clone(),
+                p_delay: genesis.p_delay,
+                ring,
+            },
             wallet: run.fleet().wallets(),
             nonces: vec![0; evs.len()],
             balances: vec![0; evs.len()],
@@ -107,7 +160,6 @@ impl LedgerBuilder {
             next_height: 0,
             blocks: Vec::new(),
             genesis,
-            ring,
         })
     }
 
@@ -126,7 +178,7 @@ impl LedgerBuilder {
 
     /// The keys of the run.
     pub fn keyring(&self) -> &Keyring {
-        &self.ring
+        &self.parties.ring
     }
 
     /// Records one slot as a block.
@@ -137,14 +189,52 @@ impl LedgerBuilder {
     }
 
     /// Records one slot as a block and hands it back without keeping it: what a streaming
-    /// writer uses, so that memory holds one block whatever the horizon.
+    /// writer uses, so that memory holds one block whatever the horizon. After an error
+    /// the builder records nothing more.
     pub fn record_block(&mut self, o: &SlotOutcome<'_>) -> Result<Block, LedgerError> {
-        let chain = self.genesis.chain_id.clone();
-        let chain = chain.as_str();
+        let terms = self.terms(o)?;
+        let draft = self.parties.sign(o, terms);
+        self.seal(draft)
+    }
+
+    /// Records one slot while the slot before, already signed (`pending`), is checked and
+    /// sealed: the two rounds of consecutive blocks overlap in one hand-off to the thread
+    /// pool. Returns the slot before's block, if any, and this slot's draft. The blocks
+    /// are the ones [`LedgerBuilder::record_block`] makes one after the other: a slot's
+    /// signatures depend only on its terms, which follow from the terms before them, and
+    /// only its header waits on the block before (its hash).
+    fn record_overlapped(
+        &mut self,
+        pending: Option<Draft>,
+        o: &SlotOutcome<'_>,
+    ) -> Result<(Option<Block>, Draft), LedgerError> {
+        let terms = self.terms(o)?;
+        let (parties, prev) = (&self.parties, self.prev);
+        let (sealed, draft) = rayon::join(
+            || pending.map(|d| parties.check(d, prev)).transpose(),
+            || parties.sign(o, terms),
+        );
+        let block = sealed?.map(|(block, hash)| {
+            self.prev = hash;
+            block
+        });
+        Ok((block, draft))
+    }
+
+    /// Round two of a signed block (see [`Parties::check`]), then the chain moves on to it.
+    fn seal(&mut self, draft: Draft) -> Result<Block, LedgerError> {
+        let (block, hash) = self.parties.check(draft, self.prev)?;
+        self.prev = hash;
+        Ok(block)
+    }
+
+    /// A slot's terms (see [`Terms`]), and the wallets' nonces and balances and the
+    /// accounts moved past the slot.
+    fn terms(&mut self, o: &SlotOutcome<'_>) -> Result<Terms, LedgerError> {
         let height = o.record.slot as u64;
-        let fail = |tx, fault| LedgerError::at(height, tx, fault);
         if height != self.next_height {
-            return Err(fail(
+            return Err(LedgerError::at(
+                height,
                 None,
                 Fault::Height {
                     expected: self.next_height,
@@ -152,36 +242,72 @@ impl LedgerBuilder {
                 },
             ));
         }
-        let n = self.scp_keys.len();
-        let ring = &self.ring;
-        let scp_keys = &self.scp_keys;
-        let byzantine = &self.byzantine;
-
-        // Three parallel rounds (see the module's documentation); the checks' verdicts
-        // are reported in the protocol's order: oracle, proposals, decision,
-        // transactions, meters, rules, votes, quorum.
-        let mut oracle = OracleMsg::issue_unsigned(height, o.prices);
-        let p_c = oracle.p_c();
-        let game = o.game;
-        let claim = claim_of;
-        let win = claim(&o.search.best);
-        let unsigned = unsigned_txs(
+        let oracle = OracleMsg::issue_unsigned(height, o.prices);
+        let txs = unsigned_txs(
             o.trades,
-            n,
-            p_c,
-            win.p_d,
+            self.parties.scp_keys.len(),
+            oracle.p_c(),
+            claim_of(&o.search.best).p_d,
             &self.wallet,
             &self.nonces,
             &self.balances,
         );
+        let (eva_delta, operator_delta) =
+            slot_accounts(txs.iter(), &oracle, self.w_grid, micro(o.record.c_limit));
+        let entering = txs
+            .iter()
+            .map(|tx| {
+                let w = self.wallet[tx.ev as usize];
+                (self.nonces[w], self.balances[w])
+            })
+            .collect();
+        for tx in &txs {
+            let w = self.wallet[tx.ev as usize];
+            self.nonces[w] = tx.nonce;
+            self.balances[w] = tx.balance;
+        }
+        self.eva_balance = self.eva_balance.saturating_add(eva_delta);
+        self.operator_balance = self.operator_balance.saturating_add(operator_delta);
+        self.next_height += 1;
+        Ok(Terms {
+            height,
+            oracle,
+            txs,
+            entering,
+            eva_balance: self.eva_balance,
+            operator_balance: self.operator_balance,
+        })
+    }
 
-        // Round 1. Step 3: the operator signs the oracle message. Step 4: each SCP
-        // worker signs its proposal (a byzantine one a false claim). Steps 2 and 5: each
-        // plugged EV signs its trade, and its leaf is hashed.
+    /// The finished ledger.
+    pub fn finish(self) -> Ledger {
+        Ledger {
+            genesis: self.genesis,
+            blocks: self.blocks,
+        }
+    }
+}
+
+impl Parties {
+    /// Round one. Step 3: the operator signs the oracle message. Step 4: each SCP worker
+    /// signs its proposal (a byzantine one a false claim). Steps 2 and 5: each plugged EV
+    /// signs its trade, and its leaf is hashed.
+    fn sign(&self, o: &SlotOutcome<'_>, terms: Terms) -> Draft {
+        let Terms {
+            height,
+            mut oracle,
+            txs,
+            entering,
+            eva_balance,
+            operator_balance,
+        } = terms;
+        let (ring, chain, byzantine) = (&self.ring, self.chain.as_str(), &self.byzantine);
+        let game = o.game;
+        let claim = claim_of;
+        let win = claim(&o.search.best);
         let ((txs, (consents, leaves)), (oracle_sig, mut proposals)) = rayon::join(
             || -> Signed {
-                unsigned
-                    .into_par_iter()
+                txs.into_par_iter()
                     .map(|mut tx| {
                         let consent = tx.consent_bytes(chain);
                         tx.ev_sig = sign(&ring.evs[tx.ev as usize], &consent);
@@ -223,17 +349,49 @@ impl LedgerBuilder {
         let proposer = proposals
             .iter()
             .find(|p| (p.lo..p.hi).contains(&win.k))
-            .map(|p| p.worker);
+            .map(|p| p.worker as usize);
+        Draft {
+            height,
+            oracle_hash: oracle.hash(chain),
+            oracle,
+            proposals_root: proposals_root(chain, height, &proposals),
+            proposals,
+            proposer,
+            win,
+            txs,
+            consents,
+            leaves,
+            entering,
+            eva_balance,
+            operator_balance,
+        }
+    }
+
+    /// Round two and the tally: the checks of everything round one signed, the header,
+    /// the meter attestations and the votes; the block and its hash, or the first failed
+    /// check in the protocol's order: oracle, proposals, decision, transactions, meters,
+    /// rules, votes, quorum. `prev` is the hash of the block before.
+    fn check(&self, draft: Draft, prev_hash: Hash) -> Result<(Block, Hash), LedgerError> {
+        let Draft {
+            height,
+            oracle,
+            oracle_hash,
+            proposals,
+            proposals_root,
+            proposer,
+            win,
+            txs,
+            consents,
+            leaves,
+            entering,
+            eva_balance,
+            operator_balance,
+        } = draft;
+        let fail = |tx, fault| LedgerError::at(height, tx, fault);
+        let n = self.scp_keys.len();
+        let (ring, chain, byzantine) = (&self.ring, self.chain.as_str(), &self.byzantine);
+        let scp_keys = &self.scp_keys;
         let evs: Vec<u32> = txs.iter().map(|tx| tx.ev).collect();
-        let (eva_delta, operator_delta) =
-            slot_accounts(txs.iter(), &oracle, self.w_grid, micro(o.record.c_limit));
-        let oracle_hash = oracle.hash(chain);
-        let proposals_root = proposals_root(chain, height, &proposals);
-        let (prev_hash, eva_balance, operator_balance) = (
-            self.prev,
-            self.eva_balance.saturating_add(eva_delta),
-            self.operator_balance.saturating_add(operator_delta),
-        );
         // The header of step 5, its evidence root still to come. Made in round two,
         // beside the checks, since its Merkle root waits on every leaf.
         let make_header = |tx_root| Header {
@@ -246,7 +404,7 @@ impl LedgerBuilder {
             k: win.k,
             p_d: win.p_d,
             revenue: win.revenue,
-            proposer: proposer.unwrap_or(0),
+            proposer: proposer.unwrap_or(0) as u32,
             eva_balance,
             operator_balance,
             evidence_root: Default::default(),
@@ -266,24 +424,22 @@ impl LedgerBuilder {
             .map(|p| p.signed_bytes(chain, height))
             .collect();
         let oracle_key = ring.oracle.verifying_key();
-        // The rules of every transaction ([`check_tx`]).
+        // The rules of every transaction ([`check_tx`]), against its wallet's nonce and
+        // balance entering the slot.
         let cx = TxContext {
             n_scps: n,
-            p_c,
+            p_c: oracle.p_c(),
             p_d: win.p_d,
-            p_delay: self.genesis.p_delay,
+            p_delay: self.p_delay,
         };
-        let (wallet, nonces, balances) = (&self.wallet, &self.nonces, &self.balances);
         let (checked, (header, prevote, meters, cast, early)) = rayon::join(
             || {
                 let broken = txs
                     .par_iter()
+                    .zip(&entering)
                     .enumerate()
-                    .filter_map(|(i, tx)| {
-                        let w = wallet[tx.ev as usize];
-                        check_tx(tx, nonces[w], balances[w], &cx)
-                            .err()
-                            .map(|f| (i, f))
+                    .filter_map(|(i, (tx, &(nonce, balance)))| {
+                        check_tx(tx, nonce, balance, &cx).err().map(|f| (i, f))
                     })
                     .find_first(|_| true);
                 let oracle_ok = oracle.accept(chain, height, &oracle_key);
@@ -427,17 +583,7 @@ impl LedgerBuilder {
                 .map(|&j| vote(chain, height, &hash, j, &ring.scps[j as usize]))
                 .collect(),
         };
-
-        for tx in &txs {
-            let w = self.wallet[tx.ev as usize];
-            self.nonces[w] = tx.nonce;
-            self.balances[w] = tx.balance;
-        }
-        self.eva_balance = header.eva_balance;
-        self.operator_balance = header.operator_balance;
-        self.prev = hash;
-        self.next_height += 1;
-        Ok(Block {
+        let block = Block {
             header,
             oracle,
             proposals,
@@ -445,18 +591,10 @@ impl LedgerBuilder {
             meters,
             votes,
             evidence,
-        })
-    }
-
-    /// The finished ledger.
-    pub fn finish(self) -> Ledger {
-        Ledger {
-            genesis: self.genesis,
-            blocks: self.blocks,
-        }
+        };
+        Ok((block, hash))
     }
 }
-
 /// The precommits made in round two, when they are the ones step 5 asks for: made on the
 /// final header (`hash`, its evidence root included) and by exactly the SCPs that
 /// prevoted for it, all `n` of them in order. Otherwise the precommits are made anew.
@@ -502,11 +640,12 @@ fn false_claim(
 
 /// Runs a simulation with the ledger on, streaming `ledger.jsonl` into `out` block by
 /// block as each slot is recorded (the genesis hash first), so that memory holds a few
-/// blocks whatever the horizon. Three stages run side by side: the simulation of slot
-/// `t + 2`, the recording of slot `t + 1` (a recorder thread: signatures, checks, votes)
-/// and the writing of block `t` (a writer thread), with at most one slot waiting between
-/// stages. Blocks are the same as when recorded one after the other: each depends only
-/// on its slot's outcome and the blocks before it. `observe` sees each slot as it is
+/// blocks whatever the horizon. Three stages run side by side: the simulation, the
+/// recording (a recorder thread, which makes the signatures of slot `t + 1` in one
+/// hand-off to the thread pool with the checks and votes of slot `t`) and the writing of
+/// block `t − 1` (a writer thread), with at most one slot waiting between stages. Blocks are the same as when recorded one
+/// after the other: a slot's signatures depend only on its outcome and the terms of the
+/// slots before it, and its header on the block before it. `observe` sees each slot as it is
 /// simulated; its error, the recorder's or the writer's ends the run. Returns the run's
 /// result and the genesis record.
 pub fn simulate_streaming<W: std::io::Write + Send>(
@@ -530,12 +669,19 @@ pub fn simulate_streaming<W: std::io::Write + Send>(
             out.flush()
         });
         let recorder = s.spawn(move || -> Result<()> {
+            // Slot `t + 1` is signed while slot `t` is checked and sealed.
+            let mut pending = None;
             for o in for_recorder {
-                let block = recorder_builder.record_block(&o.outcome())?;
+                let (block, draft) = recorder_builder.record_overlapped(pending, &o.outcome())?;
+                pending = Some(draft);
                 // A closed channel means the writer failed; its error is reported below.
-                if to_writer.send(block).is_err() {
-                    break;
+                if block.is_some_and(|b| to_writer.send(b).is_err()) {
+                    return Ok(());
                 }
+            }
+            if let Some(draft) = pending {
+                // As above: the writer's error is reported below.
+                let _ = to_writer.send(recorder_builder.seal(draft)?);
             }
             Ok(())
         });
@@ -855,6 +1001,14 @@ mod tests {
         assert_eq!(g, l.genesis);
         assert_eq!(bytes, crate::ledger::store::write(&l));
         assert_eq!(seen, (0..6).collect::<Vec<_>>());
+        // And with a byzantine SCP, whose blocks take a third round.
+        let rb = run_with(4, 1);
+        let bb = LedgerBuilder::fresh(&rb).unwrap();
+        let (_, lb) = simulate_with_ledger(&rb, bb.clone(), |_| Ok(())).unwrap();
+        let mut bytes = Vec::new();
+        simulate_streaming(&rb, bb, &mut bytes, path, |_| Ok(())).unwrap();
+        assert!(lb.blocks.iter().all(|b| !b.evidence.is_empty()));
+        assert_eq!(bytes, crate::ledger::store::write(&lb));
         // The writer fails after the genesis line and a block: an I/O error on the path.
         let first = crate::ledger::store::genesis_line(&l.genesis).len()
             + crate::ledger::store::block_line(&l.blocks[0]).len();
