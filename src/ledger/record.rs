@@ -189,12 +189,18 @@ impl LedgerBuilder {
     }
 
     /// Records one slot as a block and hands it back without keeping it: what a streaming
-    /// writer uses, so that memory holds one block whatever the horizon. After an error
-    /// the builder records nothing more.
+    /// writer uses, so that memory holds one block whatever the horizon. A slot it refuses
+    /// leaves the builder as it was.
     pub fn record_block(&mut self, o: &SlotOutcome<'_>) -> Result<Block, LedgerError> {
         let terms = self.terms(o)?;
         let draft = self.parties.sign(o, terms);
-        self.seal(draft)
+        let block = self.seal(draft)?;
+        self.advance(
+            &block.txs,
+            block.header.eva_balance,
+            block.header.operator_balance,
+        );
+        Ok(block)
     }
 
     /// Records one slot while the slot before, already signed (`pending`), is checked and
@@ -202,13 +208,15 @@ impl LedgerBuilder {
     /// pool. Returns the slot before's block, if any, and this slot's draft. The blocks
     /// are the ones [`LedgerBuilder::record_block`] makes one after the other: a slot's
     /// signatures depend only on its terms, which follow from the terms before them, and
-    /// only its header waits on the block before (its hash).
+    /// only its header waits on the block before (its hash). The wallets move past the
+    /// slot before its checks, so an error ends the run.
     fn record_overlapped(
         &mut self,
         pending: Option<Draft>,
         o: &SlotOutcome<'_>,
     ) -> Result<(Option<Block>, Draft), LedgerError> {
         let terms = self.terms(o)?;
+        self.advance(&terms.txs, terms.eva_balance, terms.operator_balance);
         let (parties, prev) = (&self.parties, self.prev);
         let (sealed, draft) = rayon::join(
             || pending.map(|d| parties.check(d, prev)).transpose(),
@@ -228,9 +236,8 @@ impl LedgerBuilder {
         Ok(block)
     }
 
-    /// A slot's terms (see [`Terms`]), and the wallets' nonces and balances and the
-    /// accounts moved past the slot.
-    fn terms(&mut self, o: &SlotOutcome<'_>) -> Result<Terms, LedgerError> {
+    /// A slot's terms (see [`Terms`]); refuses a slot out of order.
+    fn terms(&self, o: &SlotOutcome<'_>) -> Result<Terms, LedgerError> {
         let height = o.record.slot as u64;
         if height != self.next_height {
             return Err(LedgerError::at(
@@ -261,22 +268,27 @@ impl LedgerBuilder {
                 (self.nonces[w], self.balances[w])
             })
             .collect();
-        for tx in &txs {
-            let w = self.wallet[tx.ev as usize];
-            self.nonces[w] = tx.nonce;
-            self.balances[w] = tx.balance;
-        }
-        self.eva_balance = self.eva_balance.saturating_add(eva_delta);
-        self.operator_balance = self.operator_balance.saturating_add(operator_delta);
-        self.next_height += 1;
         Ok(Terms {
             height,
             oracle,
             txs,
             entering,
-            eva_balance: self.eva_balance,
-            operator_balance: self.operator_balance,
+            eva_balance: self.eva_balance.saturating_add(eva_delta),
+            operator_balance: self.operator_balance.saturating_add(operator_delta),
         })
+    }
+
+    /// Moves the wallets' nonces and balances, the accounts and the height past a slot
+    /// with these transactions.
+    fn advance(&mut self, txs: &[Tx], eva_balance: i64, operator_balance: i64) {
+        for tx in txs {
+            let w = self.wallet[tx.ev as usize];
+            self.nonces[w] = tx.nonce;
+            self.balances[w] = tx.balance;
+        }
+        self.eva_balance = eva_balance;
+        self.operator_balance = operator_balance;
+        self.next_height += 1;
     }
 
     /// The finished ledger.
@@ -940,6 +952,97 @@ mod tests {
         assert!(proofs > 10, "{proofs} non-trivial meter proofs");
         assert!(l.meter_proof(0, 99).is_none());
         crate::ledger::audit::verify_ledger(&l).unwrap();
+    }
+
+    /// The validators' checks of round two, each reached by a draft that breaks one thing
+    /// after round one, report the step, the transaction and the party.
+    #[test]
+    fn the_builder_s_checks_report_where_a_draft_breaks() {
+        let r = run(4);
+        let fresh = LedgerBuilder::fresh(&r).unwrap();
+        let mut seen = 0;
+        r.simulate(|o| {
+            if o.trades.len() < 3 || seen > 0 {
+                return Ok(());
+            }
+            seen += 1;
+            let mut b = fresh.clone();
+            b.next_height = o.record.slot as u64;
+            let check = |parties: &Parties, d: Draft| parties.check(d, b.prev).map(|_| ());
+            let fault = |parties: &Parties, d: Draft| {
+                let e = check(parties, d).unwrap_err();
+                assert_eq!(e.location.height, Some(o.record.slot as u64));
+                (e.location.tx, e.fault)
+            };
+            let redraft = || b.parties.sign(o, b.terms(o).unwrap());
+            assert!(check(&b.parties, redraft()).is_ok());
+            let sig = |who: &str| Fault::Signature(who.into());
+            // An SCP's proposal signature.
+            let mut d = redraft();
+            d.proposals[1].sig.0[0] ^= 1;
+            assert_eq!(fault(&b.parties, d), (None, sig("SCP 1 (proposal)")));
+            // An EV's signature: the transaction and its wallet (the first and a later one).
+            for i in [0, 2] {
+                let mut d = redraft();
+                d.txs[i].ev_sig.0[0] ^= 1;
+                let ev = d.txs[i].ev;
+                let want = (Some(i), sig(&format!("EV wallet {ev}")));
+                assert_eq!(fault(&b.parties, d), want);
+            }
+            // A transaction's rules, against its wallet's nonce entering the slot.
+            let mut d = redraft();
+            d.entering[1].0 += 1;
+            let (at, f) = fault(&b.parties, d);
+            assert_eq!(at, Some(1));
+            assert!(matches!(f, Fault::Nonce { .. }), "{f}");
+            // An SCP whose meter attestation fails (the wrong key on record), its proposal
+            // left out so that the meters are the first check it fails.
+            let mut d = redraft();
+            let j = (0..4).find(|&j| Some(j) != d.proposer).unwrap();
+            d.proposals.retain(|p| p.worker as usize != j);
+            let mut wrong = b.parties.clone();
+            wrong.scp_keys[j] = wrong.ev_keys[0];
+            assert_eq!(fault(&wrong, d), (None, sig(&format!("SCP {j} (meters)"))));
+            // No proposal holds p_d*.
+            let mut d = redraft();
+            d.proposer = None;
+            let (_, f) = fault(&b.parties, d);
+            assert!(matches!(f, Fault::Decision(_)), "{f}");
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, 1);
+    }
+
+    /// A slot the builder refuses (here: its own EV signature fails the check, the wrong
+    /// key on record) changes nothing: the same slot recorded again gives the same ledger.
+    #[test]
+    fn a_refused_slot_leaves_the_builder_as_it_was() {
+        let r = run(4);
+        let fresh = LedgerBuilder::fresh(&r).unwrap();
+        let (_, want) = simulate_with_ledger(&r, fresh.clone(), |_| Ok(())).unwrap();
+        let mut b = fresh;
+        let mut refused = 0;
+        r.simulate(|o| {
+            if o.trades.len() > 1 && refused == 0 {
+                let ev = o.trades[1].ev;
+                let key = b.parties.ev_keys[ev];
+                b.parties.ev_keys[ev] = b.parties.scp_keys[0];
+                let e = b.record(o).unwrap_err();
+                assert_eq!(e.location.tx, Some(1));
+                assert_eq!(e.fault, Fault::Signature(format!("EV wallet {ev}")));
+                b.parties.ev_keys[ev] = key;
+                refused += 1;
+            }
+            b.record(o)?;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(refused, 1);
+        assert_eq!(
+            crate::ledger::store::write(&b.finish()),
+            crate::ledger::store::write(&want)
+        );
     }
 
     #[test]
