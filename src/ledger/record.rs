@@ -382,7 +382,7 @@ impl Parties {
     /// Round two and the tally: the checks of everything round one signed, the header,
     /// the meter attestations and the votes; the block and its hash, or the first failed
     /// check in the protocol's order: oracle, proposals, decision, transactions, meters,
-    /// rules, votes, quorum. `prev` is the hash of the block before.
+    /// rules, votes, quorum. `prev_hash` is the hash of the block before.
     fn check(&self, draft: Draft, prev_hash: Hash) -> Result<(Block, Hash), LedgerError> {
         let Draft {
             height,
