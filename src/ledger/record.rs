@@ -64,7 +64,6 @@ type Signed = (Vec<Tx>, (Vec<Vec<u8>>, Vec<Hash>));
 #[derive(Debug, Clone)]
 pub struct LedgerBuilder {
     parties: Parties,
-    genesis: Genesis,
     wallet: Vec<usize>,
     nonces: Vec<u64>,
     balances: Vec<i64>,
@@ -76,13 +75,12 @@ pub struct LedgerBuilder {
     blocks: Vec<Block>,
 }
 
-/// What every block's two rounds read and never change: the keys, the chain id, the
-/// byzantine SCPs and `p_delay`.
+/// What every block's two rounds read and never change: the keys, the genesis (its chain
+/// id and `p_delay`) and the byzantine SCPs.
 #[derive(Debug, Clone)]
 struct Parties {
     ring: Keyring,
-    chain: String,
-    p_delay: i64,
+    genesis: Genesis,
     ev_keys: Vec<VerifyingKey>,
     scp_keys: Vec<VerifyingKey>,
     byzantine: Vec<bool>,
@@ -111,7 +109,7 @@ struct Draft {
     oracle_hash: Hash,
     proposals: Vec<Proposal>,
     proposals_root: Hash,
-    proposer: Option<usize>,
+    proposer: Option<u32>,
     win: Claim,
     txs: Vec<Tx>,
     consents: Vec<Vec<u8>>,
@@ -141,14 +139,14 @@ impl LedgerBuilder {
             ));
         }
         let genesis = Genesis::new(&ring, evs, commitment);
+        let prev = genesis.hash();
         Ok(LedgerBuilder {
             parties: Parties {
                 ev_keys: ring.evs.iter().map(|k| k.verifying_key()).collect(),
                 scp_keys: ring.scps.iter().map(|k| k.verifying_key()).collect(),
                 byzantine: byzantine_set(n, byzantine),
-                chain: genesis.chain_id.clone(),
-                p_delay: genesis.p_delay,
                 ring,
+                genesis,
             },
             wallet: run.fleet().wallets(),
             nonces: vec![0; evs.len()],
@@ -156,10 +154,9 @@ impl LedgerBuilder {
             eva_balance: 0,
             operator_balance: 0,
             w_grid: micro(run.scenario().params.w_grid),
-            prev: genesis.hash(),
+            prev,
             next_height: 0,
             blocks: Vec::new(),
-            genesis,
         })
     }
 
@@ -173,7 +170,7 @@ impl LedgerBuilder {
 
     /// The genesis record.
     pub fn genesis(&self) -> &Genesis {
-        &self.genesis
+        &self.parties.genesis
     }
 
     /// The keys of the run.
@@ -294,7 +291,7 @@ impl LedgerBuilder {
     /// The finished ledger.
     pub fn finish(self) -> Ledger {
         Ledger {
-            genesis: self.genesis,
+            genesis: self.parties.genesis,
             blocks: self.blocks,
         }
     }
@@ -313,7 +310,8 @@ impl Parties {
             eva_balance,
             operator_balance,
         } = terms;
-        let (ring, chain, byzantine) = (&self.ring, self.chain.as_str(), &self.byzantine);
+        let (ring, chain, byzantine) =
+            (&self.ring, self.genesis.chain_id.as_str(), &self.byzantine);
         let game = o.game;
         let claim = claim_of;
         let win = claim(&o.search.best);
@@ -361,7 +359,7 @@ impl Parties {
         let proposer = proposals
             .iter()
             .find(|p| (p.lo..p.hi).contains(&win.k))
-            .map(|p| p.worker as usize);
+            .map(|p| p.worker);
         Draft {
             height,
             oracle_hash: oracle.hash(chain),
@@ -401,7 +399,8 @@ impl Parties {
         } = draft;
         let fail = |tx, fault| LedgerError::at(height, tx, fault);
         let n = self.scp_keys.len();
-        let (ring, chain, byzantine) = (&self.ring, self.chain.as_str(), &self.byzantine);
+        let (ring, chain, byzantine) =
+            (&self.ring, self.genesis.chain_id.as_str(), &self.byzantine);
         let scp_keys = &self.scp_keys;
         let evs: Vec<u32> = txs.iter().map(|tx| tx.ev).collect();
         // The header of step 5, its evidence root still to come. Made in round two,
@@ -416,7 +415,7 @@ impl Parties {
             k: win.k,
             p_d: win.p_d,
             revenue: win.revenue,
-            proposer: proposer.unwrap_or(0) as u32,
+            proposer: proposer.unwrap_or(0),
             eva_balance,
             operator_balance,
             evidence_root: Default::default(),
@@ -442,7 +441,7 @@ impl Parties {
             n_scps: n,
             p_c: oracle.p_c(),
             p_d: win.p_d,
-            p_delay: self.p_delay,
+            p_delay: self.genesis.p_delay,
         };
         let (checked, (header, prevote, meters, cast, early)) = rayon::join(
             || {
@@ -655,11 +654,11 @@ fn false_claim(
 /// blocks whatever the horizon. Three stages run side by side: the simulation, the
 /// recording (a recorder thread, which makes the signatures of slot `t + 1` in one
 /// hand-off to the thread pool with the checks and votes of slot `t`) and the writing of
-/// block `t − 1` (a writer thread), with at most one slot waiting between stages. Blocks are the same as when recorded one
-/// after the other: a slot's signatures depend only on its outcome and the terms of the
-/// slots before it, and its header on the block before it. `observe` sees each slot as it is
-/// simulated; its error, the recorder's or the writer's ends the run. Returns the run's
-/// result and the genesis record.
+/// block `t − 1` (a writer thread), with at most one slot waiting between stages. Blocks
+/// are the same as when recorded one after the other: a slot's signatures depend only on
+/// its outcome and the terms of the slots before it, and its header on the block before
+/// it. `observe` sees each slot as it is simulated; its error, the recorder's or the
+/// writer's ends the run. Returns the run's result and the genesis record.
 pub fn simulate_streaming<W: std::io::Write + Send>(
     run: &Run,
     mut builder: LedgerBuilder,
@@ -716,7 +715,7 @@ pub fn simulate_streaming<W: std::io::Write + Send>(
     // The recorder's error explains a run that stopped; the writer's, a recorder that did.
     recorded?;
     written.map_err(io)?;
-    Ok((result?, builder.genesis))
+    Ok((result?, builder.parties.genesis))
 }
 
 /// Runs a simulation with the ledger on: the run's result and its ledger, recorded by
@@ -999,9 +998,9 @@ mod tests {
             // left out so that the meters are the first check it fails.
             let mut d = redraft();
             let j = (0..4).find(|&j| Some(j) != d.proposer).unwrap();
-            d.proposals.retain(|p| p.worker as usize != j);
+            d.proposals.retain(|p| p.worker != j);
             let mut wrong = b.parties.clone();
-            wrong.scp_keys[j] = wrong.ev_keys[0];
+            wrong.scp_keys[j as usize] = wrong.ev_keys[0];
             assert_eq!(fault(&wrong, d), (None, sig(&format!("SCP {j} (meters)"))));
             // No proposal holds p_d*.
             let mut d = redraft();
