@@ -86,14 +86,16 @@ struct Parties {
     byzantine: Vec<bool>,
 }
 
-/// A slot's block before any signature: the oracle message, each transaction's terms
-/// with its wallet's nonce and balance entering the slot, and the accounts after it.
+/// A slot's block before any signature: the oracle message, the EVA's decision, each
+/// transaction's terms (priced at that decision's `p_d`) with its wallet's nonce and
+/// balance entering the slot, and the accounts after it.
 /// Made on the recorder's thread in slot order, since each slot's terms follow from the
 /// state the slot before left.
 #[derive(Debug)]
 struct Terms {
     height: u64,
     oracle: OracleMsg,
+    win: Claim,
     txs: Vec<Tx>,
     entering: Vec<(u64, i64)>,
     eva_balance: i64,
@@ -247,11 +249,12 @@ impl LedgerBuilder {
             ));
         }
         let oracle = OracleMsg::issue_unsigned(height, o.prices);
+        let win = claim_of(&o.search.best);
         let txs = unsigned_txs(
             o.trades,
             self.parties.scp_keys.len(),
             oracle.p_c(),
-            claim_of(&o.search.best).p_d,
+            win.p_d,
             &self.wallet,
             &self.nonces,
             &self.balances,
@@ -268,6 +271,7 @@ impl LedgerBuilder {
         Ok(Terms {
             height,
             oracle,
+            win,
             txs,
             entering,
             eva_balance: self.eva_balance.saturating_add(eva_delta),
@@ -305,6 +309,7 @@ impl Parties {
         let Terms {
             height,
             mut oracle,
+            win,
             txs,
             entering,
             eva_balance,
@@ -313,8 +318,6 @@ impl Parties {
         let (ring, chain, byzantine) =
             (&self.ring, self.genesis.chain_id.as_str(), &self.byzantine);
         let game = o.game;
-        let claim = claim_of;
-        let win = claim(&o.search.best);
         let ((txs, (consents, leaves)), (oracle_sig, mut proposals)) = rayon::join(
             || -> Signed {
                 txs.into_par_iter()
@@ -333,7 +336,7 @@ impl Parties {
                     .proposals
                     .iter()
                     .map(|p| {
-                        let own = p.best.as_ref().map(claim);
+                        let own = p.best.as_ref().map(claim_of);
                         let reported = if byzantine[p.worker] {
                             Some(false_claim(game, &p.range, own))
                         } else {
