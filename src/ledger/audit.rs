@@ -12,9 +12,10 @@
 //!    one block per slot of the genesis record's horizon (a truncated ledger is refused);
 //! 2. the oracle message: its slot, the operator's signature, the header's oracle hash;
 //! 3. the proposals: known workers, signatures, the header's proposals root, and the
-//!    decision: contiguous sub-ranges from 0, each accepted claim inside its sub-range,
-//!    the header's `p_d*` the proposer's accepted claim, no accepted claim of higher
-//!    revenue, and `p_d*` within the oracle's range;
+//!    decision ([`crate::ledger::rules::check_decision`], the builder's check too):
+//!    contiguous sub-ranges from 0, each accepted claim inside its sub-range, `p_d*` in the
+//!    proposer's sub-range and its accepted claim (or, its claim refuted, not that claim),
+//!    no accepted claim of higher revenue, and `p_d*` within the oracle's range;
 //! 4. each transaction: known wallet and SCP, its slot (a transaction replayed from
 //!    another slot is refused), the EV's signature, then the ledger's rules
 //!    ([`crate::ledger::rules::check_tx`], the check the validators make before voting):
@@ -51,13 +52,15 @@ use crate::error::excerpt;
 use crate::ledger::block::{Block, Genesis, PROTOCOL};
 use crate::ledger::chain::Ledger;
 use crate::ledger::consensus::byzantine_set;
-use crate::ledger::consensus::{evidence_root, proposals_root, vote_bytes, Proposal};
+use crate::ledger::consensus::{evidence_root, proposals_root, vote_bytes};
 use crate::ledger::keys::{verify_all, verify_one, verifying_key};
 use crate::ledger::light::LightClient;
 use crate::ledger::merkle::{self, Tree};
 use crate::ledger::meter::readings;
 use crate::ledger::oracle::OracleMsg;
-use crate::ledger::rules::{check_tx, claim_of, slot_accounts, unsigned, unsigned_txs, TxContext};
+use crate::ledger::rules::{
+    check_decision, check_tx, claim_of, slot_accounts, unsigned, unsigned_txs, TxContext,
+};
 use crate::ledger::store;
 use crate::ledger::units::{micro, wh, Hash, Sig};
 use crate::ledger::{Fault, LedgerError};
@@ -405,55 +408,6 @@ fn check_genesis(g: &Genesis) -> Result<Keys, LedgerError> {
     })
 }
 
-/// The decision rule of step 4 as recorded (see the module docs).
-fn check_decision(b: &Block) -> Result<(), Fault> {
-    let h = &b.header;
-    let bad = |s: &str| Err(Fault::Decision(s.into()));
-    let ps: &[Proposal] = &b.proposals;
-    if ps.is_empty() {
-        return bad("no proposals");
-    }
-    let mut next = 0u64;
-    let mut last_worker: Option<u32> = None;
-    for p in ps {
-        if last_worker.is_some_and(|w| p.worker <= w) {
-            return bad("proposals are not in worker order");
-        }
-        last_worker = Some(p.worker);
-        if p.lo != next || p.hi < p.lo {
-            return bad("sub-ranges are not contiguous from 0");
-        }
-        next = p.hi;
-        if !p.faulty {
-            match p.best {
-                None if p.lo < p.hi => return bad("an accepted proposal without a best"),
-                Some(_) if p.lo == p.hi => return bad("a best in an empty sub-range"),
-                Some(c) if !(p.lo..p.hi).contains(&c.k) => {
-                    return bad("an accepted best outside its sub-range")
-                }
-                Some(c) if c.revenue > h.revenue => {
-                    return bad("an accepted proposal beats the chosen price")
-                }
-                _ => {}
-            }
-        }
-    }
-    let Some(win) = ps.iter().find(|p| p.worker == h.proposer) else {
-        return bad("the proposer made no proposal");
-    };
-    if win.faulty {
-        return bad("the proposer's proposal was refuted");
-    }
-    match win.best {
-        Some(c) if c.k == h.k && c.p_d == h.p_d && c.revenue == h.revenue => {}
-        _ => return bad("the header's price is not the proposer's claim"),
-    }
-    if h.p_d < b.oracle.p_d_min || h.p_d > b.oracle.p_d_max {
-        return bad("p_d* outside the oracle's range");
-    }
-    Ok(())
-}
-
 /// The auditor's state between blocks: what the next block needs (the previous hash,
 /// every wallet's nonce and balance, the light client's tip), and the counts so far. It
 /// holds no block: blocks are checked one at a time as they are read.
@@ -560,7 +514,7 @@ impl<'g> Audit<'g> {
         if proposals_root(chain, height, &b.proposals) != h.proposals_root {
             return at(None, Fault::ProposalsHash);
         }
-        if let Err(f) = check_decision(b) {
+        if let Err(f) = check_decision(h, &b.proposals, &b.oracle) {
             return at(None, f);
         }
         self.report.faulty_proposals += b.proposals.iter().filter(|p| p.faulty).count() as u64;

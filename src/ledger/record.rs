@@ -51,7 +51,9 @@ use crate::ledger::keys::{sign, verify_all, verify_one, Keyring};
 use crate::ledger::merkle;
 use crate::ledger::meter::{readings, MeterAttestation};
 use crate::ledger::oracle::OracleMsg;
-use crate::ledger::rules::{check_tx, claim_of, slot_accounts, unsigned_txs, TxContext};
+use crate::ledger::rules::{
+    check_decision, check_tx, claim_of, slot_accounts, unsigned_txs, TxContext,
+};
 use crate::ledger::tx::Tx;
 use crate::ledger::units::{micro, Bytes, Hash, Sig};
 use crate::ledger::{Fault, LedgerError};
@@ -555,6 +557,8 @@ impl Parties {
                 Fault::Decision("no sub-range holds p_d*".into()),
             ));
         }
+        // The auditor's decision rule, checked before anyone votes.
+        check_decision(&header, &proposals, &oracle).map_err(|f| fail(None, f))?;
         if let Some(i) = bad.map(|i| i - n_props) {
             let ev = txs[i].ev;
             return Err(fail(Some(i), Fault::Signature(format!("EV wallet {ev}"))));
@@ -998,13 +1002,21 @@ mod tests {
             assert_eq!(at, Some(1));
             assert!(matches!(f, Fault::Nonce { .. }), "{f}");
             // An SCP whose meter attestation fails (the wrong key on record), its proposal
-            // left out so that the meters are the first check it fails.
+            // signed with that key so that the meters are the first check it fails.
             let mut d = redraft();
             let j = (0..4).find(|&j| Some(j) != d.proposer).unwrap();
-            d.proposals.retain(|p| p.worker != j);
+            let chain = b.parties.genesis.chain_id.clone();
+            let p = &mut d.proposals[j as usize];
+            p.sig = sign(&b.parties.ring.evs[0], &p.signed_bytes(&chain, d.height));
+            d.proposals_root = proposals_root(&chain, d.height, &d.proposals);
             let mut wrong = b.parties.clone();
             wrong.scp_keys[j as usize] = wrong.ev_keys[0];
             assert_eq!(fault(&wrong, d), (None, sig(&format!("SCP {j} (meters)"))));
+            // The auditor's decision rule, applied before the votes.
+            let mut d = redraft();
+            d.win.revenue += 1;
+            let want = Fault::Decision("the header's price is not the proposer's claim".into());
+            assert_eq!(fault(&b.parties, d), (None, want));
             // No proposal holds p_d*.
             let mut d = redraft();
             d.proposer = None;

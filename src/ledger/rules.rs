@@ -7,6 +7,8 @@
 //! * [`claim_of`]: an SCP worker's honest claim (step 4), in integers;
 //! * [`unsigned_txs`]: every plugged EV's transaction (steps 2, 5): terms, nonce, balance,
 //!   the EV's state entering the slot;
+//! * [`check_decision`]: what the proposals and the header's `p_d*` must satisfy (step 4:
+//!   the validators' check before they vote, and the auditor's);
 //! * [`check_tx`]: what a signed transaction must satisfy given the wallet's last nonce
 //!   and balance (the validators' check before they vote, and the auditor's);
 //! * [`slot_accounts`]: the money of the slot between the EVA and the grid operator, so
@@ -14,7 +16,8 @@
 
 use crate::game::follower::Regime;
 use crate::game::search::Best;
-use crate::ledger::consensus::Claim;
+use crate::ledger::block::Header;
+use crate::ledger::consensus::{Claim, Proposal};
 use crate::ledger::oracle::OracleMsg;
 use crate::ledger::tx::Tx;
 use crate::ledger::units::{micro, Bytes};
@@ -28,6 +31,69 @@ pub fn claim_of(b: &Best) -> Claim {
         p_d: micro(b.p_d),
         revenue: micro(b.revenue.total),
     }
+}
+
+/// The decision of step 4 as recorded: what the proposals (in worker order, with the
+/// validators' verdicts) and the header's `p_d*`, `R` and proposer must satisfy.
+///
+/// The sub-ranges are contiguous from 0; each accepted claim lies inside its sub-range and
+/// earns no more than `R`; `p_d*` lies in the proposer's sub-range and inside the oracle's
+/// range. When the proposer's claim was accepted, the header carries exactly that claim.
+/// When it was refuted (a byzantine SCP held the best price's sub-range), the validators
+/// re-derived that sub-range themselves, so the header carries their claim, which can be
+/// anything but the refuted one; the replay of step 7 checks it against the scheme's
+/// search, as it checks every verdict.
+pub fn check_decision(h: &Header, ps: &[Proposal], oracle: &OracleMsg) -> Result<(), Fault> {
+    let bad = |s: &str| Err(Fault::Decision(s.into()));
+    if ps.is_empty() {
+        return bad("no proposals");
+    }
+    let mut next = 0u64;
+    let mut last_worker: Option<u32> = None;
+    for p in ps {
+        if last_worker.is_some_and(|w| p.worker <= w) {
+            return bad("proposals are not in worker order");
+        }
+        last_worker = Some(p.worker);
+        if p.lo != next || p.hi < p.lo {
+            return bad("sub-ranges are not contiguous from 0");
+        }
+        next = p.hi;
+        if !p.faulty {
+            match p.best {
+                None if p.lo < p.hi => return bad("an accepted proposal without a best"),
+                Some(_) if p.lo == p.hi => return bad("a best in an empty sub-range"),
+                Some(c) if !(p.lo..p.hi).contains(&c.k) => {
+                    return bad("an accepted best outside its sub-range")
+                }
+                Some(c) if c.revenue > h.revenue => {
+                    return bad("an accepted proposal beats the chosen price")
+                }
+                _ => {}
+            }
+        }
+    }
+    let Some(win) = ps.iter().find(|p| p.worker == h.proposer) else {
+        return bad("the proposer made no proposal");
+    };
+    if !(win.lo..win.hi).contains(&h.k) {
+        return bad("p_d* is not in the proposer's sub-range");
+    }
+    let chosen = Claim {
+        k: h.k,
+        p_d: h.p_d,
+        revenue: h.revenue,
+    };
+    match (win.faulty, win.best) {
+        (false, Some(c)) if c == chosen => {}
+        (false, _) => return bad("the header's price is not the proposer's claim"),
+        (true, Some(c)) if c == chosen => return bad("the header's price is a refuted claim"),
+        (true, _) => {}
+    }
+    if h.p_d < oracle.p_d_min || h.p_d > oracle.p_d_max {
+        return bad("p_d* outside the oracle's range");
+    }
+    Ok(())
 }
 
 /// The SCP an EV is plugged into: EV `i` at SCP `i mod n`.
@@ -175,6 +241,168 @@ mod tests {
             meter_wh: energy_wh,
             ev_sig: Bytes([1; 64]),
         }
+    }
+
+    fn oracle() -> OracleMsg {
+        OracleMsg {
+            slot: 0,
+            p_rt: 1_120_000,
+            p_d_min: -3_360_000,
+            p_d_max: 0,
+            e_limit_wh: 10_000,
+            w_service: 500_000,
+            p_rt_exact: 1.12,
+            e_limit_kwh: 10.0,
+            sig: Bytes([0; 64]),
+        }
+    }
+
+    fn claim(k: u64, revenue: i64) -> Claim {
+        Claim {
+            k,
+            p_d: -(k as i64) * 10_000,
+            revenue,
+        }
+    }
+
+    fn prop(worker: u32, lo: u64, hi: u64, best: Option<Claim>, faulty: bool) -> Proposal {
+        Proposal {
+            worker,
+            lo,
+            hi,
+            best,
+            sig: Bytes([0; 64]),
+            faulty,
+        }
+    }
+
+    fn header(c: Claim, proposer: u32) -> Header {
+        Header {
+            height: 0,
+            prev_hash: Bytes([0; 32]),
+            tx_root: Bytes([0; 32]),
+            tx_count: 0,
+            oracle_hash: Bytes([0; 32]),
+            proposals_root: Bytes([0; 32]),
+            k: c.k,
+            p_d: c.p_d,
+            revenue: c.revenue,
+            proposer,
+            eva_balance: 0,
+            operator_balance: 0,
+            evidence_root: Bytes([0; 32]),
+        }
+    }
+
+    #[test]
+    fn the_decision_rests_on_the_proposers_claim_or_on_the_validators_when_refuted() {
+        let o = oracle();
+        let decided = |h: &Header, ps: &[Proposal]| check_decision(h, ps, &o);
+        let refused = |h: &Header, ps: &[Proposal], why: &str| {
+            assert_eq!(
+                decided(h, ps),
+                Err(Fault::Decision(why.into())),
+                "{h:?} {ps:?}"
+            )
+        };
+        let best = claim(12, 900);
+        // Three workers over 0..30; the best price lies in worker 1's sub-range.
+        let ps = vec![
+            prop(0, 0, 10, Some(claim(3, 500)), false),
+            prop(1, 10, 20, Some(best), false),
+            prop(2, 20, 30, Some(claim(25, 900)), false),
+        ];
+        let h = header(best, 1);
+        assert_eq!(decided(&h, &ps), Ok(()));
+        // A tie in revenue with another accepted claim is no beating claim.
+        refused(
+            &header(best, 0),
+            &ps,
+            "p_d* is not in the proposer's sub-range",
+        );
+        refused(&header(best, 7), &ps, "the proposer made no proposal");
+        refused(
+            &header(claim(13, 900), 1),
+            &ps,
+            "the header's price is not the proposer's claim",
+        );
+        refused(&h, &[], "no proposals");
+        let mut w = ps.clone();
+        (w[0].worker, w[1].worker) = (1, 0);
+        refused(&h, &w, "proposals are not in worker order");
+        let mut w = ps.clone();
+        w[1].worker = 0;
+        refused(&h, &w, "proposals are not in worker order");
+        let mut w = ps.clone();
+        w[1].lo = 11;
+        refused(&h, &w, "sub-ranges are not contiguous from 0");
+        let mut w = ps.clone();
+        w[0].lo = 1;
+        refused(&h, &w, "sub-ranges are not contiguous from 0");
+        let mut w = ps.clone();
+        w[2].hi = 19;
+        refused(&h, &w, "sub-ranges are not contiguous from 0");
+        let mut w = ps.clone();
+        w[0].best = None;
+        refused(&h, &w, "an accepted proposal without a best");
+        let mut w = ps.clone();
+        w.push(prop(3, 30, 30, Some(claim(30, 1)), false));
+        refused(&h, &w, "a best in an empty sub-range");
+        let mut w = ps.clone();
+        w.push(prop(3, 30, 30, None, false));
+        assert_eq!(decided(&h, &w), Ok(()));
+        let mut w = ps.clone();
+        w[0].best = Some(claim(10, 1));
+        refused(&h, &w, "an accepted best outside its sub-range");
+        let mut w = ps.clone();
+        w[2].best = Some(claim(25, 901));
+        refused(&h, &w, "an accepted proposal beats the chosen price");
+        // A refuted claim is not held against the decision, even when it claims more.
+        w[2].faulty = true;
+        assert_eq!(decided(&h, &w), Ok(()));
+        w[2].best = Some(claim(40, 901));
+        assert_eq!(decided(&h, &w), Ok(()));
+        // The proposer refuted (a byzantine SCP held the best sub-range): the header
+        // carries the validators' claim, never the refuted one.
+        let mut w = ps.clone();
+        w[1].faulty = true;
+        w[1].best = Some(claim(10, 5_000));
+        assert_eq!(decided(&h, &w), Ok(()));
+        refused(
+            &header(claim(10, 5_000), 1),
+            &w,
+            "the header's price is a refuted claim",
+        );
+        w[1].best = None;
+        assert_eq!(decided(&h, &w), Ok(()));
+        refused(
+            &header(best, 0),
+            &w,
+            "p_d* is not in the proposer's sub-range",
+        );
+        refused(
+            &header(claim(20, 900), 1),
+            &w,
+            "p_d* is not in the proposer's sub-range",
+        );
+        // The oracle's range, both ends included.
+        let edge = |p_d: i64| {
+            let mut h = h.clone();
+            h.p_d = p_d;
+            let mut w = ps.clone();
+            w[1].best = Some(Claim { p_d, ..best });
+            decided(&h, &w)
+        };
+        assert_eq!(edge(o.p_d_min), Ok(()));
+        assert_eq!(edge(o.p_d_max), Ok(()));
+        assert_eq!(
+            edge(o.p_d_min - 1),
+            Err(Fault::Decision("p_d* outside the oracle's range".into()))
+        );
+        assert_eq!(
+            edge(o.p_d_max + 1),
+            Err(Fault::Decision("p_d* outside the oracle's range".into()))
+        );
     }
 
     #[test]

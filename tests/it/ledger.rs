@@ -708,6 +708,76 @@ fn byzantine_scp_is_outvoted_recorded_and_changes_nothing() {
 }
 
 #[test]
+fn a_run_whose_best_price_lies_in_a_byzantine_sub_range_verifies() {
+    // 40 generated EVs on the case study's grid at 90 % charging efficiency, on 7 SCPs,
+    // the last 2 byzantine: in
+    // some slots the best price lies in a byzantine SCP's sub-range, so the proposer's
+    // claim is refuted and the validators' own claim for that sub-range is recorded.
+    // Such a run must verify, and change nothing against the honest run.
+    let dir = tmp();
+    let d = dir.path();
+    let fleet = d.join("fleet.csv").display().to_string();
+    ok(&v2g([
+        "fleet", "generate", "--out", &fleet, "--n", "40", "--seed", "7",
+    ]));
+    let scenario = write(d, "s.toml", "[params]\ncharge_efficiency = 0.9\n");
+    let scenario = scenario.display().to_string();
+    let grid = root().join("data/sustech_grid.csv").display().to_string();
+    let run = |byzantine: &str, out: &str| {
+        let out = d.join(out);
+        let args = [
+            "--fleet",
+            &fleet,
+            "--grid",
+            &grid,
+            "--scenario",
+            &scenario,
+            "--workers",
+            "7",
+        ];
+        ok(&simulate(
+            &[&args[..], &["--byzantine", byzantine]].concat(),
+            &out,
+        ));
+        out
+    };
+    let (byz, hon) = (run("2", "byz"), run("0", "hon"));
+    let ledger = byz.join("ledger.jsonl");
+    let genesis = byz.join("genesis.json");
+    let out = ok(&v2g([
+        "verify".as_ref(),
+        ledger.as_os_str(),
+        "--genesis".as_ref(),
+        genesis.as_os_str(),
+    ]));
+    assert!(out.contains("OK"), "{out}");
+    let read = |p: &Path| std::fs::read(p).unwrap();
+    assert_eq!(read(&byz.join("slots.csv")), read(&hon.join("slots.csv")));
+    let l = store::parse(
+        &read(&ledger),
+        store::parse_genesis(&read(&genesis)).unwrap(),
+    )
+    .unwrap();
+    let refuted = l
+        .blocks
+        .iter()
+        .filter(|b| {
+            let p = b
+                .proposals
+                .iter()
+                .find(|p| p.worker == b.header.proposer)
+                .unwrap();
+            assert!((p.lo..p.hi).contains(&b.header.k));
+            p.faulty
+        })
+        .count();
+    assert!(
+        refuted > 0,
+        "no block's best price lies in a byzantine sub-range"
+    );
+}
+
+#[test]
 fn a_byzantine_price_cannot_be_adopted() {
     let l0 = parse(fixture(true));
     let h = l0
