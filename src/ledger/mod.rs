@@ -210,14 +210,23 @@ pub enum Fault {
     Replay(String),
 }
 
-/// A ledger check failed: where and why.
+/// A ledger check failed: where (when the fault has a line, block or transaction) and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("ledger check failed at {location}: {fault}")]
+#[error("ledger check failed{}: {fault}", at(location))]
 pub struct LedgerError {
     /// Where.
     pub location: Location,
     /// Why.
     pub fault: Fault,
+}
+
+/// " at LOCATION", or nothing for a fault of the whole file (the genesis, its format).
+fn at(location: &Location) -> String {
+    if *location == Location::default() {
+        String::new()
+    } else {
+        format!(" at {location}")
+    }
 }
 
 impl LedgerError {

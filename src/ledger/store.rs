@@ -76,7 +76,7 @@ pub fn parse_genesis(bytes: &[u8]) -> Result<Genesis, LedgerError> {
         .ok_or_else(|| format("the file does not end in a newline".into()))?;
     let g: Genesis = serde_json::from_slice(line)
         .map_err(|e| format(format!("{} at column {}", json_message(&e), e.column())))?;
-    if line_of(&g)[..line.len()] != *line || line_of(&g).len() != line.len() + 1 {
+    if line_of(&g).strip_suffix(b"\n") != Some(line) {
         return Err(format("not in canonical form".into()));
     }
     Ok(g)
@@ -321,9 +321,22 @@ mod tests {
         let bytes = write_genesis(&g);
         assert_eq!(parse_genesis(&bytes).unwrap(), g);
         // Not canonical: a space added.
+        let not_canonical = |b: &[u8]| {
+            let e = parse_genesis(b).unwrap_err().to_string();
+            // A fault of the whole file names no line or block.
+            assert_eq!(
+                e,
+                "ledger check failed: malformed record: genesis: not in canonical form"
+            );
+        };
         let mut spaced = bytes.clone();
         spaced.insert(1, b' ');
-        assert!(parse_genesis(&spaced).is_err());
+        not_canonical(&spaced);
+        // Longer than the canonical line by any amount (a space after every comma).
+        spaced.insert(1, b' ');
+        not_canonical(&spaced);
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        not_canonical(text.replace(',', ", ").as_bytes());
         let ledger = Ledger {
             genesis: g.clone(),
             blocks: vec![],
