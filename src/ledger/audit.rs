@@ -53,7 +53,9 @@ use crate::ledger::block::{Block, Genesis, PROTOCOL};
 use crate::ledger::chain::Ledger;
 use crate::ledger::consensus::byzantine_set;
 use crate::ledger::consensus::{evidence_root, proposals_root, vote_bytes};
-use crate::ledger::keys::{verify_all, verify_one, verifying_key};
+use crate::ledger::keys::{
+    shared_key, shared_key_message, verify_all, verify_one, verifying_key, Role,
+};
 use crate::ledger::light::LightClient;
 use crate::ledger::merkle::{self, Tree};
 use crate::ledger::meter::readings;
@@ -366,24 +368,21 @@ fn check_genesis(g: &Genesis) -> Result<Keys, LedgerError> {
             excerpt(&w.id)
         ));
     }
-    let mut all: Vec<&[u8; 32]> = g
+    let keys = g
         .evs
         .iter()
         .enumerate()
         .filter(|&(i, _)| wallet[i] == i)
-        .map(|(_, w)| &w.key.0)
-        .collect();
-    all.extend(g.scps.iter().map(|k| &k.0));
-    all.push(&g.oracle.0);
-    all.push(&g.eva.0);
-    let n = all.len();
-    all.sort_unstable();
-    all.dedup();
-    if all.len() != n {
-        return bad(
-            "two parties share a key: every wallet, SCP, the oracle and the EVA need their own"
-                .into(),
-        );
+        .map(|(i, w)| ((Role::Ev, i), &w.key.0))
+        .chain(
+            g.scps
+                .iter()
+                .enumerate()
+                .map(|(j, k)| ((Role::Scp, j), &k.0)),
+        )
+        .chain([((Role::Oracle, 0), &g.oracle.0), ((Role::Eva, 0), &g.eva.0)]);
+    if let Some(pair) = shared_key(keys) {
+        return bad(shared_key_message(pair, |i| g.evs[i].id.as_str()));
     }
     let key = |pk, who: String| verifying_key(pk).ok_or(Fault::WeakKey(who));
     let wrap = |r: Result<VerifyingKey, Fault>| r.map_err(LedgerError::global);

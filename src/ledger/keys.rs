@@ -55,6 +55,67 @@ pub fn public(key: &SigningKey) -> PublicKey {
     Bytes(key.verifying_key().to_bytes())
 }
 
+/// The genesis rule that every wallet, SCP, the oracle and the EVA hold their own key:
+/// the first two parties (in the order given) that share a public key, or `None` when
+/// all differ. The sessions of one EV are one wallet: list its key once.
+pub fn shared_key<'a, P: Copy>(
+    keys: impl IntoIterator<Item = (P, &'a [u8; 32])>,
+) -> Option<(P, P)> {
+    let mut all: Vec<(&[u8; 32], usize, P)> = keys
+        .into_iter()
+        .enumerate()
+        .map(|(i, (p, k))| (k, i, p))
+        .collect();
+    all.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    all.windows(2)
+        .filter(|w| w[0].0 == w[1].0)
+        .min_by_key(|w| w[1].1)
+        .map(|w| (w[0].2, w[1].2))
+}
+
+/// What [`shared_key`] found, in words: the two parties (`(role, index)`: an EV by its
+/// session's id, `ev_id(index)`, an SCP by its worker index) and the rule.
+pub fn shared_key_message<'a>(
+    (a, b): ((Role, usize), (Role, usize)),
+    ev_id: impl Fn(usize) -> &'a str,
+) -> String {
+    let name = |(role, i): (Role, usize)| match role {
+        Role::Ev => format!("EV {}", excerpt(ev_id(i))),
+        Role::Scp => format!("SCP {i}"),
+        Role::Oracle => "the oracle".to_string(),
+        Role::Eva => "the EVA".to_string(),
+    };
+    format!(
+        "{} and {} share a key: every wallet, SCP, the oracle and the EVA need their own",
+        name(a),
+        name(b)
+    )
+}
+
+/// The keyring's parties as the genesis lists them (each wallet once, by its first
+/// session), for [`shared_key`]: `(role, index)`, the index a session's, an SCP's or 0.
+fn parties(ring: &Keyring) -> Vec<((Role, usize), [u8; 32])> {
+    let wallet = wallet_of(&ring.ev_ids);
+    let evs = ring
+        .evs
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| wallet[i] == i)
+        .map(|(i, k)| ((Role::Ev, i), k));
+    let scps = ring
+        .scps
+        .iter()
+        .enumerate()
+        .map(|(j, k)| ((Role::Scp, j), k));
+    evs.chain(scps)
+        .chain([
+            ((Role::Oracle, 0), &ring.oracle),
+            ((Role::Eva, 0), &ring.eva),
+        ])
+        .map(|(p, k)| (p, k.verifying_key().to_bytes()))
+        .collect()
+}
+
 /// Parses a stored public key, refusing non-points and weak (small-order) keys.
 pub fn verifying_key(pk: &PublicKey) -> Option<VerifyingKey> {
     let vk = VerifyingKey::from_bytes(&pk.0).ok()?;
@@ -181,13 +242,25 @@ impl Keyring {
         if let Some(((role, id), _)) = by.iter().next() {
             return Err(wrong(format!("an extra key for {role:?} {}", excerpt(id))));
         }
-        Ok(Keyring {
+        let ring = Keyring {
             ev_ids: ev_ids.to_vec(),
             evs,
             scps,
             oracle,
             eva,
-        })
+        };
+        ring.check_distinct()
+            .map_err(|why| Error::input(path, 0, 0, "", why))?;
+        Ok(ring)
+    }
+
+    /// Refuses a keyring in which two parties share a key ([`shared_key`]), naming them.
+    pub fn check_distinct(&self) -> std::result::Result<(), String> {
+        let keys = parties(self);
+        match shared_key(keys.iter().map(|(p, k)| (*p, k))) {
+            None => Ok(()),
+            Some(pair) => Err(shared_key_message(pair, |i| &self.ev_ids[i])),
+        }
     }
 
     /// The keys of the keystore at `path` when it exists, else fresh keys saved there
@@ -306,6 +379,27 @@ impl Keystore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shared_key_names_the_first_two_parties_that_share_one() {
+        let (a, b, c) = ([1u8; 32], [2u8; 32], [3u8; 32]);
+        assert_eq!(shared_key([('x', &a), ('y', &b), ('z', &c)]), None);
+        assert_eq!(shared_key::<char>([]), None);
+        assert_eq!(
+            shared_key([('x', &b), ('y', &a), ('z', &b)]),
+            Some(('x', 'z'))
+        );
+        // The pair whose second party comes first, whatever the keys' order.
+        let keys = [('p', &c), ('q', &a), ('r', &c), ('s', &a)];
+        assert_eq!(shared_key(keys), Some(('p', 'r')));
+        let keys = [('p', &c), ('q', &a), ('r', &a), ('s', &c)];
+        assert_eq!(shared_key(keys), Some(('q', 'r')));
+        let ids = ["car".to_string()];
+        let m = shared_key_message(((Role::Ev, 0), (Role::Scp, 2)), |i| &ids[i]);
+        assert!(m.starts_with(r#"EV "car" and SCP 2 share a key"#), "{m}");
+        let m = shared_key_message(((Role::Oracle, 0), (Role::Eva, 0)), |i| &ids[i]);
+        assert!(m.starts_with("the oracle and the EVA share a key"), "{m}");
+    }
 
     #[test]
     fn fresh_keys_differ() {

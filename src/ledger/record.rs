@@ -142,6 +142,8 @@ impl LedgerBuilder {
                 "the keys do not fit the run's EVs and SCP workers",
             ));
         }
+        ring.check_distinct()
+            .map_err(|why| crate::error::Error::param("keystore", why))?;
         let genesis = Genesis::new(&ring, evs, commitment);
         let prev = genesis.hash();
         Ok(LedgerBuilder {

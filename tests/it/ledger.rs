@@ -1164,6 +1164,67 @@ fn keys_are_fresh_unless_a_keystore_is_given_and_a_new_keystore_is_private() {
     assert_ne!(lc.genesis.evs[0].key, la.genesis.evs[0].key);
 }
 
+#[test]
+fn a_keystore_in_which_two_parties_share_a_key_is_refused_before_the_run() {
+    // The genesis rule (every wallet, SCP, the oracle and the EVA hold their own key)
+    // is checked when the keystore is read, so no run is made that verify would refuse.
+    let dir = tmp();
+    let ks = std::fs::read_to_string(keystore_path()).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&ks).unwrap();
+    let key = |role: &str, id: &str| {
+        v["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|k| k["role"] == role && k["id"] == id)
+            .unwrap()
+    };
+    let cases = [
+        (
+            ("ev", "71"),
+            ("ev", "1"),
+            r#"EV "1" and EV "71" share a key"#,
+        ),
+        (
+            ("scp", "3"),
+            ("ev", "74"),
+            r#"EV "74" and SCP 3 share a key"#,
+        ),
+        (
+            ("eva", "eva"),
+            ("oracle", "operator"),
+            "the oracle and the EVA share a key",
+        ),
+    ];
+    for (i, (to, from, want)) in cases.into_iter().enumerate() {
+        let mut w = v.clone();
+        let (t, f) = (key(to.0, to.1), key(from.0, from.1));
+        for field in ["public", "secret"] {
+            w["keys"][t][field] = v["keys"][f][field].clone();
+        }
+        let path = write(dir.path(), &format!("ks{i}.json"), &w.to_string());
+        let out = dir.path().join(format!("out{i}"));
+        let o = simulate(
+            &[
+                "--fleet",
+                "data/example.csv",
+                "--workers",
+                &WORKERS.to_string(),
+                "--keystore",
+                path.to_str().unwrap(),
+            ],
+            &out,
+        );
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        let e = stderr(&o);
+        assert!(
+            e.contains(&format!("ks{i}.json")) && e.contains(want),
+            "{e}"
+        );
+        assert!(!out.exists());
+    }
+}
+
 /// `v2g verify` of `dir/ledger.jsonl` with extra flags.
 fn verify_cli(ledger: &Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec!["verify".to_string(), ledger.display().to_string()];
