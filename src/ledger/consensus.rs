@@ -151,21 +151,22 @@ pub fn quorum(votes: usize, n: usize) -> bool {
 
 /// Checks the byzantine bound: `n > 3F`.
 pub fn check_byzantine(n: usize, f: usize) -> Result<()> {
-    if n <= 3 * f {
-        return Err(Error::param(
+    // 3F computed without wrapping: an F too large for it can have no such n.
+    match f.checked_mul(3) {
+        Some(three_f) if n > three_f => Ok(()),
+        three_f => Err(Error::param(
             "--byzantine",
             format!(
                 "{f} byzantine SCP(s) need more than {} SCP workers (n > 3F), have {n}",
-                3 * f
+                three_f.map_or_else(|| format!("3 × {f}"), |t| t.to_string())
             ),
-        ));
+        )),
     }
-    Ok(())
 }
 
 /// Which SCPs are byzantine: the last `f` of `n`.
 pub fn byzantine_set(n: usize, f: usize) -> Vec<bool> {
-    (0..n).map(|j| j + f >= n).collect()
+    (0..n).map(|j| j >= n.saturating_sub(f)).collect()
 }
 
 /// Votes gathered at one height: at most one counted vote per SCP; a second vote for a
@@ -248,7 +249,23 @@ mod tests {
         assert!(check_byzantine(6, 2).is_err());
         assert!(check_byzantine(7, 2).is_ok());
         assert!(check_byzantine(1, 0).is_ok());
+        assert!(check_byzantine(0, 0).is_err());
+        // An F whose 3F wraps around is refused, and the message does not wrap.
+        let e = check_byzantine(8, 6_148_914_691_236_517_206)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("more than 3 × 6148914691236517206 SCP"), "{e}");
+        let e = check_byzantine(8, usize::MAX).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("more than 3 × {} SCP", usize::MAX)),
+            "{e}"
+        );
+        let big = usize::MAX / 3;
+        assert!(check_byzantine(usize::MAX, big - 1).is_ok());
+        assert!(check_byzantine(usize::MAX, big).is_err());
         assert_eq!(byzantine_set(4, 1), vec![false, false, false, true]);
+        assert_eq!(byzantine_set(3, 0), vec![false; 3]);
+        assert_eq!(byzantine_set(2, usize::MAX), vec![true; 2]);
         // With n > 3F the honest votes alone are a quorum, the byzantine ones never are.
         for n in 1..40 {
             for f in 0..n {
