@@ -393,6 +393,20 @@ impl Scenario {
                 ),
             ));
         }
+        // Every slot starts at a time a data file may hold (the grid's rows, the oracle's
+        // messages), so the horizon ends by 2100-12-31T23:59.
+        let last = self.horizon.slot_start(self.horizon.slots - 1);
+        if last > crate::data::time::MAX_TIME {
+            return Err(Error::param(
+                "horizon.slots",
+                format!(
+                    "{} slots from {} run past 2100-12-31T23:59: the last would start at {}",
+                    self.horizon.slots,
+                    crate::data::time::format_time(self.horizon.start),
+                    crate::data::time::format_time(last)
+                ),
+            ));
+        }
         Ok(())
     }
 
@@ -634,6 +648,25 @@ mod tests {
         )
         .unwrap();
         assert!(old.validate().is_err());
+        // The last slot starts by 2100-12-31T23:59, the latest time a data file holds.
+        let late = |start: &str, slots: usize| {
+            let mut sc = Scenario::default();
+            sc.horizon.start = crate::data::time::parse_time(start).unwrap();
+            sc.horizon.slots = slots;
+            sc.validate()
+        };
+        late("2100-12-31T23:45", 1).unwrap();
+        late("2100-12-31T23:59", 1).unwrap();
+        late("2100-12-31T23:30", 2).unwrap();
+        let e = late("2100-12-31T23:45", 2).unwrap_err().to_string();
+        assert!(
+            e.contains("horizon.slots")
+                && e.contains("2 slots from 2100-12-31T23:45 run past 2100-12-31T23:59")
+                && e.contains("the last would start at 2101-01-01T00:00"),
+            "{e}"
+        );
+        assert!(late("2100-01-01T00:00", MAX_SLOTS).is_err());
+        late("2099-01-01T00:00", MAX_SLOTS).unwrap();
     }
 
     #[test]
