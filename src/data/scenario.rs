@@ -374,39 +374,7 @@ impl Scenario {
         if self.ledger {
             crate::ledger::consensus::check_byzantine(self.workers.len(), self.byzantine)?;
         }
-        if let Some(rule) = time_rule(self.horizon.start, true) {
-            // Whole minutes: grid rows are matched to slot starts.
-            return Err(Error::param("horizon.start", rule));
-        }
-        if self.horizon.slots == 0 {
-            return Err(Error::param(
-                "horizon.slots",
-                "the horizon needs at least one slot",
-            ));
-        }
-        if self.horizon.slots > MAX_SLOTS {
-            return Err(Error::param(
-                "horizon.slots",
-                format!(
-                    "{}: at most one leap year ({MAX_SLOTS} slots)",
-                    self.horizon.slots
-                ),
-            ));
-        }
-        // Every slot starts at a time a data file may hold (the grid's rows, the oracle's
-        // messages), so the horizon ends by 2100-12-31T23:59.
-        let last = self.horizon.slot_start(self.horizon.slots - 1);
-        if last > crate::data::time::MAX_TIME {
-            return Err(Error::param(
-                "horizon.slots",
-                format!(
-                    "{} slots from {} run past 2100-12-31T23:59: the last would start at {}",
-                    self.horizon.slots,
-                    crate::data::time::format_time(self.horizon.start),
-                    crate::data::time::format_time(last)
-                ),
-            ));
-        }
+        check_horizon(&self.horizon, "horizon.start", "horizon.slots")?;
         Ok(())
     }
 
@@ -434,6 +402,44 @@ pub(crate) fn line_col(text: &str, offset: usize) -> (u64, u64) {
     let line = before.matches('\n').count() as u64 + 1;
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u64 + 1;
     (line, col)
+}
+
+/// The horizon's rules, for a scenario and for the grid generator (`start_name` and
+/// `slots_name` name the parameters in errors): a start on a whole minute inside the data
+/// files' time range, 1 to [`MAX_SLOTS`] slots, and every slot starting by
+/// 2100-12-31T23:59, the latest time a data file may hold.
+pub fn check_horizon(h: &Horizon, start_name: &str, slots_name: &str) -> Result<()> {
+    if let Some(rule) = time_rule(h.start, true) {
+        // Whole minutes: grid rows are matched to slot starts.
+        return Err(Error::param(start_name, rule));
+    }
+    if h.slots == 0 {
+        return Err(Error::param(
+            slots_name,
+            "the horizon needs at least one slot",
+        ));
+    }
+    if h.slots > MAX_SLOTS {
+        return Err(Error::param(
+            slots_name,
+            format!("{}: at most one leap year ({MAX_SLOTS} slots)", h.slots),
+        ));
+    }
+    // Every slot starts at a time a data file may hold (the grid's rows, the oracle's
+    // messages), so the horizon ends by 2100-12-31T23:59.
+    let last = h.slot_start(h.slots - 1);
+    if last > crate::data::time::MAX_TIME {
+        return Err(Error::param(
+            slots_name,
+            format!(
+                "{} slots from {} run past 2100-12-31T23:59: the last would start at {}",
+                h.slots,
+                crate::data::time::format_time(h.start),
+                crate::data::time::format_time(last)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -188,6 +188,10 @@ fn at(day: NaiveDateTime, minutes: i64) -> NaiveDateTime {
     day + Duration::minutes(minutes)
 }
 
+/// The most sessions a generated fleet may hold (ten times the largest day measured
+/// in the README): a larger `--n` is refused before anything is allocated.
+pub const MAX_SESSIONS: usize = 10_000_000;
+
 /// Generates the fleet described in the module documentation. The same spec gives the
 /// same fleet, bit for bit.
 pub fn generate_fleet(spec: &FleetSpec) -> Result<Fleet> {
@@ -198,6 +202,12 @@ pub fn generate_fleet(spec: &FleetSpec) -> Result<Fleet> {
                 "must be at least {}: the fleet holds Table II's sample sessions",
                 TABLE_II.len()
             ),
+        ));
+    }
+    if spec.n > MAX_SESSIONS {
+        return Err(Error::param(
+            "--n",
+            format!("{}: at most {MAX_SESSIONS} sessions", spec.n),
         ));
     }
     if !(0.0..=1.0).contains(&spec.bus_share) {
@@ -308,6 +318,16 @@ mod tests {
             ..FleetSpec::default()
         })
         .is_err());
+        // Too many sessions are refused before anything is allocated.
+        for n in [MAX_SESSIONS + 1, usize::MAX] {
+            let e = generate_fleet(&FleetSpec {
+                n,
+                ..FleetSpec::default()
+            })
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains("--n") && e.contains("at most 10000000"), "{e}");
+        }
     }
 
     #[test]

@@ -92,9 +92,7 @@ fn round_dp(x: f64, dp: i32) -> f64 {
 /// Generates the grid signals described in the module documentation, one row per slot of
 /// the horizon, without a `p_rt` column (the tariff applies).
 pub fn generate_grid(spec: &GridSpec) -> Result<GridSignals> {
-    if spec.horizon.slots == 0 {
-        return Err(Error::param("--slots", "must be at least 1"));
-    }
+    crate::data::scenario::check_horizon(&spec.horizon, "--start", "--slots")?;
     for (name, v) in [
         ("threshold", spec.threshold),
         ("fleet share", spec.fleet_share),
@@ -201,5 +199,21 @@ mod tests {
         let mut s = GridSpec::default();
         s.horizon.slots = 0;
         assert!(generate_grid(&s).is_err());
+        // The scenario's horizon rules, before anything is allocated.
+        for slots in [crate::data::scenario::MAX_SLOTS + 1, usize::MAX] {
+            s.horizon.slots = slots;
+            let e = generate_grid(&s).unwrap_err().to_string();
+            assert!(e.contains("--slots") && e.contains("leap year"), "{e}");
+        }
+        s.horizon.slots = 2;
+        s.horizon.start = crate::data::time::parse_time("2100-12-31T23:45").unwrap();
+        let e = generate_grid(&s).unwrap_err().to_string();
+        assert!(
+            e.contains("--slots") && e.contains("run past 2100-12-31T23:59"),
+            "{e}"
+        );
+        s.horizon.start = crate::data::time::parse_time("2021-05-27T07:00:30").unwrap();
+        let e = generate_grid(&s).unwrap_err().to_string();
+        assert!(e.contains("--start") && e.contains("whole minute"), "{e}");
     }
 }
