@@ -241,13 +241,17 @@ fn clean_leftovers(runs: &Path, id: &str) {
     }
 }
 
+/// The most points a sweep runs at once (`--jobs`): a thread each.
+pub const MAX_JOBS: usize = 1024;
+
 /// How to run a sweep.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
     /// The sweep's folder.
     pub out: PathBuf,
     /// Points run at once (a rayon pool of this many threads, which the pipeline's own
-    /// parallel work shares); 0: one per core.
+    /// parallel work shares, and never more than the points to run); 0: one per core;
+    /// at most [`MAX_JOBS`].
     pub jobs: usize,
     /// Which shard to run.
     pub shard: Shard,
@@ -327,6 +331,12 @@ pub fn run(
     progress: &mut (dyn FnMut(Event<'_>) -> Result<()> + Send),
 ) -> Result<Report> {
     let started = Instant::now();
+    if opts.jobs > MAX_JOBS {
+        return Err(Error::param(
+            "--jobs",
+            format!("{}: at most {MAX_JOBS} points at once", opts.jobs),
+        ));
+    }
     let dir = &opts.out;
     prepare_dir(dir)?;
     write_json(&dir.join("sweep.json"), &plan.manifest())?;
@@ -359,8 +369,13 @@ pub fn run(
         to_run: to_run.len(),
     })?;
 
+    // No more threads than points to run: more would only wait.
+    let threads = match opts.jobs {
+        0 => 0,
+        jobs => jobs.min(to_run.len().max(1)),
+    };
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.jobs)
+        .num_threads(threads)
         .build()
         .map_err(|e| Error::param("--jobs", e.to_string()))?;
     let stop = AtomicBool::new(false);

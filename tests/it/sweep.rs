@@ -239,6 +239,30 @@ fn shards_merged_equal_the_sweep_and_jobs_do_not_change_it() {
         os("1"),
     ]));
     assert_eq!(without_timings(&whole), without_timings(&one_job));
+    // The most jobs allowed run no more threads than points, and give the same sweep;
+    // one more is refused before the folder is made.
+    let many = dir.path().join("many");
+    let jobs = |n: usize, out: &Path| {
+        let n = n.to_string();
+        sweep(&[
+            s.as_os_str(),
+            os("--out"),
+            out.as_os_str(),
+            os("--jobs"),
+            os(&n),
+        ])
+    };
+    ok(&jobs(v2g::sweep::MAX_JOBS, &many));
+    assert_eq!(without_timings(&whole), without_timings(&many));
+    let too_many = dir.path().join("too_many");
+    let o = jobs(v2g::sweep::MAX_JOBS + 1, &too_many);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--jobs: 1025: at most 1024"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!too_many.exists());
     let sharded = dir.path().join("sharded");
     for shard in ["1/2", "0/2"] {
         let text = ok(&sweep(&[
