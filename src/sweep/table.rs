@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{excerpt, Error, Result};
 use crate::report::output::{read_summary, write_atomic};
 use crate::report::summary::Summary;
 use crate::sweep::plan::Manifest;
@@ -234,9 +234,42 @@ pub struct Merged {
     pub written: Vec<PathBuf>,
 }
 
-/// Reads `DIR/sweep.json`.
+/// Reads `DIR/sweep.json`, refusing one that no sweep writes: another program, no
+/// points, a point whose values do not match the keys, or ids out of order or repeated.
 pub fn read_manifest(dir: &Path) -> Result<Manifest> {
-    crate::report::output::read_json(&dir.join("sweep.json"), "sweep manifest")
+    let path = dir.join("sweep.json");
+    let m: Manifest = crate::report::output::read_json(&path, "sweep manifest")?;
+    let bad = |why: String| {
+        Err(Error::input(
+            &path,
+            0,
+            0,
+            "",
+            format!("not a v2g sweep manifest: {why}"),
+        ))
+    };
+    if m.program != "v2g" {
+        return bad(format!("written by {}", excerpt(&m.program)));
+    }
+    if m.points.is_empty() {
+        return bad("no points".into());
+    }
+    if let Some(p) = m.points.iter().find(|p| p.cells.len() != m.keys.len()) {
+        return bad(format!(
+            "point {} has {} values for {} keys",
+            excerpt(&p.id),
+            p.cells.len(),
+            m.keys.len()
+        ));
+    }
+    if let Some(w) = m.points.windows(2).find(|w| w[0].id >= w[1].id) {
+        return bad(format!(
+            "point ids out of order or repeated: {} before {}",
+            excerpt(&w[0].id),
+            excerpt(&w[1].id)
+        ));
+    }
+    Ok(m)
 }
 
 /// `id (key = value, …)`.

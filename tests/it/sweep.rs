@@ -370,6 +370,48 @@ fn merge_refuses_a_missing_shard_and_a_foreign_spec() {
     let o = v2g([os("sweep"), os("merge"), dir.path().as_os_str()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("sweep.json"), "{}", stderr(&o));
+    // A sweep.json that no sweep writes is refused, naming the file, and nothing is
+    // written.
+    let path = out.join("sweep.json");
+    let good: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    type Edit = fn(&mut serde_json::Value);
+    let broken: [(&str, Edit); 6] = [
+        ("has 2 values for 0 keys", |m| {
+            m["keys"] = serde_json::json!([])
+        }),
+        ("has 2 values for 3 keys", |m| {
+            m["keys"]
+                .as_array_mut()
+                .unwrap()
+                .push("params.p_delay".into())
+        }),
+        ("has 3 values for 2 keys", |m| {
+            m["points"][4]["cells"]
+                .as_array_mut()
+                .unwrap()
+                .push("1".into())
+        }),
+        ("no points", |m| m["points"] = serde_json::json!([])),
+        ("out of order or repeated", |m| {
+            m["points"][1]["id"] = m["points"][0]["id"].clone()
+        }),
+        ("written by \"x\"", |m| m["program"] = "x".into()),
+    ];
+    for (want, edit) in broken {
+        let mut m = good.clone();
+        edit(&mut m);
+        std::fs::write(&path, m.to_string()).unwrap();
+        std::fs::remove_file(out.join("sweep.csv")).ok();
+        let o = v2g([os("sweep"), os("merge"), out.as_os_str()]);
+        assert_eq!(o.status.code(), Some(2), "{want}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains("sweep.json") && err.contains(want),
+            "{want}: {err}"
+        );
+        assert!(!out.join("sweep.csv").exists());
+    }
 }
 
 /// Modification times and contents of a finished point's files.
