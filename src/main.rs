@@ -493,6 +493,7 @@ fn fleet_import(args: FleetImportArgs) -> Result<ExitCode, Error> {
             "--format csv",
         )?),
     };
+    v2g::pipeline::check_output_file(&args.out, &[&args.input])?;
     let imported = import_file(&args.input, &format, &options)?;
     write_atomic(&args.out, imported.fleet.to_csv().as_bytes())?;
     eprintln!("v2g: {}", imported.summary());

@@ -375,6 +375,24 @@ fn absolute(p: &Path) -> PathBuf {
     }
 }
 
+/// Refuses an output file (`--out` of the commands that write one file, such as
+/// `v2g fleet import`) that is one of the command's inputs, links resolved: writing it
+/// would destroy the input it was made from.
+pub fn check_output_file(out: &Path, inputs: &[&Path]) -> Result<()> {
+    let o = absolute(out);
+    match inputs.iter().find(|p| absolute(p) == o) {
+        Some(given) => Err(Error::param(
+            "--out",
+            format!(
+                "'{}' is the input '{}': writing it would destroy the input",
+                out.display(),
+                given.display()
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Refuses an output folder or keystore that would overwrite or swallow an input, and a
 /// keystore inside the output folder (which the swap replaces whole).
 fn check_paths(inputs: &[&Path], out: Option<&Path>, keystore: Option<&Path>) -> Result<()> {
@@ -581,6 +599,30 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("--start"));
+    }
+
+    #[test]
+    fn an_output_file_that_is_an_input_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("sessions.csv");
+        std::fs::write(&input, "x").unwrap();
+        check_output_file(&dir.path().join("fleet.csv"), &[&input]).unwrap();
+        check_output_file(&dir.path().join("new/fleet.csv"), &[&input]).unwrap();
+        for same in [input.clone(), dir.path().join(".").join("sessions.csv")] {
+            let e = check_output_file(&same, &[&dir.path().join("other"), &input])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("--out") && e.contains("destroy the input"),
+                "{e}"
+            );
+        }
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link.csv");
+            std::os::unix::fs::symlink(&input, &link).unwrap();
+            assert!(check_output_file(&link, &[&input]).is_err());
+        }
     }
 
     #[test]

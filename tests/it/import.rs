@@ -29,6 +29,19 @@ fn refused(format: &str, input: &Path, out: &Path) -> String {
 }
 
 #[test]
+fn an_import_never_writes_over_its_input() {
+    let dir = tmp();
+    let input = dir.path().join("sessions.json");
+    let bytes = std::fs::read(test_data("import/acn.json")).unwrap();
+    std::fs::write(&input, &bytes).unwrap();
+    let same = dir.path().join(".").join("sessions.json");
+    let o = import("acn", &input, &same, &["--day", "2019-11-02"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("destroy the input"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&input).unwrap(), bytes);
+}
+
+#[test]
 fn import_acn_then_simulate() {
     let dir = tmp();
     let fleet = dir.path().join("fleet.csv");
