@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDateTime;
+use chrono::{Duration, NaiveDateTime};
 
 use crate::data::fleet::{csv_error, open_csv, Fields};
-use crate::data::time::{format_time, time_rule, Horizon};
+use crate::data::time::{format_time, time_rule, Horizon, SLOT_MINUTES};
 use crate::error::{Error, Result};
 
 /// One row of the grid-signal file.
@@ -31,6 +31,8 @@ pub struct GridRow {
 pub struct GridSignals {
     rows: Vec<GridRow>,
     by_time: HashMap<NaiveDateTime, usize>,
+    /// Each row's line (of the file, or 1-based index of the rows made in code).
+    lines: Vec<u64>,
     /// The file the rows came from, for errors naming a missing slot.
     source: Option<PathBuf>,
 }
@@ -58,6 +60,7 @@ impl GridSignals {
             }
         }
         Ok(GridSignals {
+            lines: (1..=rows.len() as u64).collect(),
             rows,
             by_time,
             source: None,
@@ -74,6 +77,7 @@ impl GridSignals {
     pub fn from_reader(reader: impl Read, path: &Path) -> Result<Self> {
         let (mut rdr, cols) = open_csv(reader, path, &REQUIRED, &OPTIONAL)?;
         let mut rows = Vec::new();
+        let mut lines = Vec::new();
         let mut by_time = HashMap::new();
         let mut record = csv::StringRecord::new();
         while rdr
@@ -100,10 +104,12 @@ impl GridSignals {
                 return Err(f.err("time", dup_rule(row.time)));
             }
             rows.push(row);
+            lines.push(line);
         }
         Ok(GridSignals {
             rows,
             by_time,
+            lines,
             source: Some(path.to_path_buf()),
         })
     }
@@ -122,16 +128,40 @@ impl GridSignals {
     ///
     /// The error names the file without a line (line 0): the missing row is nowhere in it.
     pub fn for_horizon(&self, h: &Horizon) -> Result<Vec<GridRow>> {
+        let file = || {
+            self.source
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("<grid>"))
+        };
+        // A row inside the horizon but off its slot starts would match no slot: refused
+        // rather than silently left out (rows outside the horizon are not used).
+        let end = h.slot_start(h.slots);
+        let slot = Duration::minutes(SLOT_MINUTES);
+        if let Some((i, r)) = self.rows.iter().enumerate().find(|(_, r)| {
+            r.time >= h.start
+                && r.time < end
+                && (r.time - h.start).num_seconds() % slot.num_seconds() != 0
+        }) {
+            let t = ((r.time - h.start).num_seconds() / slot.num_seconds()) as usize;
+            return Err(Error::input(
+                file(),
+                self.lines[i],
+                0,
+                "time",
+                format!(
+                    "{} falls inside slot {t} ({}) of the horizon but is not a slot start: slots start every {SLOT_MINUTES} minutes from {}",
+                    format_time(r.time),
+                    format_time(h.slot_start(t)),
+                    format_time(h.start)
+                ),
+            ));
+        }
         (0..h.slots)
             .map(|t| {
                 let time = h.slot_start(t);
                 self.at(time).copied().ok_or_else(|| {
-                    let file = self
-                        .source
-                        .clone()
-                        .unwrap_or_else(|| PathBuf::from("<grid>"));
                     Error::input(
-                        file,
+                        file(),
                         0,
                         0,
                         "time",
@@ -236,6 +266,39 @@ mod tests {
             e.to_string(),
             "<grid> (time): no row for slot 0 (2021-05-27T07:00) of the horizon: every slot needs one"
         );
+    }
+
+    #[test]
+    fn a_row_inside_the_horizon_off_its_slot_starts_is_refused() {
+        let text = "time,base_load_kw,e_limit_kwh\n2021-05-27T06:50,1,0\n2021-05-27T07:00,1,0\n2021-05-27T07:15,1,0\n2021-05-27T07:20,1,9\n2021-05-27T07:35,1,0\n";
+        let g = load(text).unwrap();
+        let h = |start: &str, slots| Horizon {
+            start: crate::data::time::parse_time(start).unwrap(),
+            slots,
+        };
+        // Outside the horizon (before it, or from its end on) a row is not used.
+        g.for_horizon(&h("2021-05-27T07:00", 1)).unwrap();
+        let e = g
+            .for_horizon(&h("2021-05-27T07:00", 2))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "g.csv:5:0 (time): 2021-05-27T07:20 falls inside slot 1 (2021-05-27T07:15) of the horizon but is not a slot start: slots start every 15 minutes from 2021-05-27T07:00"
+        );
+        // Rows made in code are named by their 1-based index.
+        let made = GridSignals::new(g.rows().to_vec()).unwrap();
+        let e = made
+            .for_horizon(&h("2021-05-27T06:50", 1))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("<grid>:2:0 (time): 2021-05-27T07:00 falls inside slot 0"),
+            "{e}"
+        );
+        // On a horizon whose slots it starts, the same row is used.
+        let rows = g.for_horizon(&h("2021-05-27T07:20", 2)).unwrap();
+        assert_eq!(rows[0].e_limit_kwh, 9.0);
     }
 
     #[test]
