@@ -402,6 +402,48 @@ mod tests {
     }
 
     #[test]
+    fn a_keyring_in_which_two_parties_share_a_key_is_refused() {
+        // EV "a" plugs in twice: its sessions share one wallet key, as they must.
+        let ids: Vec<String> = ["a", "b", "a"].map(String::from).to_vec();
+        let ring = Keyring::generate(&ids, 3).unwrap();
+        ring.check_distinct().unwrap();
+        let ks = ring.to_keystore();
+        let path = Path::new("ks.json");
+        Keyring::from_keystore(&ks, &ids, 3, path).unwrap();
+        let shared = |edit: &dyn Fn(&mut Keyring), want: &str| {
+            let mut r = ring.clone();
+            edit(&mut r);
+            let e = r.check_distinct().unwrap_err();
+            assert!(e.starts_with(want), "{e}");
+            // Read from a keystore, the same rule, naming the file.
+            let e = Keyring::from_keystore(&r.to_keystore(), &ids, 3, path)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("ks.json") && e.contains(want), "{e}");
+        };
+        shared(
+            &|r| r.evs[1] = r.evs[0].clone(),
+            r#"EV "a" and EV "b" share a key"#,
+        );
+        shared(
+            &|r| r.scps[2] = r.evs[1].clone(),
+            r#"EV "b" and SCP 2 share a key"#,
+        );
+        shared(
+            &|r| r.scps[0] = r.scps[1].clone(),
+            "SCP 0 and SCP 1 share a key",
+        );
+        shared(
+            &|r| r.oracle = r.scps[1].clone(),
+            "SCP 1 and the oracle share a key",
+        );
+        shared(
+            &|r| r.eva = r.evs[0].clone(),
+            r#"EV "a" and the EVA share a key"#,
+        );
+    }
+
+    #[test]
     fn fresh_keys_differ() {
         let a = fresh_key().unwrap();
         let b = fresh_key().unwrap();
