@@ -61,7 +61,8 @@ use crate::ledger::merkle::{self, Tree};
 use crate::ledger::meter::readings;
 use crate::ledger::oracle::OracleMsg;
 use crate::ledger::rules::{
-    check_decision, check_tx, claim_of, slot_accounts, unsigned, unsigned_txs, TxContext,
+    accounts_overflow, check_decision, check_tx, claim_of, slot_accounts, unsigned, unsigned_txs,
+    TxContext,
 };
 use crate::ledger::store;
 use crate::ledger::units::{micro, wh, Hash, Sig};
@@ -882,9 +883,16 @@ fn replay(
             balances[w] = want.balance;
         }
         // Money: wallets, the EVA and the operator sum to zero.
-        let (de, dop) = slot_accounts(&txs, &b.oracle, w_grid, micro(o.record.c_limit));
-        eva = eva.saturating_add(de);
-        operator = operator.saturating_add(dop);
+        let Some(after) =
+            slot_accounts((eva, operator), &txs, &b.oracle, w_grid, micro(o.record.c_limit))
+        else {
+            return Err(crate::error::Error::Ledger(LedgerError::at(
+                t as u64,
+                None,
+                accounts_overflow(),
+            )));
+        };
+        (eva, operator) = after;
         if (hd.eva_balance, hd.operator_balance) != (eva, operator) {
             return fail(
                 None,
@@ -912,8 +920,8 @@ fn replay(
     });
     match result {
         Ok(_) => {
-            let wallets: i64 = balances.iter().sum();
-            if wallets.saturating_add(eva).saturating_add(operator) != 0 {
+            let wallets: i128 = balances.iter().map(|&b| i128::from(b)).sum();
+            if wallets + i128::from(eva) + i128::from(operator) != 0 {
                 return Err(global("money is not conserved".into()));
             }
             Ok((eva, operator))

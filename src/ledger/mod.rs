@@ -204,6 +204,10 @@ pub enum Fault {
     /// A Merkle inclusion proof does not lead to the header's root.
     #[error("inclusion proof does not verify")]
     Inclusion,
+    /// A sum of money leaves the ledger's integer range (`i64` µCNY, about ±9.2 × 10¹²
+    /// CNY): the run cannot be recorded, and a ledger that holds such a sum is refused.
+    #[error("out of the ledger's integer range: {0}")]
+    Overflow(String),
     /// Replaying the run from the genesis and the oracle's data gives another decision
     /// than the one recorded (step 7 of [`audit`]).
     #[error("replay: {0}")]

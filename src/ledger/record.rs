@@ -52,7 +52,7 @@ use crate::ledger::merkle;
 use crate::ledger::meter::{readings, MeterAttestation};
 use crate::ledger::oracle::OracleMsg;
 use crate::ledger::rules::{
-    check_decision, check_tx, claim_of, slot_accounts, unsigned_txs, TxContext,
+    accounts_overflow, check_decision, check_tx, claim_of, slot_accounts, unsigned_txs, TxContext,
 };
 use crate::ledger::tx::Tx;
 use crate::ledger::units::{micro, Bytes, Hash, Sig};
@@ -263,8 +263,14 @@ impl LedgerBuilder {
             &self.nonces,
             &self.balances,
         );
-        let (eva_delta, operator_delta) =
-            slot_accounts(txs.iter(), &oracle, self.w_grid, micro(o.record.c_limit));
+        let (eva_balance, operator_balance) = slot_accounts(
+            (self.eva_balance, self.operator_balance),
+            txs.iter(),
+            &oracle,
+            self.w_grid,
+            micro(o.record.c_limit),
+        )
+        .ok_or_else(|| LedgerError::at(height, None, accounts_overflow()))?;
         let entering = txs
             .iter()
             .map(|tx| {
@@ -278,8 +284,8 @@ impl LedgerBuilder {
             win,
             txs,
             entering,
-            eva_balance: self.eva_balance.saturating_add(eva_delta),
-            operator_balance: self.operator_balance.saturating_add(operator_delta),
+            eva_balance,
+            operator_balance,
         })
     }
 

@@ -165,52 +165,72 @@ pub fn check_tx(tx: &Tx, last_nonce: u64, last_balance: i64, cx: &TxContext) -> 
             got: tx.nonce,
         });
     }
-    let want = last_balance.checked_sub(tx.amount);
-    if want != Some(tx.balance) {
+    let Some(want) = last_balance.checked_sub(tx.amount) else {
+        return Err(Fault::Overflow(format!(
+            "EV {}: balance {last_balance} − amount {} µCNY",
+            tx.ev, tx.amount
+        )));
+    };
+    if want != tx.balance {
         return Err(Fault::Balance {
             ev: tx.ev,
-            expected: want.unwrap_or(i64::MIN),
+            expected: want,
             got: tx.balance,
         });
     }
     tx.check_terms(cx.p_c, cx.p_d, cx.p_delay)
 }
 
-/// `round(price × energy_wh / 1000)`, half away from zero, in µCNY.
-fn value(price: i64, energy_wh: i64) -> i64 {
+/// `round(price × energy_wh / 1000)`, half away from zero, in µCNY; `None` out of the
+/// `i64` range.
+fn value(price: i64, energy_wh: i64) -> Option<i64> {
     let v = i128::from(price) * i128::from(energy_wh);
     let r = if v >= 0 {
         (v + 500) / 1000
     } else {
         (v - 500) / 1000
     };
-    r.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+    i64::try_from(r).ok()
 }
 
-/// The slot's money between the parties (docs/model.md §5), in µCNY: returns the EVA's
-/// and the operator's changes. The EVs pay the EVA their `amount`s; the EVA buys the
-/// charged energy from the operator at `p_rt`; the operator pays the EVA `W_grid` for the
-/// discharged energy; the EVA pays the operator `C_limit`. So the EVs' changes
-/// (`−amount`), the EVA's and the operator's always sum to zero.
+/// The slot's money between the parties (docs/model.md §5), in µCNY: the EVA's and the
+/// operator's accounts after the slot, from theirs before it (`accounts`). The EVs pay
+/// the EVA their `amount`s; the EVA buys the charged energy from the operator at `p_rt`;
+/// the operator pays the EVA `W_grid` for the discharged energy; the EVA pays the
+/// operator `C_limit`. So the EVs' changes (`−amount`), the EVA's and the operator's
+/// always sum to zero. `None` when a sum leaves the `i64` range (the builder then refuses
+/// the slot and the auditor the block, [`Fault::Overflow`]).
 pub fn slot_accounts<'a>(
+    accounts: (i64, i64),
     txs: impl IntoIterator<Item = &'a Tx>,
     oracle: &OracleMsg,
     w_grid: i64,
     c_limit: i64,
-) -> (i64, i64) {
+) -> Option<(i64, i64)> {
     let mut from_evs = 0i64;
     let mut bought = 0i64;
     let mut v2g = 0i64;
     for t in txs {
-        from_evs = from_evs.saturating_add(t.amount);
+        from_evs = from_evs.checked_add(t.amount)?;
         match t.regime {
-            Regime::Charge => bought = bought.saturating_add(value(oracle.p_rt, t.energy_wh)),
-            Regime::Discharge => v2g = v2g.saturating_add(value(w_grid, -t.energy_wh)),
+            Regime::Charge => bought = bought.checked_add(value(oracle.p_rt, t.energy_wh)?)?,
+            Regime::Discharge => {
+                v2g = v2g.checked_add(value(w_grid, t.energy_wh.checked_neg()?)?)?
+            }
             Regime::Idle => {}
         }
     }
-    let operator = bought.saturating_sub(v2g).saturating_add(c_limit);
-    (from_evs.saturating_sub(operator), operator)
+    let operator = bought.checked_sub(v2g)?.checked_add(c_limit)?;
+    let eva = from_evs.checked_sub(operator)?;
+    Some((
+        accounts.0.checked_add(eva)?,
+        accounts.1.checked_add(operator)?,
+    ))
+}
+
+/// [`Fault::Overflow`] for a slot whose accounts [`slot_accounts`] cannot hold.
+pub fn accounts_overflow() -> Fault {
+    Fault::Overflow("the EVA's or the grid operator's account".into())
 }
 
 /// A transaction with its signatures blanked: what the rules determine.
@@ -423,14 +443,44 @@ mod tests {
             tx(Regime::Discharge, -2_001, -600_300),
             tx(Regime::Idle, 0, -100_000),
         ];
-        let (eva, op) = slot_accounts(&txs, &oracle, 792_000, 1_234);
+        let (eva, op) = slot_accounts((0, 0), &txs, &oracle, 792_000, 1_234).unwrap();
         let evs: i64 = txs.iter().map(|t| -t.amount).sum();
         assert_eq!(evs + eva + op, 0);
         // The operator: 1.12 × 3.75 kWh bought, 0.792 × 2.001 kWh paid, C_limit received.
         assert_eq!(op, 4_200_000 - 1_584_792 + 1_234);
-        assert_eq!(value(792_000, -2_001), -1_584_792);
-        assert_eq!(value(1, 500), 1);
-        assert_eq!(value(1, -500), -1);
+        // Carried over from the accounts before the slot.
+        let after = slot_accounts((10, -20), &txs, &oracle, 792_000, 1_234);
+        assert_eq!(after, Some((eva + 10, op - 20)));
+        assert_eq!(value(792_000, -2_001), Some(-1_584_792));
+        assert_eq!(value(1, 500), Some(1));
+        assert_eq!(value(1, -500), Some(-1));
+        assert_eq!(value(1, 499), Some(0));
+        assert_eq!(value(i64::MAX, 1000), Some(i64::MAX));
+        assert_eq!(value(i64::MAX, 1001), None);
+        assert_eq!(value(i64::MAX, -1001), None);
+        // Out of the i64 range anywhere: no accounts, never a saturated or wrapped sum.
+        let near = i64::MAX - 1_000_000;
+        assert_eq!(
+            slot_accounts((0, near), &txs, &oracle, 792_000, 1_234),
+            None
+        );
+        assert_eq!(
+            slot_accounts((near, 0), &txs, &oracle, 792_000, 1_234),
+            None
+        );
+        assert_eq!(
+            slot_accounts((0, 0), &txs, &oracle, 792_000, i64::MAX),
+            None
+        );
+        let mut big = txs.clone();
+        big[1].amount = i64::MAX;
+        assert_eq!(slot_accounts((0, 0), &big, &oracle, 792_000, 0), None);
+        let mut big = txs.clone();
+        big[0].energy_wh = i64::MAX / 1_000;
+        assert_eq!(slot_accounts((0, 0), &big, &oracle, 792_000, 0), None);
+        let mut big = txs.clone();
+        big[1].energy_wh = i64::MIN;
+        assert_eq!(slot_accounts((0, 0), &big, &oracle, 792_000, 0), None);
         assert_eq!(unsigned(&txs[0]).ev_sig, Bytes([0; 64]));
     }
 
@@ -479,13 +529,14 @@ mod tests {
                 got: 100_050
             })
         );
-        assert!(matches!(
+        // A balance the i64 range cannot hold is refused as such, not as a mismatch.
+        assert_eq!(
             check_tx(&t, 7, i64::MAX, &cx),
-            Err(Fault::Balance {
-                expected: i64::MIN,
-                ..
-            })
-        ));
+            Err(Fault::Overflow(format!(
+                "EV 4: balance {} − amount -100000 µCNY",
+                i64::MAX
+            )))
+        );
         assert!(matches!(
             check_tx(&t, 7, 50, &TxContext { p_delay: 1, ..cx }),
             Err(Fault::Terms(_))

@@ -109,7 +109,9 @@ impl Tx {
         balance_before: i64,
         nonce: u64,
     ) -> Tx {
-        let amount = micro(trade.paid_cny) - micro(trade.received_cny);
+        // Saturating: a sum out of range is refused by the rules ([`check_tx`]), not
+        // wrapped into a plausible number.
+        let amount = micro(trade.paid_cny).saturating_sub(micro(trade.received_cny));
         let unit_price = match trade.regime {
             Regime::Charge => p_c,
             Regime::Discharge => p_d,
@@ -125,7 +127,7 @@ impl Tx {
             energy_wh,
             unit_price,
             amount,
-            balance: balance_before - amount,
+            balance: balance_before.saturating_sub(amount),
             nonce,
             energy_before_kwh: trade.energy_before_kwh,
             meter_wh: energy_wh,

@@ -778,6 +778,53 @@ fn a_run_whose_best_price_lies_in_a_byzantine_sub_range_verifies() {
 }
 
 #[test]
+fn money_past_the_ledgers_integer_range_is_refused_not_saturated() {
+    // Inputs at the top of their ranges (docs/model.md 7): a 10 GWh task every slot at
+    // 100 CNY/kWh with a hundredfold penalty that one EV cannot meet. The operator's
+    // account passes i64::MAX µCNY at block 92: the run is refused there, with nothing
+    // written, instead of recording a saturated account that verify would refuse.
+    let dir = tmp();
+    let d = dir.path();
+    let mut grid = String::from("time,base_load_kw,e_limit_kwh,p_rt\n");
+    let start = v2g::data::time::parse_time("2021-05-27T07:00").unwrap();
+    for t in 0..96 {
+        let time = start + chrono::Duration::minutes(15 * t);
+        grid.push_str(&format!(
+            "{},1e7,1e7,100\n",
+            v2g::data::time::format_time(time)
+        ));
+    }
+    let grid = write(d, "grid.csv", &grid);
+    let fleet = write(
+        d,
+        "fleet.csv",
+        "ev_id,kind,capacity_kwh,initial_kwh,arrival,departure\nx,private,60,30,2021-05-27T07:00,2021-05-28T07:00\n",
+    );
+    let scenario = write(d, "s.toml", "[params]\ndelta_factor = 100\n");
+    let out = d.join("out");
+    let o = simulate(
+        &[
+            "--fleet",
+            fleet.to_str().unwrap(),
+            "--grid",
+            grid.to_str().unwrap(),
+            "--scenario",
+            scenario.to_str().unwrap(),
+        ],
+        &out,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains(
+            "block 92: out of the ledger's integer range: the EVA's or the grid operator's account"
+        ),
+        "{e}"
+    );
+    assert!(!out.exists());
+}
+
+#[test]
 fn a_byzantine_price_cannot_be_adopted() {
     let l0 = parse(fixture(true));
     let h = l0
