@@ -4,6 +4,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
@@ -358,10 +359,37 @@ struct SimulateArgs {
     quiet: bool,
 }
 
+/// Set by the first Ctrl-C (SIGINT), SIGTERM or SIGQUIT during `simulate` or `sweep`: the
+/// run stops at its next progress event and ends as on any other error, its staging
+/// folder removed and nothing written; a second signal ends the process at once.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// Turns the termination signals into [`STOP`] (signal-hook's double Ctrl-C pattern: the
+/// exit on a second signal is registered first).
+fn stop_on_signals() {
+    for &sig in signal_hook::consts::TERM_SIGNALS {
+        let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, &STOP);
+        let _ = signal_hook::flag::register(sig, &STOP);
+    }
+}
+
+/// The progress callbacks' answer: go on, or stop on a signal.
+fn go_on() -> Result<(), Error> {
+    if STOP.load(Ordering::Relaxed) {
+        Err(Error::Stopped)
+    } else {
+        Ok(())
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
+        Err(Error::Stopped) => {
+            eprintln!("v2g: stopped by a signal before the end of the run");
+            ExitCode::from(130)
+        }
         Err(e @ Error::SweepIncomplete { .. }) => {
             eprintln!("v2g: error: {e}");
             ExitCode::FAILURE
@@ -575,11 +603,16 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, Error> {
     let quiet = args.quiet;
     let spec = spec_from(args);
     let mut progress = Progress::new(quiet);
+    stop_on_signals();
     let out = v2g::pipeline::run(&spec, &mut |e| {
         progress.event(&e);
-        Ok(())
+        go_on()
     });
     progress.finish();
+    if let Err(Error::Stopped) = out {
+        eprintln!("v2g: stopped by a signal before the end of the run: nothing was written");
+        return Ok(ExitCode::from(130));
+    }
     let out = out?;
     let mut text = out.summary.render();
     text += "\nwrote ";
@@ -760,10 +793,18 @@ fn sweep_run(args: SweepRunArgs) -> Result<ExitCode, Error> {
         command_line: command_line(),
     };
     let mut progress = SweepProgress::new(args.quiet, opts.shard);
+    stop_on_signals();
     let report = v2g::sweep::run(&plan, &opts, &mut |e| {
         progress.event(&e);
-        Ok(())
-    })?;
+        go_on()
+    });
+    if let Err(Error::Stopped) = report {
+        eprintln!(
+            "v2g: stopped by a signal before the end of the sweep: its finished points are kept, and running it again resumes it"
+        );
+        return Ok(ExitCode::from(130));
+    }
+    let report = report?;
     let mut text = format!(
         "{}{}: {} run, {} already done, {} failed, in {:.1} s\n",
         points(report.points),

@@ -210,6 +210,55 @@ fn a_failure_before_the_swap_leaves_the_old_set_and_no_temporary_files() {
     assert_eq!(names(dir.path()), ["out"], "no staging folder is left");
 }
 
+#[cfg(unix)]
+#[test]
+fn ctrl_c_or_sigterm_stops_a_run_and_leaves_no_staging_folder() {
+    let dir = tmp();
+    let out = dir.path().join("out");
+    ok(&run_env(&out, &["--slots", "4", "-q"], &[]));
+    let before = snapshot(&out);
+    for signal in ["INT", "TERM"] {
+        let child = Command::new(env!("CARGO_BIN_EXE_v2g"))
+            .current_dir(root())
+            .args(["simulate", "--fleet", "data/sustech.csv", "-q", "--out"])
+            .arg(&out)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("v2g starts");
+        // Signal once the run has staged its folder (the whole case study takes seconds).
+        let started = Instant::now();
+        while !names(dir.path())
+            .iter()
+            .any(|n| n.starts_with(".out.v2g-stage-"))
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "no staging folder"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let kill = Command::new("kill")
+            .args([format!("-{signal}"), child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(kill.success());
+        let o = child.wait_with_output().expect("v2g ends");
+        assert_eq!(o.status.code(), Some(130), "SIG{signal}: {}", stderr(&o));
+        assert!(stderr(&o).contains("stopped by a signal"), "{}", stderr(&o));
+        assert_eq!(
+            snapshot(&out),
+            before,
+            "SIG{signal}: the old set is untouched"
+        );
+        assert_eq!(
+            names(dir.path()),
+            ["out"],
+            "SIG{signal}: no staging folder is left"
+        );
+    }
+}
+
 #[test]
 fn a_kill_right_after_the_swap_leaves_the_complete_new_set() {
     let dir = tmp();
