@@ -427,17 +427,7 @@ mod tests {
 
     #[test]
     fn money_is_conserved_between_wallets_eva_and_operator() {
-        let oracle = OracleMsg {
-            slot: 0,
-            p_rt: 1_120_000,
-            p_d_min: -3_360_000,
-            p_d_max: 0,
-            e_limit_wh: 10_000,
-            w_service: 500_000,
-            p_rt_exact: 1.12,
-            e_limit_kwh: 10.0,
-            sig: Bytes([0; 64]),
-        };
+        let oracle = oracle();
         let txs = [
             tx(Regime::Charge, 3_750, 6_075_000),
             tx(Regime::Discharge, -2_001, -600_300),
