@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use chrono::{Duration, NaiveDateTime};
+use chrono::NaiveDateTime;
 
 use crate::data::fleet::{csv_error, open_csv, Fields};
 use crate::data::time::{format_time, time_rule, Horizon, SLOT_MINUTES};
@@ -135,14 +135,11 @@ impl GridSignals {
         };
         // A row inside the horizon but off its slot starts would match no slot: refused
         // rather than silently left out (rows outside the horizon are not used).
-        let end = h.slot_start(h.slots);
-        let slot = Duration::minutes(SLOT_MINUTES);
-        if let Some((i, r)) = self.rows.iter().enumerate().find(|(_, r)| {
-            r.time >= h.start
-                && r.time < end
-                && (r.time - h.start).num_seconds() % slot.num_seconds() != 0
-        }) {
-            let t = ((r.time - h.start).num_seconds() / slot.num_seconds()) as usize;
+        let off_start = self.rows.iter().enumerate().find_map(|(i, r)| {
+            let t = h.slot_containing(r.time)?;
+            (h.slot_start(t) != r.time).then_some((i, r, t))
+        });
+        if let Some((i, r, t)) = off_start {
             return Err(Error::input(
                 file(),
                 self.lines[i],

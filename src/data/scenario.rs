@@ -36,7 +36,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::data::tariff::{Tariff, MAX_PRICE};
-use crate::data::time::{time_rule, Horizon};
+use crate::data::time::{format_time, time_rule, Horizon, MAX_TIME};
 use crate::error::{excerpt_message, Error, Result};
 pub use crate::game::solve::{
     equal_workers, validate_workers, Solver, Worker, DEFAULT_WORKERS, MAX_WORKERS,
@@ -428,14 +428,14 @@ pub fn check_horizon(h: &Horizon, start_name: &str, slots_name: &str) -> Result<
     // Every slot starts at a time a data file may hold (the grid's rows, the oracle's
     // messages), so the horizon ends by 2100-12-31T23:59.
     let last = h.slot_start(h.slots - 1);
-    if last > crate::data::time::MAX_TIME {
+    if last > MAX_TIME {
         return Err(Error::param(
             slots_name,
             format!(
                 "{} slots from {} run past 2100-12-31T23:59: the last would start at {}",
                 h.slots,
-                crate::data::time::format_time(h.start),
-                crate::data::time::format_time(last)
+                format_time(h.start),
+                format_time(last)
             ),
         ));
     }

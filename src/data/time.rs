@@ -143,6 +143,13 @@ impl Horizon {
         self.slot_start(self.slots)
     }
 
+    /// The slot whose `[start, end)` holds `t`, or `None` outside the horizon.
+    pub fn slot_containing(&self, t: NaiveDateTime) -> Option<usize> {
+        let from_start = (t - self.start).num_seconds();
+        let slot = usize::try_from(from_start / (SLOT_MINUTES * 60)).ok()?;
+        (from_start >= 0 && slot < self.slots).then_some(slot)
+    }
+
     /// The slots in which a session `[arrival, departure]` is plugged in for the whole slot
     /// (`arrival <= slot start` and `departure >= slot end`), clipped to the horizon, as a
     /// half-open range of slot indices (empty when there is none).
@@ -176,6 +183,25 @@ mod tests {
 
     fn t(s: &str) -> NaiveDateTime {
         parse_time(s).unwrap()
+    }
+
+    #[test]
+    fn a_time_lies_in_the_slot_whose_start_and_end_hold_it() {
+        let h = Horizon {
+            start: t("2021-05-27T07:00"),
+            slots: 2,
+        };
+        for (time, slot) in [
+            ("2021-05-27T06:59:59", None),
+            ("2021-05-27T07:00", Some(0)),
+            ("2021-05-27T07:14:59", Some(0)),
+            ("2021-05-27T07:15", Some(1)),
+            ("2021-05-27T07:29:59", Some(1)),
+            ("2021-05-27T07:30", None),
+            ("1970-01-01T00:00", None),
+        ] {
+            assert_eq!(h.slot_containing(t(time)), slot, "{time}");
+        }
     }
 
     #[test]
