@@ -386,10 +386,6 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
-        Err(Error::Stopped) => {
-            eprintln!("v2g: stopped by a signal before the end of the run");
-            ExitCode::from(130)
-        }
         Err(e @ Error::SweepIncomplete { .. }) => {
             eprintln!("v2g: error: {e}");
             ExitCode::FAILURE
