@@ -18,13 +18,14 @@
 //! keep their ids (1, 71, 74, 215, 217, 486); the other ids are the remaining integers
 //! from 1 upwards, and the file is sorted by id.
 
-use chrono::{Duration, NaiveDateTime};
+use chrono::{Duration, NaiveDateTime, NaiveTime};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
 use crate::data::fleet::{Ev, Fleet, Kind};
+use crate::data::time::{format_time, MAX_TIME, MIN_TIME};
 use crate::error::{Error, Result};
 use crate::generate::{case_study_day, SUSTECH_SEED};
 
@@ -192,6 +193,33 @@ fn at(day: NaiveDateTime, minutes: i64) -> NaiveDateTime {
 /// in the README): a larger `--n` is refused before anything is allocated.
 pub const MAX_SESSIONS: usize = 10_000_000;
 
+/// The first day, checked before anything is drawn: it is a midnight, and every session
+/// lies within it and the next day (the latest departures are next-day clock times), so
+/// both days must hold times a fleet file may hold (`data::time::time_rule`).
+fn check_day(day: NaiveDateTime) -> Result<()> {
+    let next_day = day.date().succ_opt();
+    if day.time() != NaiveTime::MIN
+        || day < MIN_TIME
+        || next_day.is_none_or(|d| d > MAX_TIME.date())
+    {
+        let shown = if day.time() == NaiveTime::MIN {
+            day.date().to_string()
+        } else {
+            format_time(day)
+        };
+        return Err(Error::param(
+            "--day",
+            format!(
+                "must be a day from {} to {} (sessions run into the next day), not {}",
+                MIN_TIME.date(),
+                MAX_TIME.date() - Duration::days(1),
+                shown
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Generates the fleet described in the module documentation. The same spec gives the
 /// same fleet, bit for bit.
 pub fn generate_fleet(spec: &FleetSpec) -> Result<Fleet> {
@@ -211,8 +239,9 @@ pub fn generate_fleet(spec: &FleetSpec) -> Result<Fleet> {
         ));
     }
     if !(0.0..=1.0).contains(&spec.bus_share) {
-        return Err(Error::param("bus share", "must lie in [0, 1]"));
+        return Err(Error::param("--bus-share", "must lie in [0, 1]"));
     }
+    check_day(spec.day)?;
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
     // Exactly round(bus_share · n) buses, Table II's one included, in shuffled positions.
     let samples_bus = TABLE_II.iter().filter(|s| s.kind == Kind::Bus).count();
@@ -275,6 +304,44 @@ pub fn generate_fleet(spec: &FleetSpec) -> Result<Fleet> {
 mod tests {
     use super::*;
     use crate::data::time::format_time;
+
+    #[test]
+    fn the_day_is_checked_before_drawing_with_both_days_in_range() {
+        let spec = |day: &str, time: (u32, u32)| FleetSpec {
+            n: TABLE_II.len(),
+            day: chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+                .unwrap()
+                .and_hms_opt(time.0, time.1, 0)
+                .unwrap(),
+            ..FleetSpec::default()
+        };
+        // The first and last days whose sessions (into the next day) fit the time range.
+        for day in ["1970-01-01", "2100-12-30"] {
+            let fleet = generate_fleet(&spec(day, (0, 0))).unwrap();
+            assert_eq!(fleet.len(), TABLE_II.len(), "{day}");
+        }
+        for (day, time, shown) in [
+            ("1969-12-31", (0, 0), "not 1969-12-31"),
+            ("2100-12-31", (0, 0), "not 2100-12-31"),
+            ("2021-05-27", (7, 0), "not 2021-05-27T07:00"),
+            ("2021-05-27", (0, 1), "not 2021-05-27T00:01"),
+        ] {
+            let e = generate_fleet(&spec(day, time)).unwrap_err().to_string();
+            assert!(
+                e.contains("--day")
+                    && e.contains("from 1970-01-01 to 2100-12-30")
+                    && e.contains(shown),
+                "{day} {time:?}: {e}"
+            );
+        }
+        let e = generate_fleet(&FleetSpec {
+            bus_share: 1.5,
+            ..FleetSpec::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("--bus-share"), "{e}");
+    }
 
     #[test]
     fn table_ii_rows_appear_verbatim_under_their_ids() {

@@ -272,9 +272,13 @@ fn generators_refuse_bad_arguments_with_exit_2() {
         vec!["fleet", "generate", "--n", "5", "--out"],
         vec!["fleet", "generate", "--bus-share", "1.5", "--out"],
         vec!["fleet", "generate", "--day", "2021-13-01", "--out"],
+        // Sessions run into the next day, which must lie in 1970..=2100 too.
+        vec!["fleet", "generate", "--day", "2100-12-31", "--out"],
+        vec!["fleet", "generate", "--day", "1969-12-31", "--out"],
         vec!["grid", "generate", "--threshold", "-0.1", "--out"],
         vec!["grid", "generate", "--slots", "0", "--out"],
         vec!["grid", "generate", "--start", "noon", "--out"],
+        vec!["grid", "generate", "--start", "2101-01-01T00:00", "--out"],
     ] {
         let mut a: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         a.push(f.display().to_string());
