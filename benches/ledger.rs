@@ -7,8 +7,9 @@
 //!   signature first and then every check. The ceiling.
 //! * `ledger/raw ed25519, block by block`: the same signatures scheduled as the recorder
 //!   schedules them: a block's signatures made beside the checks of the block before.
-//!   Which of the two is faster on this machine depends on the build (signing and
-//!   checking compete differently for a core's units), so the ceiling is the faster one.
+//!   Which of the two is faster on this machine depends on the build (in some builds two
+//!   cores checking at once slow each other down more than a core signing beside a core
+//!   checking), so the ceiling is the faster one.
 //! * `ledger/record`: the ledger's own work for the same trades: a block per slot with
 //!   oracle message, signed proposals, signed transactions, one meter attestation per SCP
 //!   over the Merkle root of its readings, the validators' check of every signature and
