@@ -622,14 +622,31 @@ pub(crate) struct Columns {
 }
 
 impl Columns {
-    /// Maps required and optional column names to their index; unknown or missing
-    /// required columns and duplicates are errors on line 1.
+    /// Maps required and optional column names to their index; an empty first line (or
+    /// an empty file), unknown or missing required columns and duplicates are errors on
+    /// line 1.
     pub(crate) fn new(
         header: &csv::StringRecord,
         required: &[&'static str],
         optional: &[&'static str],
         path: &Path,
     ) -> Result<Self> {
+        // The reader trims fields (`open_csv`); a byte-order mark alone is no name either.
+        if header
+            .iter()
+            .all(|h| h.trim_start_matches('\u{feff}').is_empty())
+        {
+            return Err(Error::input(
+                path,
+                1,
+                0,
+                "",
+                format!(
+                    "no header: the first line must name the columns ({} required)",
+                    required.join(",")
+                ),
+            ));
+        }
         let mut names: Vec<(&'static str, Option<usize>)> = required
             .iter()
             .chain(optional)
@@ -1195,6 +1212,22 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert_eq!(e, "f.csv: read failed: disk on fire");
+    }
+
+    #[test]
+    fn an_empty_file_or_first_line_is_a_missing_header() {
+        for text in ["", "\n", ",,\n1,2,3\n", " , \u{feff}\n"] {
+            let e = load(text).unwrap_err().to_string();
+            assert_eq!(
+                e,
+                "f.csv:1:0: no header: the first line must name the columns \
+                 (ev_id,kind,capacity_kwh,initial_kwh,arrival,departure required)",
+                "{text:?}"
+            );
+        }
+        // One named column is a header, judged column by column as before.
+        let e = load(",ev_id\n").unwrap_err().to_string();
+        assert!(e.starts_with("f.csv:1:1: unknown column"), "{e}");
     }
 
     #[test]

@@ -337,6 +337,16 @@ fn each_fleet_rule_is_reported_with_file_line_column_and_exit_2() {
         "fleet.csv:1:0",
         "lacks the required column 'capacity_kwh'",
     );
+    for empty in ["", "\n"] {
+        rejected(
+            empty,
+            None,
+            None,
+            &[],
+            "fleet.csv:1:0",
+            "no header: the first line must name the columns",
+        );
+    }
     rejected(
         &format!("{HEAD},colour\n"),
         None,
