@@ -623,6 +623,63 @@ mod tests {
     }
 
     #[test]
+    fn horizon_start_may_be_a_toml_local_date_time() {
+        let quoted = Scenario::from_toml(
+            "[horizon]\nstart = \"2021-05-27T08:15\"\n",
+            Path::new("s.toml"),
+        )
+        .unwrap();
+        for value in [
+            "2021-05-27T08:15:00",
+            "2021-05-27T08:15",
+            "2021-05-27 08:15:00",
+        ] {
+            let sc = Scenario::from_toml(
+                &format!("[horizon]\nstart = {value}\n"),
+                Path::new("s.toml"),
+            )
+            .unwrap();
+            assert_eq!(sc.horizon, quoted.horizon, "{value}");
+        }
+        // Not a local date-time: located, with the value or the kind shown.
+        for (value, want) in [
+            (
+                "2021-05-27",
+                "s.toml:2:9: \"2021-05-27\" is not YYYY-MM-DDTHH:MM",
+            ),
+            (
+                "2021-05-27T08:15:00Z",
+                "s.toml:2:9: \"2021-05-27T08:15:00Z\" is not YYYY-MM-DDTHH:MM",
+            ),
+            (
+                "08:15:00",
+                "s.toml:2:9: \"08:15:00\" is not YYYY-MM-DDTHH:MM",
+            ),
+            (
+                "{ a = 1 }",
+                "s.toml:2:9: a table is not a time YYYY-MM-DDTHH:MM",
+            ),
+            (
+                "5",
+                "s.toml:2:9: invalid type: integer `5`, expected a time YYYY-MM-DDTHH:MM",
+            ),
+        ] {
+            let e = Scenario::from_toml(
+                &format!("[horizon]\nstart = {value}\n"),
+                Path::new("s.toml"),
+            )
+            .unwrap_err()
+            .to_string();
+            assert_eq!(e, want, "{value}");
+        }
+        // Written back (summary.json, JSON) as text, and read again from it.
+        let json = serde_json::to_string(&quoted.horizon).unwrap();
+        assert_eq!(json, r#"{"start":"2021-05-27T08:15","slots":96}"#);
+        let back: Horizon = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, quoted.horizon);
+    }
+
+    #[test]
     fn horizon_start_on_a_whole_minute_and_slots_bounded() {
         let sc = Scenario::from_toml(
             "[horizon]\nstart = \"2021-05-27T07:00:30\"\n",

@@ -99,23 +99,51 @@ impl Default for Horizon {
     }
 }
 
-/// serde for a time written `YYYY-MM-DDTHH:MM` (read with [`parse_time`]).
+/// serde for a time written `YYYY-MM-DDTHH:MM` (read with [`parse_time`]). In TOML the
+/// time may also be a local date-time value, unquoted (`start = 2021-05-27T07:00:00`).
 mod minute_format {
     use chrono::NaiveDateTime;
-    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+    use serde::de::{value::MapAccessDeserializer, Error, MapAccess, Visitor};
+    use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(t: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&super::format_time(*t))
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDateTime, D::Error> {
-        let s = String::deserialize(d)?;
-        super::parse_time(&s).ok_or_else(|| {
-            D::Error::custom(format!(
+        d.deserialize_any(Time)
+    }
+
+    struct Time;
+
+    fn parse<E: Error>(s: &str) -> Result<NaiveDateTime, E> {
+        super::parse_time(s).ok_or_else(|| {
+            E::custom(format!(
                 "{} is not YYYY-MM-DDTHH:MM",
-                crate::error::excerpt(&s)
+                crate::error::excerpt(s)
             ))
         })
+    }
+
+    impl<'de> Visitor<'de> for Time {
+        type Value = NaiveDateTime;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a time YYYY-MM-DDTHH:MM")
+        }
+
+        fn visit_str<E: Error>(self, s: &str) -> Result<NaiveDateTime, E> {
+            parse(s)
+        }
+
+        /// A TOML date-time, which the `toml` crate hands over as a map: read through
+        /// its own type, then as text. A date alone or a time with an offset is refused
+        /// by [`super::parse_time`] like any other text.
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<NaiveDateTime, A::Error> {
+            let t = toml::value::Datetime::deserialize(MapAccessDeserializer::new(map))
+                .map_err(|_| A::Error::custom("a table is not a time YYYY-MM-DDTHH:MM"))?;
+            parse(&t.to_string())
+        }
     }
 }
 

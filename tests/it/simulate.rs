@@ -546,3 +546,55 @@ fn help_and_version() {
     // Unknown flags are usage errors: exit 2.
     assert_eq!(v2g(["simulate", "--fleat", "x"]).status.code(), Some(2));
 }
+
+#[test]
+fn a_toml_local_date_time_starts_the_horizon_like_its_text() {
+    let dir = tmp();
+    let fleet = test_data("two_ev.csv");
+    let run = |name: &str, start: &str| {
+        let s = write(
+            dir.path(),
+            &format!("{name}.toml"),
+            &format!("ledger = \"off\"\n[horizon]\nstart = {start}\nslots = 2\n"),
+        );
+        let out = dir.path().join(name);
+        let o = simulate(
+            &[
+                "--fleet",
+                fleet.to_str().unwrap(),
+                "--scenario",
+                s.to_str().unwrap(),
+                "--quiet",
+            ],
+            &out,
+        );
+        assert!(o.status.success(), "{start}: {}", stderr(&o));
+        std::fs::read_to_string(out.join("slots.csv")).unwrap()
+    };
+    let quoted = run("quoted", "\"2021-05-27T12:00\"");
+    assert_eq!(run("local", "2021-05-27T12:00:00"), quoted);
+    assert!(quoted.lines().nth(1).unwrap().contains("2021-05-27T12:00"));
+    // A date-time with an offset is not a local time: exit 2, located, nothing written.
+    let s = write(
+        dir.path(),
+        "offset.toml",
+        "[horizon]\nstart = 2021-05-27T16:00:00+08:00\n",
+    );
+    let out = dir.path().join("offset");
+    let o = simulate(
+        &[
+            "--fleet",
+            fleet.to_str().unwrap(),
+            "--scenario",
+            s.to_str().unwrap(),
+        ],
+        &out,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("offset.toml:2:9: \"2021-05-27T16:00:00+08:00\" is not YYYY-MM-DDTHH:MM"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}
