@@ -624,22 +624,19 @@ mod tests {
 
     #[test]
     fn horizon_start_may_be_a_toml_local_date_time() {
-        let quoted = Scenario::from_toml(
-            "[horizon]\nstart = \"2021-05-27T08:15\"\n",
-            Path::new("s.toml"),
-        )
-        .unwrap();
+        let read = |value: &str| {
+            Scenario::from_toml(
+                &format!("[horizon]\nstart = {value}\n"),
+                Path::new("s.toml"),
+            )
+        };
+        let quoted = read("\"2021-05-27T08:15\"").unwrap();
         for value in [
             "2021-05-27T08:15:00",
             "2021-05-27T08:15",
             "2021-05-27 08:15:00",
         ] {
-            let sc = Scenario::from_toml(
-                &format!("[horizon]\nstart = {value}\n"),
-                Path::new("s.toml"),
-            )
-            .unwrap();
-            assert_eq!(sc.horizon, quoted.horizon, "{value}");
+            assert_eq!(read(value).unwrap().horizon, quoted.horizon, "{value}");
         }
         // Not a local date-time: located, with the value or the kind shown.
         for (value, want) in [
@@ -664,12 +661,7 @@ mod tests {
                 "s.toml:2:9: invalid type: integer `5`, expected a time YYYY-MM-DDTHH:MM",
             ),
         ] {
-            let e = Scenario::from_toml(
-                &format!("[horizon]\nstart = {value}\n"),
-                Path::new("s.toml"),
-            )
-            .unwrap_err()
-            .to_string();
+            let e = read(value).unwrap_err().to_string();
             assert_eq!(e, want, "{value}");
         }
         // Written back (summary.json, JSON) as text, and read again from it.

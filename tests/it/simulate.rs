@@ -551,23 +551,23 @@ fn help_and_version() {
 fn a_toml_local_date_time_starts_the_horizon_like_its_text() {
     let dir = tmp();
     let fleet = test_data("two_ev.csv");
-    let run = |name: &str, start: &str| {
+    // Simulates with a scenario of that start into a folder of that name.
+    let sim = |name: &str, start: &str| {
         let s = write(
             dir.path(),
             &format!("{name}.toml"),
             &format!("ledger = \"off\"\n[horizon]\nstart = {start}\nslots = 2\n"),
         );
         let out = dir.path().join(name);
+        let args = ["--fleet", fleet.to_str().unwrap(), "--scenario"];
         let o = simulate(
-            &[
-                "--fleet",
-                fleet.to_str().unwrap(),
-                "--scenario",
-                s.to_str().unwrap(),
-                "--quiet",
-            ],
+            &[&args[..], &[s.to_str().unwrap(), "--quiet"]].concat(),
             &out,
         );
+        (o, out)
+    };
+    let run = |name: &str, start: &str| {
+        let (o, out) = sim(name, start);
         assert!(o.status.success(), "{start}: {}", stderr(&o));
         std::fs::read_to_string(out.join("slots.csv")).unwrap()
     };
@@ -575,25 +575,11 @@ fn a_toml_local_date_time_starts_the_horizon_like_its_text() {
     assert_eq!(run("local", "2021-05-27T12:00:00"), quoted);
     assert!(quoted.lines().nth(1).unwrap().contains("2021-05-27T12:00"));
     // A date-time with an offset is not a local time: exit 2, located, nothing written.
-    let s = write(
-        dir.path(),
-        "offset.toml",
-        "[horizon]\nstart = 2021-05-27T16:00:00+08:00\n",
-    );
-    let out = dir.path().join("offset");
-    let o = simulate(
-        &[
-            "--fleet",
-            fleet.to_str().unwrap(),
-            "--scenario",
-            s.to_str().unwrap(),
-        ],
-        &out,
-    );
+    let (o, out) = sim("offset", "2021-05-27T16:00:00+08:00");
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert!(
-        err.contains("offset.toml:2:9: \"2021-05-27T16:00:00+08:00\" is not YYYY-MM-DDTHH:MM"),
+        err.contains("offset.toml:3:9: \"2021-05-27T16:00:00+08:00\" is not YYYY-MM-DDTHH:MM"),
         "{err}"
     );
     assert!(!out.exists());
