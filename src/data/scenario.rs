@@ -432,9 +432,10 @@ pub fn check_horizon(h: &Horizon, start_name: &str, slots_name: &str) -> Result<
         return Err(Error::param(
             slots_name,
             format!(
-                "{} slots from {} run past 2100-12-31T23:59: the last would start at {}",
+                "{} slots from {} run past {}: the last would start at {}",
                 h.slots,
                 format_time(h.start),
+                format_time(MAX_TIME),
                 format_time(last)
             ),
         ));

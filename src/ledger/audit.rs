@@ -54,7 +54,7 @@ use crate::ledger::chain::Ledger;
 use crate::ledger::consensus::byzantine_set;
 use crate::ledger::consensus::{evidence_root, proposals_root, vote_bytes};
 use crate::ledger::keys::{
-    shared_key, shared_key_message, verify_all, verify_one, verifying_key, Role,
+    parties, shared_key, shared_key_message, verify_all, verify_one, verifying_key,
 };
 use crate::ledger::light::LightClient;
 use crate::ledger::merkle::{self, Tree};
@@ -369,19 +369,13 @@ fn check_genesis(g: &Genesis) -> Result<Keys, LedgerError> {
             excerpt(&w.id)
         ));
     }
-    let keys = g
-        .evs
-        .iter()
-        .enumerate()
-        .filter(|&(i, _)| wallet[i] == i)
-        .map(|(i, w)| ((Role::Ev, i), &w.key.0))
-        .chain(
-            g.scps
-                .iter()
-                .enumerate()
-                .map(|(j, k)| ((Role::Scp, j), &k.0)),
-        )
-        .chain([((Role::Oracle, 0), &g.oracle.0), ((Role::Eva, 0), &g.eva.0)]);
+    let keys = parties(
+        &wallet,
+        g.evs.iter().map(|w| &w.key.0),
+        g.scps.iter().map(|k| &k.0),
+        &g.oracle.0,
+        &g.eva.0,
+    );
     if let Some(pair) = shared_key(keys) {
         return bad(shared_key_message(pair, |i| g.evs[i].id.as_str()));
     }

@@ -92,28 +92,29 @@ pub fn shared_key_message<'a>(
     )
 }
 
-/// The keyring's parties as the genesis lists them (each wallet once, by its first
-/// session), for [`shared_key`]: `(role, index)`, the index a session's, an SCP's or 0.
-fn parties(ring: &Keyring) -> Vec<((Role, usize), [u8; 32])> {
-    let wallet = wallet_of(&ring.ev_ids);
-    let evs = ring
-        .evs
-        .iter()
+/// The parties the genesis lists, each with its key, for [`shared_key`]: every wallet
+/// once (by its first session: `wallet` maps each session to it), every SCP, the oracle
+/// and the EVA, as `(role, index)`, the index a session's, an SCP's or 0. The keyring
+/// (public keys of its signing keys) and the auditor (the genesis's keys) both list them
+/// here, so both apply one rule.
+pub fn parties<'a, K: 'a>(
+    wallet: &'a [usize],
+    evs: impl IntoIterator<Item = K> + 'a,
+    scps: impl IntoIterator<Item = K> + 'a,
+    oracle: K,
+    eva: K,
+) -> impl Iterator<Item = ((Role, usize), K)> + 'a {
+    let evs = evs
+        .into_iter()
         .enumerate()
         .filter(|&(i, _)| wallet[i] == i)
         .map(|(i, k)| ((Role::Ev, i), k));
-    let scps = ring
-        .scps
-        .iter()
+    let scps = scps
+        .into_iter()
         .enumerate()
         .map(|(j, k)| ((Role::Scp, j), k));
     evs.chain(scps)
-        .chain([
-            ((Role::Oracle, 0), &ring.oracle),
-            ((Role::Eva, 0), &ring.eva),
-        ])
-        .map(|(p, k)| (p, k.verifying_key().to_bytes()))
-        .collect()
+        .chain([((Role::Oracle, 0), oracle), ((Role::Eva, 0), eva)])
 }
 
 /// Parses a stored public key, refusing non-points and weak (small-order) keys.
@@ -256,7 +257,16 @@ impl Keyring {
 
     /// Refuses a keyring in which two parties share a key ([`shared_key`]), naming them.
     pub fn check_distinct(&self) -> std::result::Result<(), String> {
-        let keys = parties(self);
+        let wallet = wallet_of(&self.ev_ids);
+        let public = |k: &SigningKey| k.verifying_key().to_bytes();
+        let keys: Vec<((Role, usize), [u8; 32])> = parties(
+            &wallet,
+            self.evs.iter().map(public),
+            self.scps.iter().map(public),
+            public(&self.oracle),
+            public(&self.eva),
+        )
+        .collect();
         match shared_key(keys.iter().map(|(p, k)| (*p, k))) {
             None => Ok(()),
             Some(pair) => Err(shared_key_message(pair, |i| &self.ev_ids[i])),
