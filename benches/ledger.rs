@@ -52,7 +52,7 @@ use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throug
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use rayon::prelude::*;
 use v2g::game::solve::equal_workers;
-use v2g::ledger::consensus::vote_bytes;
+use v2g::ledger::consensus::{vote_bytes, VoteKind};
 use v2g::ledger::LedgerBuilder;
 use v2g::{Ev, Fleet, Kind, OwnedOutcome, Run, Scenario};
 
@@ -163,13 +163,13 @@ impl Messages {
                 checked.extend(
                     b.votes
                         .iter()
-                        .map(|v| vote_bytes(chain, h, &prevote, v.scp)),
+                        .map(|v| vote_bytes(VoteKind::Prevote, chain, h, &prevote, v.scp)),
                 );
                 let hash = b.header.hash(chain);
                 let signed = b
                     .votes
                     .iter()
-                    .map(|v| vote_bytes(chain, h, &hash, v.scp))
+                    .map(|v| vote_bytes(VoteKind::Precommit, chain, h, &hash, v.scp))
                     .collect();
                 BlockMessages { checked, signed }
             })

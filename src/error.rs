@@ -57,6 +57,16 @@ pub enum Error {
     /// The ledger (trust layer) failed a check: where, and why (see `ledger::audit`).
     #[error("{0}")]
     Ledger(#[from] crate::ledger::LedgerError),
+    /// A ledger file (`ledger.jsonl`, `genesis.json`) failed a check: the file, then
+    /// where in it and why.
+    #[error("{}: {source}", path.display())]
+    LedgerFile {
+        /// The file.
+        path: PathBuf,
+        /// The failed check.
+        #[source]
+        source: crate::ledger::LedgerError,
+    },
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]
     Io {

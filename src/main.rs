@@ -82,6 +82,11 @@ enum Command {
         /// genesis.json beside the ledger.
         #[arg(long, value_name = "HEX")]
         genesis_hash: Option<String>,
+        /// The run's grid file (its SHA-256 must be the one the genesis commits to): every
+        /// oracle message is then checked against it. A run without a grid file needs
+        /// none: its messages are checked against the committed tariff.
+        #[arg(long, value_name = "FILE")]
+        grid: Option<PathBuf>,
     },
 }
 
@@ -423,7 +428,8 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             file,
             genesis,
             genesis_hash,
-        } => verify(&file, genesis, genesis_hash.as_deref()),
+            grid,
+        } => verify(&file, genesis, genesis_hash.as_deref(), grid),
     }
 }
 
@@ -433,6 +439,7 @@ fn verify(
     file: &std::path::Path,
     genesis: Option<PathBuf>,
     genesis_hash: Option<&str>,
+    grid: Option<PathBuf>,
 ) -> Result<ExitCode, Error> {
     let pin = match genesis_hash {
         Some(h) => Some(
@@ -441,29 +448,22 @@ fn verify(
         ),
         None => None,
     };
-    let pinned_file = genesis.is_some();
-    let genesis_path = genesis.unwrap_or_else(|| {
-        file.parent()
-            .unwrap_or(std::path::Path::new("."))
-            .join("genesis.json")
-    });
-    let gbytes = std::fs::read(&genesis_path).map_err(|e| Error::io(&genesis_path, e))?;
-    // A genesis file given on the command line pins its own hash.
-    let pin = match (pin, pinned_file) {
-        (Some(h), _) => Some(h),
-        (None, true) => match v2g::ledger::store::parse_genesis(&gbytes) {
-            Ok(g) => Some(g.hash()),
-            Err(e) => {
-                eprintln!("v2g: {}: {e}", genesis_path.display());
-                return Ok(ExitCode::FAILURE);
-            }
-        },
-        (None, false) => None,
+    let files = v2g::ledger::audit::Files {
+        ledger: file.to_path_buf(),
+        genesis_pinned: genesis.is_some(),
+        // A genesis file given on the command line pins its own hash.
+        genesis: genesis.unwrap_or_else(|| {
+            file.parent()
+                .unwrap_or(std::path::Path::new("."))
+                .join("genesis.json")
+        }),
+        pin,
+        grid,
     };
-    match v2g::ledger::audit::verify_file(file, &gbytes, pin.as_ref()) {
+    match v2g::ledger::audit::verify_files(&files) {
         Ok(report) => Ok(print_stdout(&format!("{}: {report}\n", file.display()))),
-        Err(Error::Ledger(e)) => {
-            eprintln!("v2g: {}: {e}", file.display());
+        Err(e @ Error::LedgerFile { .. }) => {
+            eprintln!("v2g: {e}");
             Ok(ExitCode::FAILURE)
         }
         Err(e) => Err(e),

@@ -18,12 +18,13 @@ use crate::{epoch_seconds, f64_bytes, i64_bytes, package_error, to_py_err};
 /// (the line it prints after `v2g: FILE: ` before exiting 1). Files that cannot be read
 /// and a malformed `genesis_hash` raise, as the CLI exits 2 for them.
 #[pyfunction]
-#[pyo3(signature = (ledger, genesis=None, genesis_hash=None))]
+#[pyo3(signature = (ledger, genesis=None, genesis_hash=None, grid=None))]
 fn verify<'py>(
     py: Python<'py>,
     ledger: PathBuf,
     genesis: Option<PathBuf>,
     genesis_hash: Option<&str>,
+    grid: Option<PathBuf>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     let pin = match genesis_hash {
@@ -43,28 +44,19 @@ fn verify<'py>(
             "give genesis or genesis_hash, not both".into(),
         ));
     }
-    let pinned_file = genesis.is_some();
-    let genesis_path = genesis.unwrap_or_else(|| {
-        ledger
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join("genesis.json")
-    });
-    let gbytes = std::fs::read(&genesis_path)
-        .map_err(|e| to_py_err(py, v2g::Error::io(&genesis_path, e)))?;
-    let pin = match (pin, pinned_file) {
-        (Some(h), _) => Some(h),
-        (None, true) => match v2g::ledger::store::parse_genesis(&gbytes) {
-            Ok(g) => Some(g.hash()),
-            Err(e) => {
-                d.set_item("ok", false)?;
-                d.set_item("error", format!("{}: {e}", genesis_path.display()))?;
-                return Ok(d);
-            }
-        },
-        (None, false) => None,
+    let files = v2g::ledger::audit::Files {
+        genesis_pinned: genesis.is_some(),
+        genesis: genesis.unwrap_or_else(|| {
+            ledger
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join("genesis.json")
+        }),
+        ledger: ledger.clone(),
+        pin,
+        grid,
     };
-    let result = py.detach(|| v2g::ledger::audit::verify_file(&ledger, &gbytes, pin.as_ref()));
+    let result = py.detach(|| v2g::ledger::audit::verify_files(&files));
     match result {
         Ok(r) => {
             d.set_item("ok", true)?;
@@ -84,9 +76,16 @@ fn verify<'py>(
             d.set_item("operator_balance", r.operator_balance)?;
             d.set_item("message", r.to_string())?;
         }
-        Err(v2g::Error::Ledger(e)) => {
+        // The ledger's own faults as the CLI prints them after `v2g: FILE: `; a faulty
+        // genesis with its file's name.
+        Err(v2g::Error::LedgerFile { path, source }) => {
             d.set_item("ok", false)?;
-            d.set_item("error", e.to_string())?;
+            let error = if path == ledger {
+                source.to_string()
+            } else {
+                format!("{}: {source}", path.display())
+            };
+            d.set_item("error", error)?;
         }
         Err(e) => return Err(to_py_err(py, e)),
     }

@@ -51,8 +51,9 @@ use crate::data::grid::{GridRow, GridSignals};
 use crate::error::excerpt;
 use crate::ledger::block::{Block, Genesis, PROTOCOL};
 use crate::ledger::chain::Ledger;
-use crate::ledger::consensus::byzantine_set;
-use crate::ledger::consensus::{evidence_root, proposals_root, vote_bytes};
+use crate::ledger::consensus::{
+    byzantine_set, commit_hash, evidence_root, proposals_root, vote_bytes, Seal, VoteKind,
+};
 use crate::ledger::keys::{
     parties, shared_key, shared_key_message, verify_all, verify_one, verifying_key,
 };
@@ -61,8 +62,8 @@ use crate::ledger::merkle::{self, Tree};
 use crate::ledger::meter::readings;
 use crate::ledger::oracle::OracleMsg;
 use crate::ledger::rules::{
-    accounts_overflow, check_decision, check_tx, claim_of, slot_accounts, unsigned, unsigned_txs,
-    TxContext,
+    accounts_overflow, check_decision, check_tx, claim_of, equivocation_header, false_claim,
+    honest_voters, slot_accounts, unsigned, unsigned_txs, TxContext,
 };
 use crate::ledger::store;
 use crate::ledger::units::{micro, wh, Hash, Sig};
@@ -103,6 +104,23 @@ pub struct AuditReport {
     /// The grid operator's account at the end, µCNY (replayed): wallets, EVA and
     /// operator sum to zero.
     pub operator_balance: i64,
+    /// What the oracle's messages were replayed from.
+    pub oracle: OracleData,
+}
+
+/// What the auditor replayed the oracle's messages (step 3) from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OracleData {
+    /// The run had no grid file: every message must carry the committed tariff's `p_rt`
+    /// and `E_limit = 0`, which the genesis alone determines.
+    #[default]
+    Tariff,
+    /// The run's grid file (`--grid`, its SHA-256 the committed one): every message must
+    /// carry its values.
+    GridFile,
+    /// The run had a grid file the auditor did not give: the messages are the operator's
+    /// word (signed, committed in the headers, replayed, but not compared with the file).
+    Signed,
 }
 
 impl std::fmt::Display for AuditReport {
@@ -112,7 +130,7 @@ impl std::fmt::Display for AuditReport {
             "OK: {} blocks, {} transactions, {} signatures ({} votes), {} wallets, \
              {} light clients with {} inclusion proofs, {} false proposals and {} \
              equivocations on record; every decision replayed; wallets {} µCNY, EVA {} µCNY, \
-             operator {} µCNY (sum 0); ",
+             operator {} µCNY (sum 0); oracle data {}; ",
             self.blocks,
             self.transactions,
             self.signatures,
@@ -124,7 +142,13 @@ impl std::fmt::Display for AuditReport {
             self.evidence,
             self.total_balance,
             self.eva_balance,
-            self.operator_balance
+            self.operator_balance,
+            match self.oracle {
+                OracleData::Tariff => "checked against the committed tariff (no grid file)",
+                OracleData::GridFile => "checked against the committed grid file",
+                OracleData::Signed =>
+                    "the operator's signed word: give the run's grid file with --grid to check it",
+            }
         )?;
         if self.pinned {
             write!(f, "genesis {} pinned", self.genesis)
@@ -139,6 +163,20 @@ impl std::fmt::Display for AuditReport {
     }
 }
 
+/// What the auditor holds besides the ledger: the genesis it trusts, and the grid file
+/// the genesis commits to, when it has one.
+#[derive(Debug, Clone, Default)]
+pub struct Trust {
+    /// The genesis hash the ledger must start from (`--genesis` or `--genesis-hash`);
+    /// `None` checks the files' integrity only.
+    pub pin: Option<Hash>,
+    /// The run's grid signals (`--grid FILE`), read from a file whose SHA-256 the caller
+    /// compared with the genesis's commitment ([`grid_of`]). With it every oracle message
+    /// is replayed from the file; without it, a run with a grid file is replayed from the
+    /// oracle's signed data (a run without one always from the committed tariff).
+    pub grid: Option<GridSignals>,
+}
+
 /// Verifies a ledger file's bytes against its genesis record's bytes (`genesis.json`).
 /// With `pin`, the genesis must have exactly that hash; without, the audit checks the
 /// files' integrity only ([`AuditReport::pinned`] is false).
@@ -147,68 +185,206 @@ pub fn verify(
     genesis: &[u8],
     pin: Option<&Hash>,
 ) -> Result<AuditReport, LedgerError> {
-    verify_stream(|| Ok(std::io::Cursor::new(ledger)), genesis, pin)
+    let trust = Trust {
+        pin: pin.copied(),
+        grid: None,
+    };
+    verify_with(ledger, genesis, &trust)
 }
 
-/// [`verify`] of a ledger file read as a stream, in two passes (the oracle's data, then
-/// every block): memory holds one block and what the next block needs, whatever the
-/// horizon; a record longer than any block of this genesis can need is refused before it
-/// is read whole.
+/// [`verify`] with everything the auditor trusts ([`Trust`]).
+pub fn verify_with(
+    ledger: &[u8],
+    genesis: &[u8],
+    trust: &Trust,
+) -> Result<AuditReport, LedgerError> {
+    let g = store::parse_genesis(genesis)?;
+    let len = ledger.len() as u64;
+    verify_stream(|| Ok(std::io::Cursor::new(ledger)), len, &g, trust)
+}
+
+/// The grid signals of `bytes` (the file at `path`), if their SHA-256 is the one
+/// `genesis` commits to: what [`Trust::grid`] takes. Refuses a file of another hash, or
+/// any grid file for a run that had none.
+pub fn grid_of(
+    genesis: &Genesis,
+    path: &std::path::Path,
+    bytes: &[u8],
+) -> Result<GridSignals, crate::error::Error> {
+    let wrong = |why: String| crate::error::Error::param("--grid", why);
+    let sha = crate::data::sha256_hex(bytes);
+    match &genesis.commitment.grid_sha256 {
+        None => Err(wrong(
+            "the genesis commits to a run without a grid file".into(),
+        )),
+        Some(want) if *want != sha => Err(wrong(format!(
+            "{} has SHA-256 {sha}, the genesis commits to {want}",
+            path.display()
+        ))),
+        Some(_) => GridSignals::from_reader(bytes, path),
+    }
+}
+
+/// Where the auditor finds the files of `v2g verify`.
+#[derive(Debug, Clone)]
+pub struct Files {
+    /// `ledger.jsonl`.
+    pub ledger: std::path::PathBuf,
+    /// The genesis: the trusted copy (`--genesis FILE`), or the `genesis.json` beside the
+    /// ledger.
+    pub genesis: std::path::PathBuf,
+    /// Whether [`Files::genesis`] is the trusted copy, which pins its own hash.
+    pub genesis_pinned: bool,
+    /// The trusted genesis hash (`--genesis-hash`).
+    pub pin: Option<Hash>,
+    /// The run's grid file (`--grid`).
+    pub grid: Option<std::path::PathBuf>,
+}
+
+/// `v2g verify`: reads the files of `files`, each a regular file of bounded size
+/// ([`store::read_regular`], [`store::open_regular`]), and verifies the ledger as a
+/// stream. Errors that concern a file name it; a failed check is
+/// [`crate::error::Error::Ledger`].
+pub fn verify_files(files: &Files) -> Result<AuditReport, crate::error::Error> {
+    use crate::error::Error;
+    let in_ledger = |source| Error::LedgerFile {
+        path: files.ledger.clone(),
+        source,
+    };
+    // The ledger first: a missing or unreadable ledger is named as such.
+    let (_, len) = store::open_regular(&files.ledger).map_err(|e| Error::io(&files.ledger, e))?;
+    let gbytes = store::read_regular(&files.genesis, store::GENESIS_MAX_BYTES)
+        .map_err(|e| Error::io(&files.genesis, e))?;
+    let g = store::parse_genesis(&gbytes).map_err(|source| Error::LedgerFile {
+        path: files.genesis.clone(),
+        source,
+    })?;
+    drop(gbytes);
+    let pin = match (files.pin, files.genesis_pinned) {
+        (Some(h), _) => Some(h),
+        (None, true) => Some(g.hash()),
+        (None, false) => None,
+    };
+    let grid = match &files.grid {
+        None => None,
+        Some(path) => {
+            let bytes =
+                store::read_regular(path, GRID_MAX_BYTES).map_err(|e| Error::io(path, e))?;
+            Some(grid_of(&g, path, &bytes)?)
+        }
+    };
+    let path = files.ledger.as_path();
+    let open =
+        || store::open_regular(path).map(|(f, _)| std::io::BufReader::with_capacity(1 << 20, f));
+    verify_stream(open, len, &g, &Trust { pin, grid }).map_err(in_ledger)
+}
+
+/// [`verify_files`] of a ledger and its genesis bytes (the Python binding's and older
+/// callers' form): `pin` as in [`verify`].
 pub fn verify_file(
     path: &std::path::Path,
     genesis: &[u8],
     pin: Option<&Hash>,
 ) -> Result<AuditReport, crate::error::Error> {
-    std::fs::metadata(path).map_err(|e| crate::error::Error::io(path, e))?;
-    Ok(verify_stream(
-        || std::fs::File::open(path).map(|f| std::io::BufReader::with_capacity(1 << 20, f)),
-        genesis,
-        pin,
-    )?)
+    use crate::error::Error;
+    let (_, len) = store::open_regular(path).map_err(|e| Error::io(path, e))?;
+    let g = store::parse_genesis(genesis)?;
+    let open =
+        || store::open_regular(path).map(|(f, _)| std::io::BufReader::with_capacity(1 << 20, f));
+    let trust = Trust {
+        pin: pin.copied(),
+        grid: None,
+    };
+    Ok(verify_stream(open, len, &g, &trust)?)
 }
 
+/// The most bytes a grid file given to `verify --grid` may have.
+const GRID_MAX_BYTES: u64 = 1 << 30;
+
+/// Verifies a ledger read as a stream (`open` opens it anew for each pass, `len` is its
+/// size in bytes), in two passes (the oracle's data, then every block and the seal):
+/// memory holds one block and what the next block needs, whatever the horizon, and the
+/// reading is bounded by the genesis ([`store::Limits`]): a file longer in bytes than the
+/// genesis allows is refused unread, a line longer than its block can need is refused
+/// before it is read whole, and a line past the seal is refused when it is reached.
 fn verify_stream<R: std::io::BufRead>(
     open: impl Fn() -> std::io::Result<R>,
-    genesis: &[u8],
-    pin: Option<&Hash>,
+    len: u64,
+    g: &Genesis,
+    trust: &Trust,
 ) -> Result<AuditReport, LedgerError> {
-    let g = store::parse_genesis(genesis)?;
     let hash = g.hash();
-    if let Some(want) = pin {
+    if let Some(want) = &trust.pin {
         if *want != hash {
             return Err(LedgerError::global(Fault::Genesis(format!(
                 "the genesis has hash {hash}, not the pinned {want}"
             ))));
         }
     }
+    let mut audit = Audit::new(g)?;
+    let limits = store::Limits::of(g);
+    if len > limits.bytes() {
+        return Err(LedgerError::global(Fault::Format(format!(
+            "the file has {len} bytes, more than the {} a ledger of this genesis can need",
+            limits.bytes()
+        ))));
+    }
     let io = |e: std::io::Error| LedgerError::global(Fault::Format(format!("read failed: {e}")));
-    let limit = store::line_limit(&g);
-    // Pass 1: the first line names the genesis; each block's exact oracle data.
-    let mut lines = store::Lines::new(open().map_err(io)?, limit);
+    // Pass 1: the first line names the genesis; each block's exact oracle data. At most
+    // one line past the seal is read, so that pass 2 reports a ledger one block too long
+    // in its order.
+    let mut lines = store::Lines::new(open().map_err(io)?, limits.line(1));
     match lines.next_line()? {
-        Some(first) => store::parse_anchor(first, &g)?,
+        Some(first) => store::parse_anchor(first, g)?,
         None => return Err(LedgerError::global(Fault::Format("empty file".into())).on_line(1)),
     }
-    let mut rows = Vec::new();
-    while let Some(line) = lines.next_line()? {
-        rows.push(store::oracle_of(line).unwrap_or((0.0, 0.0)));
-    }
-    let total = rows.len() as u64;
-    // Pass 2: every block checked as it is read, and replayed.
-    let mut lines = store::Lines::new(open().map_err(io)?, limit);
-    lines.next_line()?;
-    let mut audit = Audit::new(&g).map_err(|e| e.on_line(1))?;
-    let mut read = |t: usize, audit: &mut Audit<'_>| -> Result<Option<Block>, LedgerError> {
+    let mut rows = Vec::with_capacity(usize::try_from(g.slots).unwrap_or(0).min(1 << 20));
+    loop {
         let n = lines.line() + 1;
+        lines.set_limit(limits.line(n));
+        let Some(line) = lines.next_line()? else {
+            break;
+        };
+        if n > limits.lines() + 1 {
+            return Err(LedgerError::global(Fault::Format(format!(
+                "a record past the seal: a ledger of this genesis has {} blocks and a seal",
+                g.slots
+            )))
+            .on_line(n));
+        }
+        if !line.starts_with(b"{\"seal\":") {
+            rows.push(store::oracle_of(line).unwrap_or((0.0, 0.0)));
+        }
+    }
+    // The blocks in the file, for a length fault; the oracle data per slot.
+    let total = rows.len() as u64;
+    rows.truncate(usize::try_from(g.slots).unwrap_or(usize::MAX));
+    // Pass 2: every block checked as it is read, and replayed; then the seal.
+    let mut lines = store::Lines::new(open().map_err(io)?, limits.line(1));
+    lines.next_line()?;
+    let sealed: std::cell::RefCell<Option<(u64, Seal)>> = std::cell::RefCell::new(None);
+    let mut read = |t: usize, audit: &mut Audit<'_>| -> Result<Option<Block>, LedgerError> {
+        if sealed.borrow().is_some() {
+            return Ok(None);
+        }
+        let n = lines.line() + 1;
+        lines.set_limit(limits.line(n));
         let Some(line) = lines.next_line()? else {
             return Ok(None);
         };
-        let b = store::parse_block(line, n)?;
-        audit.block(t, &b, total).map_err(|e| e.on_line(n))?;
-        Ok(Some(b))
+        match store::parse_body(line, n)? {
+            store::Body::Block(b) => {
+                audit.block(t, &b, total).map_err(|e| e.on_line(n))?;
+                Ok(Some(b))
+            }
+            store::Body::Seal(seal) => {
+                *sealed.borrow_mut() = Some((n, seal));
+                Ok(None)
+            }
+        }
     };
     let mut seen = 0u64;
-    let (eva, operator) = replay(&g, &rows, |t| {
+    let (eva, operator) = replay(g, &rows, trust.grid.as_ref(), |t| {
         let b = read(t, &mut audit)?;
         if b.is_some() {
             seen = t as u64 + 1;
@@ -223,16 +399,94 @@ fn verify_stream<R: std::io::BufRead>(
             e.on_line(line)
         }
     })?;
-    // A block past the horizon.
+    // A block past the horizon, or the seal.
     read(seen as usize, &mut audit)?;
-    let mut report = audit.finish(seen).map_err(|e| {
+    let (mut report, tip) = audit.finish(seen).map_err(|e| {
         let line = e.location.height.map_or(1, store::line_of_block);
         e.on_line(line)
     })?;
+    let Some((n, seal)) = sealed.into_inner() else {
+        return Err(
+            LedgerError::global(Fault::Seal("the ledger ends without its seal".into()))
+                .on_line(store::line_of_block(seen)),
+        );
+    };
+    check_seal(g, tip, &seal, &mut report).map_err(|e| e.on_line(n))?;
+    lines.set_limit(limits.line(n + 1));
+    if lines.next_line()?.is_some() {
+        return Err(
+            LedgerError::global(Fault::Format("a record after the seal".into())).on_line(n + 1),
+        );
+    }
     report.eva_balance = eva;
     report.operator_balance = operator;
-    report.pinned = pin.is_some();
+    report.pinned = trust.pin.is_some();
+    report.oracle = if g.commitment.grid_sha256.is_none() {
+        OracleData::Tariff
+    } else if trust.grid.is_some() {
+        OracleData::GridFile
+    } else {
+        OracleData::Signed
+    };
     Ok(report)
+}
+
+/// The seal (the ledger's last record): it follows the last block (`tip`: its header hash
+/// and commit), its height is the block count, and exactly the honest SCPs
+/// ([`honest_voters`]) signed it ([`VoteKind::Seal`]), in SCP order.
+fn check_seal(
+    g: &Genesis,
+    tip: Tip,
+    seal: &Seal,
+    report: &mut AuditReport,
+) -> Result<(), LedgerError> {
+    let bad = |what: String| Err(LedgerError::global(Fault::Seal(what)));
+    let chain = g.chain_id.as_str();
+    if seal.height != g.slots {
+        return bad(format!(
+            "height {}, the ledger has {} blocks",
+            seal.height, g.slots
+        ));
+    }
+    if seal.last_header != tip.hash || seal.last_commit != tip.commit {
+        return bad("it is not on the last block's header and commit".into());
+    }
+    let n = g.scps.len();
+    let hash = seal.hash(chain);
+    let mut last: Option<u32> = None;
+    for v in &seal.votes {
+        let Some(key) = g.scps.get(v.scp as usize).and_then(verifying_key) else {
+            return Err(LedgerError::global(Fault::UnknownScp(v.scp)));
+        };
+        if last.is_some_and(|l| v.scp <= l) {
+            return bad("its votes are not one per SCP in SCP order".into());
+        }
+        last = Some(v.scp);
+        let msg = vote_bytes(VoteKind::Seal, chain, seal.height, &hash, v.scp);
+        if !verify_one(&key, &msg, &v.sig) {
+            return Err(LedgerError::global(Fault::Signature(format!(
+                "SCP {} (seal)",
+                v.scp
+            ))));
+        }
+    }
+    report.signatures += seal.votes.len() as u64;
+    if !crate::ledger::consensus::quorum(seal.votes.len(), n) {
+        return Err(LedgerError::global(Fault::Quorum {
+            votes: seal.votes.len() as u64,
+            validators: n as u64,
+        }));
+    }
+    let byzantine = byzantine_set(n, g.commitment.scenario.byzantine);
+    if !seal
+        .votes
+        .iter()
+        .map(|v| v.scp)
+        .eq(honest_voters(&byzantine))
+    {
+        return bad("it is not signed by exactly the SCPs that did not equivocate".into());
+    }
+    Ok(())
 }
 
 /// Where a signature sits in a block.
@@ -291,20 +545,21 @@ fn prepare<'a>(chain: &str, keys: &'a Keys, b: &'a Block) -> Prepared<'a> {
     let hash = b.header.hash(chain);
     for (i, v) in b.votes.iter().enumerate() {
         if let Some(k) = keys.scps.get(v.scp as usize) {
-            items.push((k, vote_bytes(chain, h, &hash, v.scp), &v.sig, Site::Vote(i)));
+            let msg = vote_bytes(VoteKind::Precommit, chain, h, &hash, v.scp);
+            items.push((k, msg, &v.sig, Site::Vote(i)));
         }
     }
     for (i, e) in b.evidence.iter().enumerate() {
         if let Some(k) = keys.scps.get(e.scp as usize) {
             items.push((
                 k,
-                vote_bytes(chain, h, &e.first, e.scp),
+                vote_bytes(VoteKind::Prevote, chain, h, &e.first, e.scp),
                 &e.first_sig,
                 Site::Evidence(i, false),
             ));
             items.push((
                 k,
-                vote_bytes(chain, h, &e.second, e.scp),
+                vote_bytes(VoteKind::Prevote, chain, h, &e.second, e.scp),
                 &e.second_sig,
                 Site::Evidence(i, true),
             ));
@@ -385,13 +640,20 @@ fn check_genesis(g: &Genesis) -> Result<Keys, LedgerError> {
     if !verify_one(&eva, &g.signed_bytes(), &g.eva_sig) {
         return fail(Fault::Signature("the EVA (genesis)".into()));
     }
+    // Each check of a key is a scalar multiplication (torsion): in parallel, the first
+    // refused key named.
+    let evs: Vec<Option<VerifyingKey>> = {
+        use rayon::prelude::*;
+        g.evs.par_iter().map(|w| verifying_key(&w.key)).collect()
+    };
+    let evs = evs
+        .into_iter()
+        .zip(&g.evs)
+        .map(|(k, w)| wrap(k.ok_or_else(|| Fault::WeakKey(format!("EV {}", excerpt(&w.id))))))
+        .collect::<Result<_, _>>()?;
     Ok(Keys {
         wallet,
-        evs: g
-            .evs
-            .iter()
-            .map(|w| wrap(key(&w.key, format!("EV {}", excerpt(&w.id)))))
-            .collect::<Result<_, _>>()?,
+        evs,
         scps: g
             .scps
             .iter()
@@ -402,13 +664,21 @@ fn check_genesis(g: &Genesis) -> Result<Keys, LedgerError> {
     })
 }
 
+/// The chain's end so far: the last block's header hash and its commit ([`commit_hash`]);
+/// the genesis hash and zeros before block 0.
+#[derive(Debug, Clone, Copy)]
+struct Tip {
+    hash: Hash,
+    commit: Hash,
+}
+
 /// The auditor's state between blocks: what the next block needs (the previous hash,
 /// every wallet's nonce and balance, the light client's tip), and the counts so far. It
 /// holds no block: blocks are checked one at a time as they are read.
 struct Audit<'g> {
     g: &'g Genesis,
     keys: Keys,
-    prev: Hash,
+    tip: Tip,
     nonces: Vec<u64>,
     balances: Vec<i64>,
     client: LightClient,
@@ -422,7 +692,10 @@ impl<'g> Audit<'g> {
         let n = keys.evs.len();
         let wallets = crate::data::fleet::wallet_count(&keys.wallet);
         Ok(Audit {
-            prev: g.hash(),
+            tip: Tip {
+                hash: g.hash(),
+                commit: Hash::default(),
+            },
             nonces: vec![0; n],
             balances: vec![0; n],
             client: LightClient::new(g).map_err(LedgerError::global)?,
@@ -473,8 +746,18 @@ impl<'g> Audit<'g> {
                 },
             );
         }
-        if h.prev_hash != self.prev {
+        if h.prev_hash != self.tip.hash {
             return at(None, Fault::HashLink);
+        }
+        if h.last_commit != self.tip.commit {
+            return at(
+                None,
+                Fault::LastCommit(
+                    "the header does not commit to the previous block's votes and meter \
+                     attestations as recorded"
+                        .into(),
+                ),
+            );
         }
         // Oracle.
         let o: &OracleMsg = &b.oracle;
@@ -604,6 +887,12 @@ impl<'g> Audit<'g> {
             if std::mem::replace(&mut seen[j], true) {
                 return at(None, Fault::Equivocation(v.scp));
             }
+            if i > 0 && b.votes[i - 1].scp > v.scp {
+                return at(
+                    None,
+                    Fault::LastCommit("the precommits are not in SCP order".into()),
+                );
+            }
             if !sig_ok(Site::Vote(i)) {
                 return at(None, Fault::Signature(format!("SCP {} (vote)", v.scp)));
             }
@@ -617,6 +906,7 @@ impl<'g> Audit<'g> {
                 },
             );
         }
+        let prevote = h.prevote_hash(chain);
         let mut accused = vec![false; n];
         for (i, e) in b.evidence.iter().enumerate() {
             let j = e.scp as usize;
@@ -635,6 +925,15 @@ impl<'g> Audit<'g> {
                     Fault::Evidence(format!("SCP {}: the same header twice", e.scp)),
                 );
             }
+            if e.first != prevote {
+                return at(
+                    None,
+                    Fault::Evidence(format!(
+                        "SCP {}: its first prevote is not on this block's header",
+                        e.scp
+                    )),
+                );
+            }
             if !sig_ok(Site::Evidence(i, false)) || !sig_ok(Site::Evidence(i, true)) {
                 return at(None, Fault::Signature(format!("SCP {} (evidence)", e.scp)));
             }
@@ -651,7 +950,10 @@ impl<'g> Audit<'g> {
         self.report.votes += b.votes.len() as u64;
         self.report.evidence += b.evidence.len() as u64;
         self.report.transactions += b.txs.len() as u64;
-        self.prev = h.hash(chain);
+        self.tip = Tip {
+            hash: h.hash(chain),
+            commit: commit_hash(chain, height, &b.votes, &b.meters),
+        };
 
         if let Some(site) = bad_sig {
             // Every site is visited above; reaching here means a signature failed without
@@ -681,8 +983,9 @@ impl<'g> Audit<'g> {
         Ok(())
     }
 
-    /// The report, once `blocks` blocks were checked.
-    fn finish(mut self, blocks: u64) -> Result<AuditReport, LedgerError> {
+    /// The report and the chain's tip (what the seal must be on), once `blocks` blocks
+    /// were checked.
+    fn finish(mut self, blocks: u64) -> Result<(AuditReport, Tip), LedgerError> {
         if blocks < self.g.slots {
             let length = Fault::Length {
                 expected: self.g.slots,
@@ -692,11 +995,11 @@ impl<'g> Audit<'g> {
         }
         self.report.total_balance = self.balances.iter().sum();
         self.report.light_clients = self.has_tx.iter().filter(|&&x| x).count() as u64;
-        Ok(self.report)
+        Ok((self.report, self.tip))
     }
 }
 
-/// Verifies a parsed ledger (in memory): every block, then the replay.
+/// Verifies a parsed ledger (in memory): every block, the replay, then the seal.
 pub fn verify_ledger(l: &Ledger) -> Result<AuditReport, LedgerError> {
     let total = l.blocks.len() as u64;
     let mut audit = Audit::new(&l.genesis)?;
@@ -706,7 +1009,7 @@ pub fn verify_ledger(l: &Ledger) -> Result<AuditReport, LedgerError> {
         .map(|b| (b.oracle.p_rt_exact, b.oracle.e_limit_kwh))
         .collect();
     let mut next = 0usize;
-    let (eva, operator) = replay(&l.genesis, &rows, |t| {
+    let (eva, operator) = replay(&l.genesis, &rows, None, |t| {
         let b = l.blocks.get(t).cloned();
         if let Some(b) = &b {
             audit.block(t, b, total)?;
@@ -718,9 +1021,15 @@ pub fn verify_ledger(l: &Ledger) -> Result<AuditReport, LedgerError> {
     if let Some(b) = l.blocks.get(next) {
         audit.block(next, b, total)?;
     }
-    let mut report = audit.finish(total)?;
+    let (mut report, tip) = audit.finish(total)?;
+    check_seal(&l.genesis, tip, &l.seal, &mut report)?;
     report.eva_balance = eva;
     report.operator_balance = operator;
+    report.oracle = if l.genesis.commitment.grid_sha256.is_none() {
+        OracleData::Tariff
+    } else {
+        OracleData::Signed
+    };
     Ok(report)
 }
 
@@ -732,6 +1041,7 @@ pub fn verify_ledger(l: &Ledger) -> Result<AuditReport, LedgerError> {
 fn replay(
     g: &Genesis,
     rows: &[(f64, f64)],
+    grid: Option<&GridSignals>,
     mut next_block: impl FnMut(usize) -> Result<Option<Block>, LedgerError>,
 ) -> Result<(i64, i64), LedgerError> {
     let sc = g.commitment.scenario.clone();
@@ -762,12 +1072,28 @@ fn replay(
             }
         })
         .collect();
-    let grid =
+    let signed =
         GridSignals::new(grid_rows).map_err(|e| global(format!("the oracle's data: {e}")))?;
+    // Step 3 bound to the commitment: a run without a grid file is replayed from the
+    // committed tariff alone (so every message must carry its p_rt and E_limit = 0), a
+    // run with one from that file when the auditor has it, else from the signed data.
+    let grid_given = grid.is_some();
+    let grid = match (&g.commitment.grid_sha256, grid) {
+        (None, _) => None,
+        (Some(_), Some(file)) => Some(file),
+        (Some(_), None) => Some(&signed),
+    };
     let n = sc.workers.len();
     let w_grid = micro(sc.params.w_grid);
     let byzantine = byzantine_set(n, sc.byzantine);
-    let run = Run::new(fleet, Some(&grid), sc).map_err(|e| global(e.to_string()))?;
+    let oracle_source = match (&g.commitment.grid_sha256, grid_given) {
+        (None, _) => "the oracle's data is not the committed tariff's (the run has no grid file)",
+        (Some(_), true) => "the oracle's data is not the committed grid file's",
+        (Some(_), false) => "the oracle's integers do not match its exact prices",
+    };
+    let run = Run::new(fleet, grid, sc).map_err(|e| global(e.to_string()))?;
+    let chain = g.chain_id.as_str();
+    let voters = honest_voters(&byzantine);
     let wallet = run.fleet().wallets();
     let mut nonces = vec![0u64; g.evs.len()];
     let mut balances = vec![0i64; g.evs.len()];
@@ -796,7 +1122,10 @@ fn replay(
         let mut want = OracleMsg::issue_unsigned(t as u64, o.prices);
         want.sig = b.oracle.sig;
         if want != b.oracle {
-            return fail(None, "the oracle's integers do not match its exact prices".into());
+            return fail(
+                None,
+                oracle_source.into(),
+            );
         }
         // Step 4: every worker's sub-range, every verdict, the winner.
         let ps = &o.search.proposals;
@@ -813,6 +1142,27 @@ fn replay(
                 || got.hi != p.range.end as u64
             {
                 return fail(None, format!("SCP {}'s sub-range is not its share", got.worker));
+            }
+            // The claim itself: an honest SCP's is the search's, a byzantine SCP's the
+            // false claim it signed by the byzantine rule, never another.
+            let claim = if byzantine[p.worker] {
+                Some(false_claim(o.game, &p.range, honest))
+            } else {
+                honest
+            };
+            if got.best != claim {
+                return fail(
+                    None,
+                    format!(
+                        "SCP {}'s proposal is not the claim it made ({})",
+                        got.worker,
+                        if byzantine[p.worker] {
+                            "a byzantine SCP's false claim, re-derived"
+                        } else {
+                            "its sub-range's best"
+                        }
+                    ),
+                );
             }
             if got.faulty != (got.best != honest) {
                 return fail(
@@ -896,10 +1246,18 @@ fn replay(
                 ),
             );
         }
-        // Votes and evidence: no equivocating SCP's vote counts (the quorum of the rest is
-        // checked above); exactly the byzantine SCPs equivocate.
+        // Votes and evidence: every SCP that did not equivocate precommits, none that did
+        // (a deleted vote of an honest SCP is refused as surely as a counted byzantine
+        // one); exactly the byzantine SCPs equivocate, each for the header the byzantine
+        // rule gives.
         if let Some(v) = b.votes.iter().find(|v| byzantine.get(v.scp as usize) == Some(&true)) {
             return fail(None, format!("SCP {} equivocated, yet its vote is counted", v.scp));
+        }
+        if !b.votes.iter().map(|v| v.scp).eq(voters.iter().copied()) {
+            return fail(
+                None,
+                "the precommits are not exactly those of the SCPs that did not equivocate".into(),
+            );
         }
         let mut accused: Vec<u32> = b.evidence.iter().map(|e| e.scp).collect();
         accused.sort_unstable();
@@ -908,6 +1266,16 @@ fn replay(
             return fail(
                 None,
                 "the equivocation evidence does not name exactly the SCPs that equivocated".into(),
+            );
+        }
+        let wrong = equivocation_header(hd).prevote_hash(chain);
+        if let Some(e) = b.evidence.iter().find(|e| e.second != wrong) {
+            return fail(
+                None,
+                format!(
+                    "SCP {}'s evidence is not its prevote for the header it equivocated on",
+                    e.scp
+                ),
             );
         }
         Ok(())

@@ -8,7 +8,8 @@
 //!   scenario, which it carries), signed by the EVA. Its hash is the first record of
 //!   `ledger.jsonl` and the previous-header hash of block 0: the trust anchor an auditor
 //!   pins (`v2g verify --genesis`).
-//! * [`Header`]: chain id (in the hashed bytes), height, previous header hash, Merkle root
+//! * [`Header`]: chain id (in the hashed bytes), height, previous header hash, the previous
+//!   block's commit (its precommits and meter attestations, hashed), Merkle root
 //!   and count of the slot's transactions, oracle message hash, Merkle root of the SCP
 //!   workers' proposals and the validators' verdicts on them, the chosen candidate `k`,
 //!   `p_d*` and revenue `R`, the proposer (the SCP worker whose sub-range held `p_d*`), the
@@ -24,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::fleet::{Ev, Kind, Limits};
 use crate::data::scenario::Scenario;
-use crate::ledger::consensus::{Evidence, Proposal, Vote};
+use crate::ledger::consensus::{Evidence, Proposal, Vote, VoteKind};
 use crate::ledger::keys::{public, sign, Keyring};
 use crate::ledger::meter::MeterAttestation;
 use crate::ledger::oracle::OracleMsg;
@@ -32,7 +33,7 @@ use crate::ledger::tx::Tx;
 use crate::ledger::units::{micro, sha256, wh, Bytes, Enc, Hash, PublicKey, Sig};
 
 /// The ledger protocol this code writes and verifies.
-pub const PROTOCOL: &str = "v2g-ledger/3";
+pub const PROTOCOL: &str = "v2g-ledger/4";
 
 /// What a genesis commits the run to: its inputs and its resolved scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -312,6 +313,10 @@ pub struct Header {
     pub height: u64,
     /// Hash of the previous header (of the genesis record for block 0).
     pub prev_hash: Hash,
+    /// The previous block's commit: [`crate::ledger::consensus::commit_hash`] of its
+    /// precommits and meter attestations (all zero for block 0). Once this header is
+    /// signed, no signature of the block before can be deleted, reordered or exchanged.
+    pub last_commit: Hash,
     /// RFC 6962 Merkle root of the transactions.
     pub tx_root: Hash,
     /// Number of transactions.
@@ -342,6 +347,7 @@ impl Header {
     fn encode(&self, e: &mut Enc) {
         e.u64(self.height)
             .fixed(&self.prev_hash.0)
+            .fixed(&self.last_commit.0)
             .fixed(&self.tx_root.0)
             .u64(self.tx_count)
             .fixed(&self.oracle_hash.0)
@@ -397,13 +403,26 @@ pub struct Block {
     pub evidence: Vec<Evidence>,
 }
 
-/// Signs a vote on a header hash (used by the validators and by tests that forge votes).
+/// Signs a precommit on a header hash (used by the validators and by tests that forge
+/// votes).
 pub fn vote(chain_id: &str, height: u64, header_hash: &Hash, scp: u32, key: &SigningKey) -> Vote {
+    signed_vote(VoteKind::Precommit, chain_id, height, header_hash, scp, key)
+}
+
+/// Signs a vote of `kind` on `hash` at `height`.
+pub fn signed_vote(
+    kind: VoteKind,
+    chain_id: &str,
+    height: u64,
+    hash: &Hash,
+    scp: u32,
+    key: &SigningKey,
+) -> Vote {
     Vote {
         scp,
         sig: sign(
             key,
-            &crate::ledger::consensus::vote_bytes(chain_id, height, header_hash, scp),
+            &crate::ledger::consensus::vote_bytes(kind, chain_id, height, hash, scp),
         ),
     }
 }

@@ -1,22 +1,26 @@
-//! A finished ledger in memory: its genesis record and its blocks. The builder
+//! A finished ledger in memory: its genesis record, its blocks and its seal. The builder
 //! ([`crate::ledger::record`]) produces one, the store ([`crate::ledger::store`]) reads
 //! and writes one; neither depends on the other.
 
 use crate::ledger::block::{Block, Genesis};
+use crate::ledger::consensus::Seal;
 use crate::ledger::merkle;
 use crate::ledger::meter::{self, MeterAttestation};
 
-/// A finished ledger: the genesis record and one block per slot.
+/// A finished ledger: the genesis record, one block per slot and the seal.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ledger {
     /// The genesis record.
     pub genesis: Genesis,
     /// The blocks, by height.
     pub blocks: Vec<Block>,
+    /// The last record: the SCPs' seal on the last block's commit.
+    pub seal: Seal,
 }
 
 impl Ledger {
-    /// The ledger as JSON lines (`ledger.jsonl`): the genesis hash, then one block a line.
+    /// The ledger as JSON lines (`ledger.jsonl`): the genesis hash, then one block a line,
+    /// then the seal.
     pub fn to_jsonl(&self) -> Vec<u8> {
         crate::ledger::store::write(self)
     }

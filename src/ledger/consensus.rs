@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::ledger::units::{Enc, Hash, Sig};
+use crate::ledger::units::{sha256, Enc, Hash, Sig};
 
 /// A worker's claim: the best candidate of its sub-range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,26 +108,111 @@ pub fn evidence_root(chain_id: &str, height: u64, evidence: &[Evidence]) -> Hash
     )
 }
 
-/// An SCP's signature on a header.
+/// An SCP's signature on a header (a precommit, in a block's `votes`) or on the chain's
+/// last commit (in the [`Seal`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Vote {
     /// The SCP.
     pub scp: u32,
-    /// Its signature over [`vote_bytes`].
+    /// Its signature over [`vote_bytes`] of its kind.
     pub sig: Sig,
 }
 
-/// The bytes of a vote: chain, height, header hash and the voter.
-pub fn vote_bytes(chain_id: &str, height: u64, header_hash: &Hash, scp: u32) -> Vec<u8> {
-    Enc::new("vote", chain_id)
+/// What a vote is: each kind is its own signed message type (its own tag in the encoding),
+/// so a signature of one kind is never a valid signature of another. The protocol has one
+/// round per height, so kind and height identify a ballot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VoteKind {
+    /// Step 5, first round: on a header without its evidence root
+    /// ([`crate::ledger::block::Header::prevote_hash`]).
+    Prevote,
+    /// Step 5, second round: on the full header ([`crate::ledger::block::Header::hash`]).
+    Precommit,
+    /// The seal after the last block: on the last block's commit ([`Seal`]).
+    Seal,
+}
+
+impl VoteKind {
+    fn tag(self) -> &'static str {
+        match self {
+            VoteKind::Prevote => "vote/prevote",
+            VoteKind::Precommit => "vote/precommit",
+            VoteKind::Seal => "vote/seal",
+        }
+    }
+}
+
+/// The bytes of a vote: its kind (the message type), chain, height, the hash voted on and
+/// the voter.
+pub fn vote_bytes(kind: VoteKind, chain_id: &str, height: u64, hash: &Hash, scp: u32) -> Vec<u8> {
+    Enc::new(kind.tag(), chain_id)
         .u64(height)
-        .fixed(&header_hash.0)
+        .fixed(&hash.0)
         .u32(scp)
         .finish()
 }
 
-/// Proof that an SCP signed two different headers at one height.
+/// The hash of a block's commit: its precommits and its meter attestations, every
+/// signature included, in the order recorded. The next header carries it
+/// ([`crate::ledger::block::Header::last_commit`]) and the [`Seal`] carries the last
+/// block's, so that no signature of a block can be deleted, reordered or exchanged for
+/// another signature of the same message once the next block is made (CometBFT's
+/// `LastCommit`). `height` is the block's.
+pub fn commit_hash(
+    chain_id: &str,
+    height: u64,
+    votes: &[Vote],
+    meters: &[crate::ledger::meter::MeterAttestation],
+) -> Hash {
+    let mut e = Enc::new("commit", chain_id);
+    e.u64(height).u64(votes.len() as u64);
+    for v in votes {
+        e.u32(v.scp).fixed(&v.sig.0);
+    }
+    e.u64(meters.len() as u64);
+    for m in meters {
+        e.u32(m.scp).u64(m.count).fixed(&m.root.0).fixed(&m.sig.0);
+    }
+    sha256(&e.finish())
+}
+
+/// The last record of a ledger: the SCPs' signatures on the last block's commit, which no
+/// later header can carry. With it every precommit and meter attestation of every block
+/// is committed to by something signed after it; what the seal's own signatures prove
+/// is what a tip proves (the README, "Ledger").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seal {
+    /// The number of blocks (the last block's height + 1).
+    pub height: u64,
+    /// The last block's header hash.
+    pub last_header: Hash,
+    /// [`commit_hash`] of the last block.
+    pub last_commit: Hash,
+    /// The SCPs' seal votes ([`VoteKind::Seal`] on [`Seal::hash`]), in SCP order.
+    pub votes: Vec<Vote>,
+}
+
+impl Seal {
+    /// What the seal votes sign: the chain, the block count, the last header and its
+    /// commit.
+    pub fn hash(&self, chain_id: &str) -> Hash {
+        sha256(
+            &Enc::new("seal", chain_id)
+                .u64(self.height)
+                .fixed(&self.last_header.0)
+                .fixed(&self.last_commit.0)
+                .finish(),
+        )
+    }
+}
+
+/// Proof that an SCP prevoted for two different headers at one height: two
+/// [`VoteKind::Prevote`] signatures. The first is on the block's own header (its
+/// [`crate::ledger::block::Header::prevote_hash`]), the second on another header of the
+/// same height; an auditor recomputes both (the second by the byzantine rule,
+/// [`crate::ledger::rules::equivocation_header`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Evidence {

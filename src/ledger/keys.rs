@@ -117,10 +117,17 @@ pub fn parties<'a, K: 'a>(
         .chain([((Role::Oracle, 0), oracle), ((Role::Eva, 0), eva)])
 }
 
-/// Parses a stored public key, refusing non-points and weak (small-order) keys.
+/// Parses a stored public key, accepting only a point of the prime-order subgroup in its
+/// canonical encoding: a non-point, a non-canonical encoding (another spelling of a
+/// point, which byte comparison would take for another key), a weak (small-order) key and
+/// a key with a torsion component (another party's key plus a small-order point, which one
+/// secret could sign for) are refused. So two accepted keys are the same point exactly
+/// when their bytes are equal, which is what "distinct" means for [`shared_key`].
 pub fn verifying_key(pk: &PublicKey) -> Option<VerifyingKey> {
     let vk = VerifyingKey::from_bytes(&pk.0).ok()?;
-    (!vk.is_weak()).then_some(vk)
+    let point = vk.to_edwards();
+    let ok = !vk.is_weak() && point.is_torsion_free() && point.compress().to_bytes() == pk.0;
+    ok.then_some(vk)
 }
 
 /// One strict check (`verify_strict`: rejects weak keys and malleable signatures).

@@ -7,7 +7,7 @@
 use ed25519_dalek::VerifyingKey;
 
 use crate::ledger::block::{Genesis, Header};
-use crate::ledger::consensus::{quorum, vote_bytes, Vote};
+use crate::ledger::consensus::{quorum, vote_bytes, Vote, VoteKind};
 use crate::ledger::keys::{verify_one, verifying_key};
 use crate::ledger::merkle::verify_inclusion;
 use crate::ledger::meter::MeterAttestation;
@@ -68,7 +68,13 @@ impl LightClient {
             if std::mem::replace(&mut seen[v.scp as usize], true) {
                 return Err(Fault::Equivocation(v.scp));
             }
-            let msg = vote_bytes(&self.chain_id, header.height, &hash, v.scp);
+            let msg = vote_bytes(
+                VoteKind::Precommit,
+                &self.chain_id,
+                header.height,
+                &hash,
+                v.scp,
+            );
             if !verify_one(key, &msg, &v.sig) {
                 return Err(Fault::Signature(format!("SCP {} (vote)", v.scp)));
             }

@@ -39,7 +39,7 @@ pub mod store;
 pub mod tx;
 pub mod units;
 
-pub use audit::{verify, AuditReport};
+pub use audit::{verify, verify_with, AuditReport, Trust};
 pub use block::{Block, Genesis, Header};
 pub use chain::Ledger;
 pub use record::LedgerBuilder;
@@ -85,8 +85,9 @@ pub enum Fault {
     /// A signature does not verify (forged, altered message, or the wrong key).
     #[error("bad signature by {0}")]
     Signature(String),
-    /// A public key in the genesis record is weak (small order) or not a point.
-    #[error("weak or invalid public key of {0}")]
+    /// A public key in the genesis record is not a canonically encoded point of the
+    /// prime-order subgroup: not a point, weak (small order), or with a torsion component.
+    #[error("weak, torsioned or invalid public key of {0}")]
     WeakKey(String),
     /// The genesis record is inconsistent.
     #[error("genesis: {0}")]
@@ -208,6 +209,14 @@ pub enum Fault {
     /// CNY): the run cannot be recorded, and a ledger that holds such a sum is refused.
     #[error("out of the ledger's integer range: {0}")]
     Overflow(String),
+    /// A header's `last_commit` is not the previous block's votes and meter attestations
+    /// as recorded, or the votes are out of order: a signature of a committed block was
+    /// deleted, reordered or exchanged.
+    #[error("commit: {0}")]
+    LastCommit(String),
+    /// The seal (the ledger's last record) is missing or does not seal the last block.
+    #[error("seal: {0}")]
+    Seal(String),
     /// Replaying the run from the genesis and the oracle's data gives another decision
     /// than the one recorded (step 7 of [`audit`]).
     #[error("replay: {0}")]

@@ -41,18 +41,19 @@ use ed25519_dalek::VerifyingKey;
 use rayon::prelude::*;
 
 use crate::error::Result;
-use crate::ledger::block::{vote, Block, Commitment, Genesis, Header};
+use crate::ledger::block::{signed_vote, vote, Block, Commitment, Genesis, Header};
 use crate::ledger::chain::Ledger;
 use crate::ledger::consensus::{
-    byzantine_set, check_byzantine, evidence_root, proposals_root, quorum, vote_bytes, Claim,
-    Proposal, Tally, Vote,
+    byzantine_set, check_byzantine, commit_hash, evidence_root, proposals_root, quorum, vote_bytes,
+    Claim, Proposal, Seal, Tally, Vote, VoteKind,
 };
 use crate::ledger::keys::{sign, verify_all, verify_one, Keyring};
 use crate::ledger::merkle;
 use crate::ledger::meter::{readings, MeterAttestation};
 use crate::ledger::oracle::OracleMsg;
 use crate::ledger::rules::{
-    accounts_overflow, check_decision, check_tx, claim_of, slot_accounts, unsigned_txs, TxContext,
+    accounts_overflow, check_decision, check_tx, claim_of, equivocation_header, false_claim,
+    honest_voters, slot_accounts, unsigned_txs, TxContext,
 };
 use crate::ledger::tx::Tx;
 use crate::ledger::units::{micro, Bytes, Hash, Sig};
@@ -72,9 +73,18 @@ pub struct LedgerBuilder {
     eva_balance: i64,
     operator_balance: i64,
     w_grid: i64,
-    prev: crate::ledger::units::Hash,
+    tip: Tip,
     next_height: u64,
     blocks: Vec<Block>,
+}
+
+/// The chain's end so far: the last block's header hash and its commit
+/// ([`commit_hash`]), which the next header links to (the genesis hash and zeros before
+/// block 0).
+#[derive(Debug, Clone, Copy)]
+struct Tip {
+    hash: Hash,
+    commit: Hash,
 }
 
 /// What every block's two rounds read and never change: the keys, the genesis (its chain
@@ -145,7 +155,10 @@ impl LedgerBuilder {
         ring.check_distinct()
             .map_err(|why| crate::error::Error::param("keystore", why))?;
         let genesis = Genesis::new(&ring, evs, commitment);
-        let prev = genesis.hash();
+        let tip = Tip {
+            hash: genesis.hash(),
+            commit: Hash::default(),
+        };
         Ok(LedgerBuilder {
             parties: Parties {
                 ev_keys: ring.evs.iter().map(|k| k.verifying_key()).collect(),
@@ -160,7 +173,7 @@ impl LedgerBuilder {
             eva_balance: 0,
             operator_balance: 0,
             w_grid: micro(run.scenario().params.w_grid),
-            prev,
+            tip,
             next_height: 0,
             blocks: Vec::new(),
         })
@@ -220,13 +233,13 @@ impl LedgerBuilder {
     ) -> Result<(Option<Block>, Draft), LedgerError> {
         let terms = self.terms(o)?;
         self.advance(&terms.txs, terms.eva_balance, terms.operator_balance);
-        let (parties, prev) = (&self.parties, self.prev);
+        let (parties, tip) = (&self.parties, self.tip);
         let (sealed, draft) = rayon::join(
-            || pending.map(|d| parties.check(d, prev)).transpose(),
+            || pending.map(|d| parties.check(d, tip)).transpose(),
             || parties.sign(o, terms),
         );
-        let block = sealed?.map(|(block, hash)| {
-            self.prev = hash;
+        let block = sealed?.map(|(block, tip)| {
+            self.tip = tip;
             block
         });
         Ok((block, draft))
@@ -234,9 +247,37 @@ impl LedgerBuilder {
 
     /// Round two of a signed block (see [`Parties::check`]), then the chain moves on to it.
     fn seal(&mut self, draft: Draft) -> Result<Block, LedgerError> {
-        let (block, hash) = self.parties.check(draft, self.prev)?;
-        self.prev = hash;
+        let (block, tip) = self.parties.check(draft, self.tip)?;
+        self.tip = tip;
         Ok(block)
+    }
+
+    /// The ledger's last record, after the last block recorded so far: every honest SCP's
+    /// seal vote on the last block's header and commit ([`Seal`]).
+    pub fn seal_record(&self) -> Seal {
+        let p = &self.parties;
+        let chain = p.genesis.chain_id.as_str();
+        let mut seal = Seal {
+            height: self.next_height,
+            last_header: self.tip.hash,
+            last_commit: self.tip.commit,
+            votes: Vec::new(),
+        };
+        let hash = seal.hash(chain);
+        seal.votes = honest_voters(&p.byzantine)
+            .into_par_iter()
+            .map(|j| {
+                signed_vote(
+                    VoteKind::Seal,
+                    chain,
+                    seal.height,
+                    &hash,
+                    j,
+                    &p.ring.scps[j as usize],
+                )
+            })
+            .collect();
+        seal
     }
 
     /// A slot's terms (see [`Terms`]); refuses a slot out of order.
@@ -304,9 +345,11 @@ impl LedgerBuilder {
 
     /// The finished ledger.
     pub fn finish(self) -> Ledger {
+        let seal = self.seal_record();
         Ledger {
             genesis: self.parties.genesis,
             blocks: self.blocks,
+            seal,
         }
     }
 }
@@ -393,8 +436,9 @@ impl Parties {
     /// Round two and the tally: the checks of everything round one signed, the header,
     /// the meter attestations and the votes; the block and its hash, or the first failed
     /// check in the protocol's order: oracle, proposals, decision, transactions, meters,
-    /// rules, votes, quorum. `prev_hash` is the hash of the block before.
-    fn check(&self, draft: Draft, prev_hash: Hash) -> Result<(Block, Hash), LedgerError> {
+    /// rules, votes, quorum. `tip` is the block before's hash and commit; the block's own
+    /// are returned with it.
+    fn check(&self, draft: Draft, tip: Tip) -> Result<(Block, Tip), LedgerError> {
         let Draft {
             height,
             oracle,
@@ -420,7 +464,8 @@ impl Parties {
         // beside the checks, since its Merkle root waits on every leaf.
         let make_header = |tx_root| Header {
             height,
-            prev_hash,
+            prev_hash: tip.hash,
+            last_commit: tip.commit,
             tx_root,
             tx_count: txs.len() as u64,
             oracle_hash,
@@ -484,10 +529,7 @@ impl Parties {
             || {
                 let header = make_header(merkle::root(leaves.clone()));
                 let prevote = header.prevote_hash(chain);
-                let mut wrong = header.clone();
-                wrong.p_d = wrong.p_d.saturating_sub(1_000);
-                wrong.revenue = wrong.revenue.saturating_add(1_000_000);
-                let wrong_prevote = wrong.prevote_hash(chain);
+                let wrong_prevote = equivocation_header(&header).prevote_hash(chain);
                 let ballots: Vec<(u32, Hash)> = (0..n as u32)
                     .flat_map(|j| {
                         let equivocation = byzantine[j as usize].then_some((j, wrong_prevote));
@@ -527,7 +569,8 @@ impl Parties {
                                 ballots
                                     .par_iter()
                                     .map(|&(j, h)| {
-                                        let bytes = vote_bytes(chain, height, &h, j);
+                                        let bytes =
+                                            vote_bytes(VoteKind::Prevote, chain, height, &h, j);
                                         let sig = sign(&ring.scps[j as usize], &bytes);
                                         let ok = verify_one(&scp_keys[j as usize], &bytes, &sig);
                                         (j, h, sig, ok)
@@ -618,7 +661,8 @@ impl Parties {
             votes,
             evidence,
         };
-        Ok((block, hash))
+        let commit = commit_hash(chain, height, &block.votes, &block.meters);
+        Ok((block, Tip { hash, commit }))
     }
 }
 /// The precommits made in round two, when they are the ones step 5 asks for: made on the
@@ -634,34 +678,6 @@ fn early_precommits(
     let all = prevoters.iter().copied().eq(0..n as u32);
     let same = votes.iter().map(|v| v.scp).eq(prevoters.iter().copied());
     (made_on == *hash && all && same).then_some(votes)
-}
-
-/// A byzantine worker's report: another candidate of its sub-range (or the same one when
-/// it has only one) with its revenue inflated by 1 CNY, so that it would win if believed.
-fn false_claim(
-    game: &crate::game::search::SlotGame,
-    range: &std::ops::Range<usize>,
-    own: Option<Claim>,
-) -> Claim {
-    match own {
-        Some(c) => {
-            let k = if c.k as usize != range.start {
-                range.start
-            } else {
-                range.end - 1
-            };
-            Claim {
-                k: k as u64,
-                p_d: micro(game.grid.price(k)),
-                revenue: c.revenue.saturating_add(1_000_000),
-            }
-        }
-        None => Claim {
-            k: range.start as u64,
-            p_d: micro(game.prices.p_d_max),
-            revenue: 1_000_000,
-        },
-    }
 }
 
 /// Runs a simulation with the ledger on, streaming `ledger.jsonl` into `out` block by
@@ -684,13 +700,23 @@ pub fn simulate_streaming<W: std::io::Write + Send>(
     let io = |e| crate::error::Error::io(path, e);
     out.write_all(&crate::ledger::store::genesis_line(builder.genesis()))
         .map_err(io)?;
-    let (to_writer, for_writer) = std::sync::mpsc::sync_channel::<Block>(1);
+    /// What the writer writes: each block's line, then the seal's.
+    #[allow(clippy::large_enum_variant)] // one block at a time, moved through a channel
+    enum Item {
+        Block(Block),
+        Seal(Seal),
+    }
+    let (to_writer, for_writer) = std::sync::mpsc::sync_channel::<Item>(1);
     let (to_recorder, for_recorder) = std::sync::mpsc::sync_channel::<crate::sim::OwnedOutcome>(1);
     let recorder_builder = &mut builder;
     let (result, recorded, written) = std::thread::scope(|s| {
         let writer = s.spawn(move || -> std::io::Result<()> {
-            for block in for_writer {
-                out.write_all(&crate::ledger::store::block_line(&block))?;
+            for item in for_writer {
+                let line = match &item {
+                    Item::Block(b) => crate::ledger::store::block_line(b),
+                    Item::Seal(seal) => crate::ledger::store::seal_line(seal),
+                };
+                out.write_all(&line)?;
             }
             out.flush()
         });
@@ -701,14 +727,15 @@ pub fn simulate_streaming<W: std::io::Write + Send>(
                 let (block, draft) = recorder_builder.record_overlapped(pending, &o.outcome())?;
                 pending = Some(draft);
                 // A closed channel means the writer failed; its error is reported below.
-                if block.is_some_and(|b| to_writer.send(b).is_err()) {
+                if block.is_some_and(|b| to_writer.send(Item::Block(b)).is_err()) {
                     return Ok(());
                 }
             }
             if let Some(draft) = pending {
                 // As above: the writer's error is reported below.
-                let _ = to_writer.send(recorder_builder.seal(draft)?);
+                let _ = to_writer.send(Item::Block(recorder_builder.seal(draft)?));
             }
+            let _ = to_writer.send(Item::Seal(recorder_builder.seal_record()));
             Ok(())
         });
         let result = run.simulate(|o| {
@@ -982,7 +1009,7 @@ mod tests {
             seen += 1;
             let mut b = fresh.clone();
             b.next_height = o.record.slot as u64;
-            let check = |parties: &Parties, d: Draft| parties.check(d, b.prev).map(|_| ());
+            let check = |parties: &Parties, d: Draft| parties.check(d, b.tip).map(|_| ());
             let fault = |parties: &Parties, d: Draft| {
                 let e = check(parties, d).unwrap_err();
                 assert_eq!(e.location.height, Some(o.record.slot as u64));

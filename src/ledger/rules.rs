@@ -4,7 +4,9 @@
 //! the genesis and the signed oracle data and compares every block with what these
 //! functions give, so that no decision rests on a proposer's word.
 //!
-//! * [`claim_of`]: an SCP worker's honest claim (step 4), in integers;
+//! * [`claim_of`]: an SCP worker's honest claim (step 4), in integers; [`false_claim`]:
+//!   a byzantine SCP's; [`equivocation_header`]: the other header a byzantine SCP
+//!   prevotes for; [`honest_voters`]: who signs the precommits and the seal;
 //! * [`unsigned_txs`]: every plugged EV's transaction (steps 2, 5): terms, nonce, balance,
 //!   the EV's state entering the slot;
 //! * [`check_decision`]: what the proposals and the header's `p_d*` must satisfy (step 4:
@@ -94,6 +96,55 @@ pub fn check_decision(h: &Header, ps: &[Proposal], oracle: &OracleMsg) -> Result
         return bad("p_d* outside the oracle's range");
     }
     Ok(())
+}
+
+/// A byzantine worker's report (`--byzantine F`, the last `F` SCPs): another candidate of
+/// its sub-range (or the same one when it has only one) with its revenue inflated by 1
+/// CNY, so that it would win if believed. The builder signs it as that SCP's proposal; the
+/// replay re-derives it, so a refuted claim can be neither replaced by another false claim
+/// nor relabelled honest. It always differs from the honest claim `own` (its revenue does).
+pub fn false_claim(
+    game: &crate::game::search::SlotGame,
+    range: &std::ops::Range<usize>,
+    own: Option<Claim>,
+) -> Claim {
+    match own {
+        Some(c) => {
+            let k = if c.k as usize != range.start {
+                range.start
+            } else {
+                range.end - 1
+            };
+            Claim {
+                k: k as u64,
+                p_d: micro(game.grid.price(k)),
+                revenue: c.revenue.saturating_add(1_000_000),
+            }
+        }
+        None => Claim {
+            k: range.start as u64,
+            p_d: micro(game.prices.p_d_max),
+            revenue: 1_000_000,
+        },
+    }
+}
+
+/// The header a byzantine SCP prevotes for besides the right one `h`: the same header with
+/// `p_d*` lowered by 0.001 CNY/kWh and `R` raised by 1 CNY. Its prevote hash is the second
+/// hash of the SCP's equivocation evidence, which the auditor recomputes with this rule.
+pub fn equivocation_header(h: &Header) -> Header {
+    let mut wrong = h.clone();
+    wrong.p_d = wrong.p_d.saturating_sub(1_000);
+    wrong.revenue = wrong.revenue.saturating_add(1_000_000);
+    wrong
+}
+
+/// The SCPs that sign a block's precommits and the seal: every SCP that is not byzantine,
+/// in SCP order (a byzantine SCP equivocates at every height, so its votes never count).
+pub fn honest_voters(byzantine: &[bool]) -> Vec<u32> {
+    (0..byzantine.len() as u32)
+        .filter(|&j| !byzantine[j as usize])
+        .collect()
 }
 
 /// The SCP an EV is plugged into: EV `i` at SCP `i mod n`.
@@ -300,6 +351,7 @@ mod tests {
         Header {
             height: 0,
             prev_hash: Bytes([0; 32]),
+            last_commit: Bytes([0; 32]),
             tx_root: Bytes([0; 32]),
             tx_count: 0,
             oracle_hash: Bytes([0; 32]),

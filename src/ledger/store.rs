@@ -1,7 +1,14 @@
 //! The ledger's files: `genesis.json`, the genesis record on one line, and
 //! `ledger.jsonl`, one JSON record per line: `{"genesis":"<hash>"}` first (the hash of
-//! the genesis record the chain starts from), then `{"block":{…}}` per slot, each line
-//! ending in a newline.
+//! the genesis record the chain starts from), then `{"block":{…}}` per slot, then
+//! `{"seal":{…}}` last, each line ending in a newline.
+//!
+//! Reading is bounded by the genesis, never by the file: [`read_regular`] and
+//! [`open_regular`] take regular files only (a device, a FIFO or a directory is refused
+//! before it is opened or read), a `genesis.json` of more than [`GENESIS_MAX_BYTES`] or
+//! with a string longer than [`GENESIS_MAX_STRING`] is refused before it is parsed, and a
+//! ledger is refused when it is longer than its genesis allows ([`Limits`]): per line,
+//! and in lines and bytes in all.
 //!
 //! Reading is strict: every line must be exactly the canonical serialisation of what it
 //! parses to (no extra whitespace, lowercase hex, no other spelling of a number), so any
@@ -12,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::json_message;
 use crate::ledger::block::{Block, Genesis};
 use crate::ledger::chain::Ledger;
+use crate::ledger::consensus::Seal;
 use crate::ledger::units::Hash;
 use crate::ledger::{Fault, LedgerError};
 
@@ -20,6 +28,7 @@ use crate::ledger::{Fault, LedgerError};
 enum RecordRef<'a> {
     Genesis(&'a Hash),
     Block(&'a Block),
+    Seal(&'a Seal),
 }
 
 #[derive(Deserialize)]
@@ -28,6 +37,7 @@ enum RecordRef<'a> {
 enum Record {
     Genesis(Hash),
     Block(Block),
+    Seal(Seal),
 }
 
 fn line_of<T: Serialize>(r: &T) -> Vec<u8> {
@@ -51,6 +61,11 @@ pub fn block_line(b: &Block) -> Vec<u8> {
     line_of(&RecordRef::Block(b))
 }
 
+/// The last line of `ledger.jsonl`: the seal.
+pub fn seal_line(seal: &Seal) -> Vec<u8> {
+    line_of(&RecordRef::Seal(seal))
+}
+
 /// The ledger as JSON lines (`ledger.jsonl`).
 pub fn write(ledger: &Ledger) -> Vec<u8> {
     let mut out = genesis_line(&ledger.genesis);
@@ -65,21 +80,94 @@ pub fn write(ledger: &Ledger) -> Vec<u8> {
     for l in lines {
         out.extend_from_slice(&l);
     }
+    out.extend_from_slice(&seal_line(&ledger.seal));
     out
 }
 
-/// Parses `genesis.json`: one canonical line.
+/// The most bytes a `genesis.json` may have: room for about 600,000 sessions. A larger
+/// file is refused before it is read.
+pub const GENESIS_MAX_BYTES: u64 = 256 << 20;
+
+/// The longest JSON string a `genesis.json` may hold, in bytes as written: ids and session
+/// names are at most 64 characters, keys and signatures 128 hex digits, so a longer string
+/// (a 200 MB chain id) is refused before anything is parsed.
+pub const GENESIS_MAX_STRING: usize = 4096;
+
+/// Parses `genesis.json`: one canonical line, at most [`GENESIS_MAX_BYTES`], no string
+/// longer than [`GENESIS_MAX_STRING`] (checked before parsing, so that parsing allocates
+/// about as much as the file holds).
 pub fn parse_genesis(bytes: &[u8]) -> Result<Genesis, LedgerError> {
     let format = |what: String| LedgerError::global(Fault::Format(format!("genesis: {what}")));
+    if bytes.len() as u64 > GENESIS_MAX_BYTES {
+        return Err(format(format!(
+            "{} bytes, more than the {GENESIS_MAX_BYTES} a genesis may have",
+            bytes.len()
+        )));
+    }
     let line = bytes
         .strip_suffix(b"\n")
         .ok_or_else(|| format("the file does not end in a newline".into()))?;
+    if let Some(column) = long_string(line, GENESIS_MAX_STRING) {
+        return Err(format(format!(
+            "a string of more than {GENESIS_MAX_STRING} bytes at column {column}"
+        )));
+    }
     let g: Genesis = serde_json::from_slice(line)
         .map_err(|e| format(format!("{} at column {}", json_message(&e), e.column())))?;
-    if line_of(&g).strip_suffix(b"\n") != Some(line) {
+    if !is_canonical(&g, line) {
         return Err(format("not in canonical form".into()));
     }
     Ok(g)
+}
+
+/// The 1-based column where a JSON string longer than `max` bytes starts in `line`, if
+/// any. A lexical scan: a string starts at a `"` outside a string and ends at the next `"`
+/// not escaped by a backslash.
+fn long_string(line: &[u8], max: usize) -> Option<usize> {
+    let mut i = 0;
+    while i < line.len() {
+        if line[i] == b'"' {
+            let start = i;
+            i += 1;
+            while i < line.len() && line[i] != b'"' {
+                i += if line[i] == b'\\' { 2 } else { 1 };
+            }
+            if i.min(line.len()) - start - 1 > max {
+                return Some(start + 1);
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Whether `line` is exactly the canonical serialisation of `value`, compared as it is
+/// written, without a second copy of the line.
+fn is_canonical<T: Serialize>(value: &T, line: &[u8]) -> bool {
+    struct Compare<'a> {
+        rest: &'a [u8],
+        same: bool,
+    }
+    impl std::io::Write for Compare<'_> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            match self.rest.strip_prefix(buf) {
+                Some(rest) if self.same => self.rest = rest,
+                _ => {
+                    self.same = false;
+                    return Err(std::io::Error::other("differs"));
+                }
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Compare {
+        rest: line,
+        same: true,
+    };
+    serde_json::to_writer(&mut c, value).is_ok() && c.same && c.rest.is_empty()
 }
 
 /// Parses a ledger file against its genesis record: the first line must name exactly that
@@ -107,11 +195,12 @@ pub fn parse(bytes: &[u8], genesis: Genesis) -> Result<Ledger, LedgerError> {
                 // The message may quote the bad value (a string of any length): cut it.
                 format(n, format!("{} at column {}", json_message(&e), e.column()))
             })?;
-            let canon = match &rec {
-                Record::Genesis(g) => line_of(&RecordRef::Genesis(g)),
-                Record::Block(b) => line_of(&RecordRef::Block(b)),
+            let canonical = match &rec {
+                Record::Genesis(g) => is_canonical(&RecordRef::Genesis(g), l),
+                Record::Block(b) => is_canonical(&RecordRef::Block(b), l),
+                Record::Seal(x) => is_canonical(&RecordRef::Seal(x), l),
             };
-            if canon[..canon.len() - 1] != **l {
+            if !canonical {
                 return Err(format(n, "not in canonical form".into()));
             }
             Ok(rec)
@@ -127,7 +216,7 @@ pub fn parse(bytes: &[u8], genesis: Genesis) -> Result<Ledger, LedgerError> {
                 .on_line(1));
             }
         }
-        Some(Ok(Record::Block(_))) => {
+        Some(Ok(Record::Block(_) | Record::Seal(_))) => {
             return Err(format(
                 1,
                 "the first record must be the genesis hash".into(),
@@ -137,15 +226,29 @@ pub fn parse(bytes: &[u8], genesis: Genesis) -> Result<Ledger, LedgerError> {
         None => return Err(format(1, "empty file".into())),
     }
     let mut blocks = Vec::with_capacity(lines.len().saturating_sub(1));
+    let mut seal = None;
     for (i, r) in records.enumerate() {
+        let n = i as u64 + 2;
+        if seal.is_some() {
+            return Err(format(n, "a record after the seal".into()));
+        }
         match r? {
             Record::Block(b) => blocks.push(b),
-            Record::Genesis(_) => {
-                return Err(format(i as u64 + 2, "a second genesis record".into()))
-            }
+            Record::Seal(x) => seal = Some(x),
+            Record::Genesis(_) => return Err(format(n, "a second genesis record".into())),
         }
     }
-    Ok(Ledger { genesis, blocks })
+    let Some(seal) = seal else {
+        return Err(format(
+            lines.len() as u64 + 1,
+            "the ledger ends without its seal".into(),
+        ));
+    };
+    Ok(Ledger {
+        genesis,
+        blocks,
+        seal,
+    })
 }
 
 /// Reads a ledger file line by line, refusing a line longer than a limit before reading
@@ -166,6 +269,11 @@ impl<R: std::io::BufRead> Lines<R> {
             line: 0,
             limit,
         }
+    }
+
+    /// Sets the longest line the next calls accept.
+    pub fn set_limit(&mut self, limit: usize) {
+        self.limit = limit;
     }
 
     /// The 1-based number of the line last returned.
@@ -192,7 +300,7 @@ impl<R: std::io::BufRead> Lines<R> {
         if self.buf.last() != Some(&b'\n') {
             if self.buf.len() > self.limit {
                 return format(format!(
-                    "a record of more than {} bytes, the most this ledger's blocks can need",
+                    "a record of more than {} bytes, the most this line can need",
                     self.limit
                 ));
             }
@@ -201,7 +309,7 @@ impl<R: std::io::BufRead> Lines<R> {
         self.buf.pop();
         if self.buf.len() > self.limit {
             return format(format!(
-                "a record of more than {} bytes, the most this ledger's blocks can need",
+                "a record of more than {} bytes, the most this line can need",
                 self.limit
             ));
         }
@@ -209,12 +317,154 @@ impl<R: std::io::BufRead> Lines<R> {
     }
 }
 
-/// The longest line a block of this genesis can need: generous room per session, per SCP
-/// and for the fixed parts. A longer line is refused before it is read whole.
-pub fn line_limit(g: &Genesis) -> usize {
-    65_536usize
-        .saturating_add(g.scps.len().saturating_mul(2_048))
-        .saturating_add(g.evs.len().saturating_mul(2_048))
+/// How long a ledger of this genesis may be, line by line and in all: what a reader of an
+/// untrusted file checks before it reads a byte too many. Generous room per session
+/// plugged in the slot, per SCP and for the fixed parts of a block; the anchor line and
+/// the seal are short.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Per block: the longest line it may have.
+    blocks: Vec<usize>,
+    /// The longest seal line.
+    seal: usize,
+}
+
+/// The longest first line (`{"genesis":"<64 hex digits>"}`), with room.
+const ANCHOR_LIMIT: usize = 4096;
+
+impl Limits {
+    /// The limits of a ledger of `g`: a block of slot `t` may need up to 2 KiB per session
+    /// plugged in at some time during `t` (a transaction of each, as written, is far
+    /// shorter), 2 KiB per SCP (proposal, meter attestation, vote, evidence) and 64 KiB.
+    pub fn of(g: &Genesis) -> Self {
+        let slots = usize::try_from(g.slots).unwrap_or(usize::MAX);
+        let h = &g.commitment.scenario.horizon;
+        // Sessions present in each slot (a superset of those plugged for the whole slot):
+        // +1 at the first slot a session touches, −1 after the last.
+        let mut delta = vec![0i64; slots.min(h.slots) + 1];
+        let n = delta.len() - 1;
+        let step = crate::data::time::SLOT_MINUTES * 60;
+        for w in &g.evs {
+            let from = (w.arrival - h.start).num_seconds().div_euclid(step).max(0);
+            let to = ((w.departure - h.start).num_seconds() + step - 1)
+                .div_euclid(step)
+                .max(0);
+            let (from, to) = (
+                usize::try_from(from).unwrap_or(usize::MAX).min(n),
+                usize::try_from(to).unwrap_or(usize::MAX).min(n),
+            );
+            if from < to {
+                delta[from] += 1;
+                delta[to] -= 1;
+            }
+        }
+        let fixed = 65_536usize.saturating_add(g.scps.len().saturating_mul(2_048));
+        let mut present = 0i64;
+        let blocks = delta[..n]
+            .iter()
+            .map(|d| {
+                present += d;
+                let sessions = usize::try_from(present).unwrap_or(0);
+                fixed.saturating_add(sessions.saturating_mul(2_048))
+            })
+            .collect();
+        Limits {
+            blocks,
+            seal: 4_096usize.saturating_add(g.scps.len().saturating_mul(256)),
+        }
+    }
+
+    /// The longest line `n` (1-based) may be: the anchor, block `n − 2`, or the seal (and
+    /// a line after it, which is refused when read).
+    pub fn line(&self, n: u64) -> usize {
+        match n {
+            0 | 1 => ANCHOR_LIMIT,
+            n => usize::try_from(n - 2)
+                .ok()
+                .and_then(|b| self.blocks.get(b))
+                .copied()
+                .unwrap_or(self.seal),
+        }
+    }
+
+    /// The most lines a ledger may have: the anchor, the blocks and the seal.
+    pub fn lines(&self) -> u64 {
+        self.blocks.len() as u64 + 2
+    }
+
+    /// The most bytes a ledger may have: every line at its limit, with its newline.
+    pub fn bytes(&self) -> u64 {
+        let lines = (1..=self.lines()).map(|n| self.line(n) as u64 + 1);
+        lines.fold(0u64, u64::saturating_add)
+    }
+}
+
+/// The file at `path` opened for reading if it is a regular file (a link to one is
+/// followed); a device, a FIFO, a socket or a directory is refused before it is opened,
+/// so that nothing blocks or reads without end. The second value is its size.
+pub fn open_regular(path: &std::path::Path) -> std::io::Result<(std::fs::File, u64)> {
+    let not_regular = |what: &str| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{what}, not a regular file"),
+        )
+    };
+    let kind = |m: &std::fs::Metadata| {
+        use std::os::unix::fs::FileTypeExt;
+        let t = m.file_type();
+        if t.is_dir() {
+            "a directory"
+        } else if t.is_fifo() {
+            "a FIFO"
+        } else if t.is_char_device() || t.is_block_device() {
+            "a device"
+        } else if t.is_socket() {
+            "a socket"
+        } else {
+            "not a regular file"
+        }
+    };
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(not_regular(kind(&meta)));
+    }
+    // Opened without blocking, in case a FIFO took the file's place since; checked again.
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(not_regular(kind(&meta)));
+    }
+    Ok((file, meta.len()))
+}
+
+/// The bytes of the regular file at `path` ([`open_regular`]), refused unread when it
+/// has more than `limit` bytes; a file that grows while it is read is cut at `limit + 1`
+/// bytes, and refused.
+pub fn read_regular(path: &std::path::Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let too_big = |n: u64| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{n} bytes or more, more than the {limit} it may have"),
+        )
+    };
+    let (file, len) = open_regular(path)?;
+    if len > limit {
+        return Err(too_big(len));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_big(bytes.len() as u64));
+    }
+    Ok(bytes)
 }
 
 /// Parses `ledger.jsonl`'s first line: it must name exactly `genesis`.
@@ -235,25 +485,36 @@ pub fn parse_anchor(line: &[u8], genesis: &Genesis) -> Result<(), LedgerError> {
             }
             Ok(())
         }
-        Record::Block(_) => Err(format("the first record must be the genesis hash".into())),
+        Record::Block(_) | Record::Seal(_) => {
+            Err(format("the first record must be the genesis hash".into()))
+        }
     }
 }
 
-/// Parses one block line (line `n` of the file), strictly: canonical form only.
-pub fn parse_block(line: &[u8], n: u64) -> Result<Block, LedgerError> {
+/// A record after the first line: a block or the seal.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // read once per line, moved out at once
+pub enum Body {
+    /// A block.
+    Block(Block),
+    /// The seal, the last record.
+    Seal(Seal),
+}
+
+/// Parses one line after the first (line `n` of the file), strictly: canonical form only.
+pub fn parse_body(line: &[u8], n: u64) -> Result<Body, LedgerError> {
     let format = |what: String| LedgerError::global(Fault::Format(what)).on_line(n);
     let rec: Record = serde_json::from_slice(line)
         .map_err(|e| format(format!("{} at column {}", json_message(&e), e.column())))?;
-    match rec {
-        Record::Block(b) => {
-            let canon = line_of(&RecordRef::Block(&b));
-            if canon[..canon.len() - 1] != *line {
-                return Err(format("not in canonical form".into()));
-            }
-            Ok(b)
-        }
-        Record::Genesis(_) => Err(format("a second genesis record".into())),
+    let (canonical, body) = match rec {
+        Record::Block(b) => (is_canonical(&RecordRef::Block(&b), line), Body::Block(b)),
+        Record::Seal(x) => (is_canonical(&RecordRef::Seal(&x), line), Body::Seal(x)),
+        Record::Genesis(_) => return Err(format("a second genesis record".into())),
+    };
+    if !canonical {
+        return Err(format("not in canonical form".into()));
     }
+    Ok(body)
 }
 
 /// A block's oracle data only (the exact `p_rt` and `E_limit`), read in a first pass so
@@ -268,10 +529,11 @@ pub fn oracle_of(line: &[u8]) -> Option<(f64, f64)> {
     enum Rec {
         Block(OracleOnly),
         Genesis(serde::de::IgnoredAny),
+        Seal(serde::de::IgnoredAny),
     }
     match serde_json::from_slice::<Rec>(line).ok()? {
         Rec::Block(b) => Some((b.oracle.p_rt_exact, b.oracle.e_limit_kwh)),
-        Rec::Genesis(_) => None,
+        Rec::Genesis(_) | Rec::Seal(_) => None,
     }
 }
 
@@ -340,6 +602,12 @@ mod tests {
         let ledger = Ledger {
             genesis: g.clone(),
             blocks: vec![],
+            seal: Seal {
+                height: 0,
+                last_header: g.hash(),
+                last_commit: Default::default(),
+                votes: vec![],
+            },
         };
         let file = write(&ledger);
         assert_eq!(parse(&file, g.clone()).unwrap(), ledger);
@@ -363,7 +631,7 @@ mod tests {
         for (line, want) in [
             (
                 format!("{{\"{huge}\":{{}}}}\n"),
-                format!("unknown variant `{cut}` (1048576 chars), expected `genesis` or `block`"),
+                format!("unknown variant `{cut}` (1048576 chars), expected one of `genesis`, `block`, `seal`"),
             ),
             (
                 format!("{{\"block\":\"{huge}\"}}\n"),

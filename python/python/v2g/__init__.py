@@ -253,19 +253,28 @@ def simulate(
 
 
 def verify(
-    ledger: PathLike, genesis: Optional[PathLike] = None, *, genesis_hash: Optional[str] = None
+    ledger: PathLike,
+    genesis: Optional[PathLike] = None,
+    *,
+    genesis_hash: Optional[str] = None,
+    grid: Optional[PathLike] = None,
 ) -> Dict[str, Any]:
     """``v2g verify``: re-checks a ledger file against its genesis.
 
     ``genesis`` pins a trusted genesis file (its hash), ``genesis_hash`` a trusted hash;
     without either, ``genesis.json`` beside the ledger is used and only the files'
-    integrity is checked (``pinned`` is False). Returns ``{"ok": True, "blocks": …,
-    "transactions": …, "signatures": …, …, "message": the CLI's line}`` or
-    ``{"ok": False, "error": the CLI's message}``. Unreadable files raise ``OSError``.
+    integrity is checked (``pinned`` is False). ``grid`` is the run's grid file (``--grid``):
+    its SHA-256 must be the committed one, and every oracle message is checked against it.
+    Returns ``{"ok": True, "blocks": …, "transactions": …, "signatures": …, …, "message":
+    the CLI's line}`` or ``{"ok": False, "error": the CLI's message}``. Unreadable files
+    (and a device, a FIFO or a directory) raise ``OSError``.
     """
     return dict(
         _v2g.verify(
-            os.fspath(ledger), None if genesis is None else os.fspath(genesis), genesis_hash
+            os.fspath(ledger),
+            None if genesis is None else os.fspath(genesis),
+            genesis_hash,
+            None if grid is None else os.fspath(grid),
         )
     )
 
