@@ -8,8 +8,10 @@
 //!
 //! Then, in this order per block (so the first failure is the earliest one):
 //!
-//! 1. height and the previous-header hash link (block 0 links to the genesis hash), and
-//!    one block per slot of the genesis record's horizon (a truncated ledger is refused);
+//! 1. height, the previous-header hash link (block 0 links to the genesis hash) and the
+//!    previous block's commit (its precommits and meter attestations, hashed:
+//!    [`commit_hash`]), and one block per slot of the genesis record's horizon (a
+//!    truncated ledger is refused);
 //! 2. the oracle message: its slot, the operator's signature, the header's oracle hash;
 //! 3. the proposals: known workers, signatures, the header's proposals root, and the
 //!    decision ([`crate::ledger::rules::check_decision`], the builder's check too):
@@ -25,11 +27,12 @@
 //! 5. the transaction count and the RFC 6962 Merkle root; every SCP's meter attestation
 //!    (one each, in SCP order, signed, and exactly the count and Merkle root of its
 //!    readings in this block: [`crate::ledger::meter`]);
-//! 6. the precommit votes: known SCPs, one vote each (a second is equivocation),
-//!    signatures, and more than two thirds of the SCPs; equivocation evidence must prove
-//!    two signed prevotes for different headers at this height of this chain, its SCP
-//!    must not be among the counted votes, and it must be what the header's evidence
-//!    root commits.
+//! 6. the precommit votes: known SCPs, one vote each (a second is equivocation) in SCP
+//!    order, signatures ([`VoteKind::Precommit`]), and more than two thirds of the SCPs;
+//!    equivocation evidence must prove two signed prevotes ([`VoteKind::Prevote`]) at
+//!    this height of this chain, the first for this block's header, the second for
+//!    another; its SCP must not be among the counted votes, and it must be what the
+//!    header's evidence root commits.
 //!
 //! Every signature is checked with `verify_strict`, in parallel. A light client
 //! ([`crate::ledger::light`]) then follows the header chain and every EV's transactions
@@ -42,7 +45,19 @@
 //!    search, grid or exact as committed), exactly one transaction per session plugged
 //!    for the whole slot, each the EV's best response at `p_d*` from its replayed state,
 //!    the EVA's and the operator's accounts (wallets, EVA and operator sum to zero), and
-//!    exactly the byzantine SCPs accused of equivocation.
+//!    exactly the byzantine SCPs accused of equivocation. The replay also fixes what the
+//!    signatures say: each oracle message (from the committed tariff when the run had
+//!    no grid file, from the grid file in [`Trust::grid`] when given), each proposal's
+//!    claim (a byzantine SCP's by [`false_claim`]), the precommits by exactly the SCPs
+//!    that did not equivocate ([`honest_voters`]) and each evidence's second header
+//!    ([`equivocation_header`]).
+//! 8. the seal, the last line: on the last header and its commit, by
+//!    exactly the SCPs that did not equivocate ([`VoteKind::Seal`]), and nothing after
+//!    it.
+//!
+//! Reading is bounded by the genesis ([`store::Limits`]): a ledger longer in bytes than
+//! its genesis allows is refused unread, a line past the seal where it starts, a line
+//! longer than its block can need after reading that much.
 
 use ed25519_dalek::VerifyingKey;
 
@@ -146,8 +161,10 @@ impl std::fmt::Display for AuditReport {
             match self.oracle {
                 OracleData::Tariff => "checked against the committed tariff (no grid file)",
                 OracleData::GridFile => "checked against the committed grid file",
-                OracleData::Signed =>
-                    "the operator's signed word: give the run's grid file with --grid to check it",
+                OracleData::Signed => {
+                    "taken as the operator signed it (give the run's grid file with --grid to \
+                     check it)"
+                }
             }
         )?;
         if self.pinned {

@@ -10,6 +10,9 @@
 //!   is too few, as in CometBFT).
 //! * An SCP that signs two different headers at one height equivocates: [`Tally`] records
 //!   the two signed votes as [`Evidence`] and counts neither.
+//! * Prevotes, precommits and seal votes are distinct signed messages ([`VoteKind`]).
+//!   The next header commits to a block's precommits and meter attestations
+//!   ([`commit_hash`]); the [`Seal`] after the last block commits to the last ones.
 //!
 //! The validators are all SCPs of the scenario's worker list, an unavailable worker
 //! included (availability concerns only the price search's split); an EV is plugged into

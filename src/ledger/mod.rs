@@ -9,7 +9,7 @@
 //! | 2 information transfer | the EV signs its trade and its state entering the slot (consent) | [`tx`] |
 //! | 3 data assimilation | the operator signs the slot's prices, `E_limit`, `W_service` | [`oracle`] |
 //! | 4 price calculation | each SCP worker signs its sub-range's best candidate | [`consensus::Proposal`] |
-//! | 5 logging and voting | each SCP signs the Merkle root of its meter readings once per block; the SCPs prevote on the header, equivocation becomes evidence committed in the header, and > 2/3 precommits make it final | [`meter`], [`block`], [`consensus`] |
+//! | 5 logging and voting | each SCP signs the Merkle root of its meter readings once per block; the SCPs prevote on the header, equivocation becomes evidence committed in the header, and > 2/3 precommits make it final; the next header commits to the block's precommits and meter attestations, and a seal after the last block to the last ones | [`meter`], [`block`], [`consensus`] |
 //! | 6 light clients | an EV keeps headers and checks inclusion proofs of its own trades | [`light`], [`merkle`] |
 //!
 //! [`rules`] holds what a block's content must be, used by the builder ([`record`]) and

@@ -20,9 +20,9 @@ pub(crate) const WORKERS: usize = 6;
 
 /// A run of the example fleet (6 EVs, 96 slots) with 6 SCP workers, held in memory: a
 /// static is never dropped, so the run's folder is removed as soon as it has been read.
-struct Fixture {
-    bytes: Vec<u8>,
-    genesis: Vec<u8>,
+pub(crate) struct Fixture {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) genesis: Vec<u8>,
     slots: Vec<u8>,
     evs: Vec<u8>,
 }
@@ -30,7 +30,7 @@ struct Fixture {
 impl Fixture {
     /// The run's `ledger.jsonl` and `genesis.json`, written into `dir` as the run wrote
     /// them, for a test that needs files: the ledger's path.
-    fn ledger_in(&self, dir: &Path) -> PathBuf {
+    pub(crate) fn ledger_in(&self, dir: &Path) -> PathBuf {
         write_bytes(dir, "genesis.json", &self.genesis);
         write_bytes(dir, "ledger.jsonl", &self.bytes)
     }
@@ -38,12 +38,12 @@ impl Fixture {
 
 /// The committed test keystore (keys for data/example.csv's EVs and 6 SCPs), so that
 /// runs are byte-for-byte reproducible. A real run uses fresh keys.
-fn keystore_path() -> PathBuf {
+pub(crate) fn keystore_path() -> PathBuf {
     test_data("keystore_example.json")
 }
 
 /// `v2g::ledger::verify` of ledger bytes against genesis bytes, unpinned.
-fn verify(bytes: &[u8]) -> Result<AuditReport, LedgerError> {
+pub(crate) fn verify(bytes: &[u8]) -> Result<AuditReport, LedgerError> {
     let genesis = genesis_of(bytes);
     v2g::ledger::verify(bytes, &genesis, None)
 }
@@ -61,7 +61,7 @@ fn genesis_of(bytes: &[u8]) -> Vec<u8> {
     fixture(false).genesis.clone()
 }
 
-fn run_cli(out: &Path, extra: &[&str]) {
+pub(crate) fn run_cli(out: &Path, extra: &[&str]) {
     let mut args: Vec<String> = [
         "simulate",
         "--fleet",
@@ -85,7 +85,7 @@ fn run_cli(out: &Path, extra: &[&str]) {
     ok(&v2g(&args));
 }
 
-fn fixture(byzantine: bool) -> &'static Fixture {
+pub(crate) fn fixture(byzantine: bool) -> &'static Fixture {
     static HONEST: OnceLock<Fixture> = OnceLock::new();
     static BYZANTINE: OnceLock<Fixture> = OnceLock::new();
     let cell = if byzantine { &BYZANTINE } else { &HONEST };
@@ -108,16 +108,16 @@ fn fixture(byzantine: bool) -> &'static Fixture {
     })
 }
 
-fn parse(f: &Fixture) -> Ledger {
+pub(crate) fn parse(f: &Fixture) -> Ledger {
     store::parse(&f.bytes, store::parse_genesis(&f.genesis).unwrap()).unwrap()
 }
 
-fn honest() -> Ledger {
+pub(crate) fn honest() -> Ledger {
     parse(fixture(false))
 }
 
 /// The keys an attacker holding every key would have.
-fn keyring(l: &Ledger) -> Keyring {
+pub(crate) fn keyring(l: &Ledger) -> Keyring {
     let ids: Vec<String> = l.genesis.evs.iter().map(|w| w.id.clone()).collect();
     let ks = Keystore::load(&keystore_path()).unwrap();
     Keyring::from_keystore(&ks, &ids, l.genesis.scps.len(), &keystore_path()).unwrap()
@@ -138,14 +138,19 @@ fn find(l: &Ledger, regime: Regime) -> (usize, usize) {
 }
 
 /// The first block with at least two transactions.
-fn busy_block(l: &Ledger) -> usize {
+pub(crate) fn busy_block(l: &Ledger) -> usize {
     l.blocks.iter().position(|b| b.txs.len() >= 2).unwrap()
 }
 
 /// Asserts that the tampered ledger is refused, by the library with `fault` at
 /// `(height, tx)` and by `v2g verify` with exit code 1 and the location in its message;
 /// and that the honest ledger still verifies.
-fn refused(l: &Ledger, height: usize, tx: Option<usize>, fault: impl Fn(&Fault) -> bool) {
+pub(crate) fn refused(
+    l: &Ledger,
+    height: usize,
+    tx: Option<usize>,
+    fault: impl Fn(&Fault) -> bool,
+) {
     let bytes = store::write(l);
     let err: LedgerError = verify(&bytes).expect_err("a tampered ledger must be refused");
     assert!(fault(&err.fault), "unexpected fault: {err}");
@@ -170,7 +175,7 @@ fn refused(l: &Ledger, height: usize, tx: Option<usize>, fault: impl Fn(&Fault) 
     assert!(verify(&fixture(false).bytes).is_ok());
 }
 
-fn write_bytes(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+pub(crate) fn write_bytes(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, bytes).unwrap();
     p
@@ -1314,7 +1319,7 @@ fn a_keystore_in_which_two_parties_share_a_key_is_refused_before_the_run() {
 }
 
 /// `v2g verify` of `dir/ledger.jsonl` with extra flags.
-fn verify_cli(ledger: &Path, extra: &[&str]) -> std::process::Output {
+pub(crate) fn verify_cli(ledger: &Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec!["verify".to_string(), ledger.display().to_string()];
     args.extend(extra.iter().map(|s| s.to_string()));
     v2g(&args)
@@ -1487,16 +1492,16 @@ fn a_genesis_whose_parties_share_a_key_or_whose_terms_are_absurd_is_refused() {
 
 /// The SCPs of a quorum (5 of 6): what colluding SCPs can sign without any EV, oracle or
 /// EVA key.
-const QUORUM: [usize; 5] = [0, 1, 2, 3, 4];
+pub(crate) const QUORUM: [usize; 5] = [0, 1, 2, 3, 4];
 
 /// Asserts that `verify --genesis` (pinned to the fixture's own genesis) refuses `l` at
 /// block `height` with a replay fault: the rewritten history is not what the run gives.
-fn refused_by_replay(l: &Ledger, height: usize) {
+pub(crate) fn refused_by_replay(l: &Ledger, height: usize) {
     refused_pinned(l, height, |f| matches!(f, Fault::Replay(_)));
 }
 
 /// As [`refused_by_replay`], for any fault `fault` accepts.
-fn refused_pinned(l: &Ledger, height: usize, fault: impl Fn(&Fault) -> bool) {
+pub(crate) fn refused_pinned(l: &Ledger, height: usize, fault: impl Fn(&Fault) -> bool) {
     let bytes = store::write(l);
     let genesis = store::write_genesis(&l.genesis);
     let pin = l.genesis.hash();

@@ -2,10 +2,12 @@
 //! module per area. They run the real `v2g` binary on real files.
 
 mod bad_input;
+mod bounded;
 mod case_study;
 mod common;
 mod examples;
 mod import;
+mod keyholders;
 mod ledger;
 mod outputs;
 mod realism;
