@@ -76,6 +76,17 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The power flow of a slot did not converge (docs/model.md §9): the slot, the
+    /// policy whose flow it was, and why.
+    #[error("power flow of slot {slot} ({policy}): {reason}")]
+    PowerFlow {
+        /// The slot.
+        slot: usize,
+        /// `scheme` or `baseline`.
+        policy: String,
+        /// The solver's account of why.
+        reason: String,
+    },
     /// Drawing a figure failed.
     #[error("drawing a figure failed: {0}")]
     Plot(String),
@@ -135,6 +146,26 @@ fn incomplete_message(
         ));
     }
     format!("cannot merge {}: {}", dir.display(), parts.join(". "))
+}
+
+impl From<crate::network::NetworkError> for Error {
+    /// A case file's located error stays located; an unreadable file stays an I/O error.
+    fn from(e: crate::network::NetworkError) -> Self {
+        use crate::network::NetworkError as N;
+        match e {
+            N::Input { pos, rule } => Error::Input {
+                pos: Position {
+                    file: pos.file,
+                    line: pos.line,
+                    column: pos.column,
+                    column_name: pos.column_name,
+                },
+                rule,
+            },
+            N::Io { path, source } => Error::Io { path, source },
+            other => Error::param("--network", other.to_string()),
+        }
+    }
 }
 
 impl Error {

@@ -41,6 +41,7 @@ pub mod error;
 pub mod game;
 pub mod generate;
 pub mod ledger;
+pub mod network;
 pub mod pipeline;
 pub mod report;
 pub mod settlement;
