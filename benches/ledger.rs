@@ -70,6 +70,7 @@ fn run() -> Run {
         .map(|i| {
             let cap = 30.0 + 270.0 * next();
             Ev {
+                site: None,
                 session_id: None,
                 id: format!("ev{i}"),
                 kind: if cap > 150.0 {

@@ -5,7 +5,7 @@
 
 use rayon::prelude::*;
 
-use crate::data::fleet::Fleet;
+use crate::data::fleet::{Ev, Fleet};
 use crate::data::time::Horizon;
 use crate::game::follower::x_bounds;
 
@@ -33,35 +33,68 @@ pub fn run(
         .evs()
         .par_iter()
         .map(|ev| {
-            let mut e = ev.initial_kwh;
             let mut cost = 0.0;
-            for t in horizon.plugged_slots(ev.arrival, ev.departure) {
-                let (_, mut x) = if eta_c == 1.0 {
-                    x_bounds(e, ev.capacity_kwh, e0_kwh)
-                } else {
-                    (
-                        0.0,
-                        ((ev.capacity_kwh - e) / (e0_kwh * eta_c)).clamp(0.0, 1.0),
-                    )
-                };
-                // The charger's power, when the fleet gives it (docs/model.md §3).
-                let up = ev.max_charge_kwh();
-                if up < e0_kwh {
-                    x = x.min(up / e0_kwh);
-                }
-                if x <= 0.0 {
-                    break;
-                }
-                let energy = e0_kwh * x;
+            let final_kwh = charge(ev, horizon, e0_kwh, eta_c, |t, energy| {
                 cost += p_c[t] * energy;
-                e = (e + energy * eta_c).clamp(0.0, ev.capacity_kwh);
-            }
+            });
             BaselineEv {
-                final_kwh: e,
+                final_kwh,
                 cost_cny: cost,
             }
         })
         .collect()
+}
+
+/// One EV's uncoordinated charging: calls `slot(t, energy)` with the energy drawn at the
+/// meter (kWh) in every slot it charges, and returns its energy at departure.
+fn charge(
+    ev: &Ev,
+    horizon: &Horizon,
+    e0_kwh: f64,
+    eta_c: f64,
+    mut slot: impl FnMut(usize, f64),
+) -> f64 {
+    let mut e = ev.initial_kwh;
+    for t in horizon.plugged_slots(ev.arrival, ev.departure) {
+        let (_, mut x) = if eta_c == 1.0 {
+            x_bounds(e, ev.capacity_kwh, e0_kwh)
+        } else {
+            (
+                0.0,
+                ((ev.capacity_kwh - e) / (e0_kwh * eta_c)).clamp(0.0, 1.0),
+            )
+        };
+        // The charger's power, when the fleet gives it (docs/model.md §3).
+        let up = ev.max_charge_kwh();
+        if up < e0_kwh {
+            x = x.min(up / e0_kwh);
+        }
+        if x <= 0.0 {
+            break;
+        }
+        let energy = e0_kwh * x;
+        slot(t, energy);
+        e = (e + energy * eta_c).clamp(0.0, ev.capacity_kwh);
+    }
+    e
+}
+
+/// The baseline's energy drawn at each site in each slot (docs/model.md §9): `out[t][s]`,
+/// kWh, summed over the sessions in fleet order; session `i` charges at site
+/// `site_of[i]` of `n_sites`.
+pub fn site_energy(
+    fleet: &Fleet,
+    horizon: &Horizon,
+    e0_kwh: f64,
+    eta_c: f64,
+    site_of: &[usize],
+    n_sites: usize,
+) -> Vec<Vec<f64>> {
+    let mut out = vec![vec![0.0; n_sites]; horizon.slots];
+    for (ev, &s) in fleet.evs().iter().zip(site_of) {
+        charge(ev, horizon, e0_kwh, eta_c, |t, energy| out[t][s] += energy);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -74,6 +107,7 @@ mod tests {
     fn charges_flat_out_until_full() {
         let h = Horizon::paper();
         let ev = Ev {
+            site: None,
             session_id: None,
             id: "1".into(),
             kind: Kind::Private,

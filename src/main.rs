@@ -359,6 +359,12 @@ struct SimulateArgs {
     /// are fresh and discarded after the run.
     #[arg(long, value_name = "FILE")]
     keystore: Option<PathBuf>,
+    /// Distribution network: a MATPOWER case file (.m, version 2). Each slot's AC power
+    /// flow is computed for the scheme and the baseline (network.csv,
+    /// network_buses.csv, fig6_network.svg); the scenario's [[sites]] place the EVs and
+    /// their transformer limits bind the price. Default: the scenario's `network`.
+    #[arg(long, value_name = "FILE")]
+    network: Option<PathBuf>,
     /// No progress on stderr (neither the bar nor the periodic lines).
     #[arg(long, short)]
     quiet: bool,
@@ -574,6 +580,7 @@ fn spec_from(args: SimulateArgs) -> RunSpec {
     if let Some(s) = args.scenario {
         spec.scenario = ScenarioSource::Path(s);
     }
+    spec.network = args.network;
     spec.overrides = Overrides {
         epsilon: args.epsilon,
         workers: args.workers,

@@ -165,6 +165,9 @@ pub struct RunSpec {
     pub out: Option<PathBuf>,
     /// The command line, recorded in provenance.
     pub command_line: Vec<String>,
+    /// The distribution network (`--network FILE`, docs/model.md §9); `None` takes the
+    /// scenario's `network`, if any (relative to the scenario file's folder).
+    pub network: Option<PathBuf>,
 }
 
 impl RunSpec {
@@ -184,6 +187,7 @@ impl RunSpec {
             keystore: None,
             out: None,
             command_line: Vec::new(),
+            network: None,
         }
     }
 }
@@ -227,6 +231,8 @@ pub struct RunOutput {
     pub genesis: Option<crate::ledger::Genesis>,
     /// The grid row of each slot (for Fig. 3).
     pub grid_rows: Vec<GridRow>,
+    /// With a network: every slot's power flow for the scheme and the baseline.
+    pub network: Option<crate::report::network::NetworkResult>,
     /// The files written, when an output folder was given.
     pub written: Vec<PathBuf>,
 }
@@ -242,6 +248,16 @@ impl RunOutput {
         }
         if let Some(g) = &self.genesis {
             set.add("genesis.json", crate::ledger::store::write_genesis(g));
+        }
+        if let Some(net) = &self.network {
+            use crate::report::network as n;
+            use crate::report::output::to_csv;
+            set.add("network.csv", n::network_csv(&net.rows));
+            set.add("network_buses.csv", to_csv(&net.buses, &n::BUS_COLUMNS));
+            set.add(
+                "fig6_network.svg",
+                n::fig_network(net, net.vmin_limit)?.into_bytes(),
+            );
         }
         Ok(set)
     }
@@ -349,6 +365,42 @@ fn resolve_scenario(spec: &RunSpec) -> Result<(Scenario, Option<InputFile>)> {
     Ok((sc, file))
 }
 
+/// The run's network file: `--network`, else the scenario's `network` (relative to the
+/// scenario file's folder when the scenario came from a file).
+fn network_path(spec: &RunSpec, sc: &Scenario) -> Option<PathBuf> {
+    if let Some(p) = &spec.network {
+        return Some(p.clone());
+    }
+    let given = PathBuf::from(sc.network.as_ref()?);
+    Some(match &spec.scenario {
+        ScenarioSource::Path(file) if given.is_relative() => file
+            .parent()
+            .map_or_else(|| given.clone(), |dir| dir.join(&given)),
+        _ => given,
+    })
+}
+
+/// Reads and checks the network and its sites (docs/model.md §9): the case file, the
+/// scenario's sites against it. A network needs at least one site.
+fn load_network(path: &Path, sc: &Scenario) -> Result<(crate::network::Study, InputFile)> {
+    let bytes = read(path)?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| Error::input(path, 0, 0, "", "the file is not valid UTF-8"))?;
+    if sc.sites.is_empty() {
+        return Err(Error::param(
+            "sites",
+            format!(
+                "the network {} needs charging sites: add [[sites]] with name, bus and \
+                 transformer_kva to the scenario (docs/model.md §9.2)",
+                path.display()
+            ),
+        ));
+    }
+    let case = crate::network::matpower::parse_str(text, path)?;
+    let study = crate::network::Study::new(case, &sc.sites)?;
+    Ok((study, InputFile::of(path.display().to_string(), &bytes)))
+}
+
 /// A path made absolute without requiring it to exist: the longest existing ancestor is
 /// canonicalised (links resolved) and the rest appended.
 fn absolute(p: &Path) -> PathBuf {
@@ -447,7 +499,15 @@ pub fn run(spec: &RunSpec, progress: &mut dyn FnMut(Event<'_>) -> Result<()>) ->
     let (scenario, scenario_file) = resolve_scenario(spec)?;
     let fleet = load_fleet(&spec.fleet)?;
     let grid = load_grid(&spec.grid, &spec.fleet, progress)?;
+    let network_file = network_path(spec, &scenario);
+    let mut network = network_file
+        .as_deref()
+        .map(|p| load_network(p, &scenario))
+        .transpose()?;
     let mut input_paths: Vec<&Path> = Vec::new();
+    if let Some(p) = &network_file {
+        input_paths.push(p);
+    }
     if let Some(p) = &fleet.path {
         input_paths.push(p);
     }
@@ -462,6 +522,7 @@ pub fn run(spec: &RunSpec, progress: &mut dyn FnMut(Event<'_>) -> Result<()>) ->
         fleet: fleet.file,
         grid: grid.as_ref().map(|g| g.file.clone()),
         scenario: scenario_file,
+        network: network.as_ref().map(|(_, f)| f.clone()),
     };
     let run = Run::new(fleet.value, grid.as_ref().map(|g| &g.value), scenario)?;
     let mut out_dir = spec.out.as_deref().map(OutputDir::prepare).transpose()?;
@@ -520,6 +581,39 @@ pub fn run(spec: &RunSpec, progress: &mut dyn FnMut(Event<'_>) -> Result<()>) ->
         .map(|t| tariff.period_at(h.slot_start(t)))
         .collect();
     let mut summary = Summary::of(&result, &periods);
+    // The network's flows, for the scheme and the baseline.
+    let network = match network.as_mut() {
+        None => None,
+        Some((study, _)) => {
+            let sc = run.scenario();
+            let sites = &sc.sites;
+            let baseline = crate::baseline::site_energy(
+                run.fleet(),
+                h,
+                sc.params.e0_kwh,
+                sc.params.charge_efficiency,
+                run.site_of(),
+                sites.len(),
+            );
+            let times: Vec<String> = result.slots.iter().map(|s| s.time.clone()).collect();
+            let base: Vec<Option<f64>> = run
+                .grid_rows()
+                .iter()
+                .map(|r| grid.as_ref().map(|_| r.base_load_kw))
+                .collect();
+            let net = crate::report::network::flows(
+                study,
+                sites,
+                &times,
+                &base,
+                sc.network_load_scale,
+                &result.site_kwh,
+                &baseline,
+            )?;
+            summary.network = Some(net.summary.clone());
+            Some(net)
+        }
+    };
     summary.run = Some(Provenance::new(
         run.scenario(),
         inputs,
@@ -531,6 +625,7 @@ pub fn run(spec: &RunSpec, progress: &mut dyn FnMut(Event<'_>) -> Result<()>) ->
         ledger,
         genesis,
         grid_rows: run.grid_rows().to_vec(),
+        network,
         written: Vec::new(),
     };
 

@@ -183,6 +183,9 @@ pub struct Run {
     fleet: Fleet,
     scenario: Scenario,
     rows: Vec<GridRow>,
+    /// Each session's charging site (an index of the scenario's `sites`); empty when the
+    /// scenario has none.
+    site_of: Vec<usize>,
 }
 
 /// The result of a run.
@@ -196,6 +199,9 @@ pub struct RunResult {
     pub cash: Cash,
     /// Charging and discharging trades that moved less than 1 Wh ([`SMALL_TRADE_KWH`]).
     pub trades_below_1wh: usize,
+    /// With charging sites: each slot's net energy at each site, kWh at the meters
+    /// (charging positive), `site_kwh[t][s]`; empty without sites.
+    pub site_kwh: Vec<Vec<f64>>,
 }
 
 impl Run {
@@ -215,10 +221,12 @@ impl Run {
                 })
                 .collect(),
         };
+        let site_of = site_assignment(&fleet, &scenario.sites)?;
         let run = Run {
             fleet,
             scenario,
             rows,
+            site_of,
         };
         for t in 0..h.slots {
             let p = run.prices(t);
@@ -279,6 +287,12 @@ impl Run {
         (ranges, starts)
     }
 
+    /// Each session's charging site, an index of the scenario's `sites` (docs/model.md
+    /// §9.2); empty when the scenario has none.
+    pub fn site_of(&self) -> &[usize] {
+        &self.site_of
+    }
+
     /// The grid row of each slot.
     pub fn grid_rows(&self) -> &[GridRow] {
         &self.rows
@@ -316,6 +330,8 @@ impl Run {
         let mut slots = Vec::with_capacity(h.slots);
         let mut p_c_all = Vec::with_capacity(h.slots);
         let mut small = 0usize;
+        let n_sites = self.scenario.sites.len();
+        let mut site_kwh = Vec::with_capacity(if n_sites > 0 { h.slots } else { 0 });
         for (t, starting) in starts.iter().enumerate() {
             active.retain(|&i| ranges[i].end > t);
             active.extend_from_slice(starting);
@@ -347,6 +363,13 @@ impl Run {
                 &mut energy,
                 &capacity,
             );
+            if n_sites > 0 {
+                let mut at = vec![0.0; n_sites];
+                for tr in &trades {
+                    at[self.site_of[tr.ev]] += tr.energy_kwh;
+                }
+                site_kwh.push(at);
+            }
             for tr in &trades {
                 if tr.regime != Regime::Idle && tr.energy_kwh.abs() < SMALL_TRADE_KWH {
                     small += 1;
@@ -434,8 +457,36 @@ impl Run {
             evs,
             cash: total_cash,
             trades_below_1wh: small,
+            site_kwh,
         })
     }
+}
+
+/// Each session's charging site (docs/model.md §9.2): the site its fleet row names, or
+/// else site `i mod n` for session `i` of `n` sites; empty without sites (the fleet's
+/// `site` column is then not used). Refuses a site name the scenario does not have.
+pub fn site_assignment(fleet: &Fleet, sites: &[crate::network::Site]) -> Result<Vec<usize>> {
+    if sites.is_empty() {
+        return Ok(Vec::new());
+    }
+    fleet
+        .evs()
+        .iter()
+        .enumerate()
+        .map(|(i, e)| match &e.site {
+            None => Ok(i % sites.len()),
+            Some(name) => sites.iter().position(|s| &s.name == name).ok_or_else(|| {
+                Error::param(
+                    "site",
+                    format!(
+                        "session {i} (EV {}) names the site {}, which the scenario's [[sites]] do not have",
+                        crate::error::excerpt(&e.id),
+                        crate::error::excerpt(name)
+                    ),
+                )
+            }),
+        })
+        .collect()
 }
 
 /// Slot start times of a horizon (for plots and reports).
@@ -474,6 +525,7 @@ mod tests {
                     // Arrivals on and off the slot grid (multiples of 5 minutes).
                     let arrival = start + chrono::Duration::minutes(5 * arr);
                     Ev {
+                        site: None,
                         session_id: None,
                         id: i.to_string(),
                         kind: if cap > 100.0 {
@@ -652,6 +704,7 @@ mod tests {
     #[test]
     fn a_range_above_its_floor_is_refused() {
         let fleet = Fleet::new(vec![Ev {
+            site: None,
             session_id: None,
             id: "1".into(),
             kind: Kind::Bus,

@@ -1,7 +1,7 @@
 //! The fleet: one row per plug-in session (docs/model.md §6).
 //!
 //! `ev_id,kind,capacity_kwh,initial_kwh,arrival,departure[,beta][,a][,u_idle]`
-//! `[,target_kwh][,max_kw][,max_discharge_kw][,session_id]`
+//! `[,target_kwh][,max_kw][,max_discharge_kw][,session_id][,site]`
 //!
 //! An EV may plug in more than once: its `ev_id` repeats on each session's row, the
 //! sessions must not overlap in time and must agree on the car (`kind`,
@@ -66,6 +66,9 @@ pub struct Ev {
     pub u_idle: Option<f64>,
     /// The session's optional limits beyond the paper's model (all `None` in it).
     pub limits: Limits,
+    /// The charging site (a scenario's `[[sites]] name`) the session plugs in at, when
+    /// the fleet names one (docs/model.md §9); a network run assigns the others.
+    pub site: Option<String>,
 }
 
 /// A session's optional limits (docs/model.md §3 and §6): a departure target and the
@@ -168,7 +171,7 @@ const REQUIRED: [&str; 6] = [
     "arrival",
     "departure",
 ];
-const OPTIONAL: [&str; 7] = [
+const OPTIONAL: [&str; 8] = [
     "beta",
     "a",
     "u_idle",
@@ -176,6 +179,7 @@ const OPTIONAL: [&str; 7] = [
     "max_kw",
     "max_discharge_kw",
     "session_id",
+    "site",
 ];
 
 /// Longest `ev_id`, in characters.
@@ -239,6 +243,9 @@ fn check_ev(ev: &Ev) -> Option<(&'static str, String)> {
         .and_then(|s| name_rule("session_id", s))
     {
         return Some(("session_id", rule));
+    }
+    if let Some(rule) = ev.site.as_deref().and_then(|s| name_rule("site", s)) {
+        return Some(("site", rule));
     }
     if !(ev.capacity_kwh > 0.0 && ev.capacity_kwh <= MAX_CAPACITY_KWH) {
         return Some((
@@ -385,6 +392,7 @@ impl Fleet {
                     max_kw: f.opt_num("max_kw")?,
                     max_discharge_kw: f.opt_num("max_discharge_kw")?,
                 },
+                site: f.opt_str("site").map(str::to_string),
             };
             if let Some((col, rule)) = check_ev(&ev) {
                 return Err(f.err(col, rule));
@@ -412,6 +420,7 @@ impl Fleet {
             .any(|e| e.beta.is_some() || e.a.is_some() || e.u_idle.is_some());
         let any_limit = self.evs.iter().any(|e| !e.limits.is_none());
         let any_session = self.evs.iter().any(|e| e.session_id.is_some());
+        let any_site = self.evs.iter().any(|e| e.site.is_some());
         let mut header: Vec<&str> = REQUIRED.to_vec();
         if any_session {
             header.insert(1, "session_id");
@@ -421,6 +430,9 @@ impl Fleet {
         }
         if any_limit {
             header.extend_from_slice(&OPTIONAL[3..6]);
+        }
+        if any_site {
+            header.push("site");
         }
         w.write_record(&header).expect("in-memory write");
         let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
@@ -442,6 +454,9 @@ impl Fleet {
             if any_limit {
                 let l = &e.limits;
                 row.extend([opt(l.target_kwh), opt(l.max_kw), opt(l.max_discharge_kw)]);
+            }
+            if any_site {
+                row.push(e.site.clone().unwrap_or_default());
             }
             w.write_record(&row).expect("in-memory write");
         }
@@ -891,6 +906,7 @@ mod tests {
 
     fn ev() -> Ev {
         Ev {
+            site: None,
             session_id: None,
             id: "1".into(),
             kind: Kind::Bus,

@@ -353,6 +353,7 @@ fn build(sessions: Vec<Session>, path: &Path, opts: &Options) -> Result<Imported
             k += 1;
         }
         let ev = Ev {
+            site: None,
             session_id: None,
             id,
             kind: Kind::Private,

@@ -104,11 +104,14 @@ fn is_one(v: &f64) -> bool {
 
 /// Scenario keys left out of the encoding at their default value (so that the digests of
 /// scenarios that do not use them stay as they were); [`Scenario::set`] still knows them.
-pub(crate) const OMITTED_AT_DEFAULT: [&str; 4] = [
+pub(crate) const OMITTED_AT_DEFAULT: [&str; 7] = [
     "params.min_trade_kwh",
     "params.min_departure_soc",
     "params.charge_efficiency",
     "params.discharge_efficiency",
+    "network",
+    "network_load_scale",
+    "sites",
 ];
 
 fn is_zero(v: &f64) -> bool {
@@ -271,6 +274,23 @@ pub struct Scenario {
     pub params: Params,
     /// The SCP workers of the price search.
     pub workers: Vec<Worker>,
+    /// The distribution network: a MATPOWER case file (docs/model.md §9), relative to the
+    /// scenario file's folder (`--network FILE`: to the working directory). Not part of
+    /// the canonical encoding: a run's identity holds the file's SHA-256 instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    /// Multiplies the grid file's base load (or, without one, the case's own loads)
+    /// before it is spread over the network's buses, in `(0, 1000]` (docs/model.md §9.1).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub network_load_scale: f64,
+    /// The charging sites (docs/model.md §9.2): where sessions plug in, and their
+    /// transformers' limits, which bind the price game.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sites: Vec<crate::network::Site>,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 /// `ledger = "on"` / `"off"` in files.
@@ -303,6 +323,9 @@ impl Default for Scenario {
             horizon: Horizon::paper(),
             params: Params::default(),
             workers: equal_workers(DEFAULT_WORKERS),
+            network: None,
+            network_load_scale: 1.0,
+            sites: Vec::new(),
         }
     }
 }
@@ -332,6 +355,24 @@ impl Scenario {
         let mut parts = key.split('.').peekable();
         let mut at = &mut doc;
         while let Some(part) = parts.next() {
+            // An array's element by its index: `sites.0.transformer_kva`.
+            if at.is_array() {
+                let array = at.as_array_mut().expect("an array");
+                let len = array.len();
+                let slot = part
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| array.get_mut(i))
+                    .ok_or_else(|| {
+                        Error::param(key, format!("'{part}' is not an index of a list of {len}"))
+                    })?;
+                if parts.peek().is_none() {
+                    *slot = value;
+                    break;
+                }
+                at = slot;
+                continue;
+            }
             let table = at
                 .as_table_mut()
                 .ok_or_else(|| Error::param(key, format!("'{part}' is not inside a table")))?;
@@ -375,6 +416,26 @@ impl Scenario {
             crate::ledger::consensus::check_byzantine(self.workers.len(), self.byzantine)?;
         }
         check_horizon(&self.horizon, "horizon.start", "horizon.slots")?;
+        if !(self.network_load_scale > 0.0 && self.network_load_scale <= 1000.0) {
+            return Err(Error::param(
+                "network_load_scale",
+                format!("{}: must be in (0, 1000]", self.network_load_scale),
+            ));
+        }
+        for (i, site) in self.sites.iter().enumerate() {
+            if let Some((key, rule)) = site.rule() {
+                return Err(Error::param(format!("sites.{i}.{key}"), rule));
+            }
+            if let Some(j) = self.sites[..i].iter().position(|o| o.name == site.name) {
+                return Err(Error::param(
+                    format!("sites.{i}.name"),
+                    format!(
+                        "{} is also the name of site {j}: names must be unique",
+                        crate::error::excerpt(&site.name)
+                    ),
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -387,6 +448,15 @@ impl Scenario {
     /// declaration order, floats in their shortest round-trip form. Provenance, sweeps
     /// and the ledger's genesis all derive from it.
     pub fn canonical_json(&self) -> String {
+        // The network's path is where the file was, not what it is: its SHA-256 stands
+        // for it in a run's identity (provenance, the genesis, sweep ids).
+        if self.network.is_some() {
+            let without = Scenario {
+                network: None,
+                ..self.clone()
+            };
+            return without.canonical_json();
+        }
         serde_json::to_string(self).expect("a scenario serialises to JSON")
     }
 
@@ -550,12 +620,12 @@ mod tests {
             assert!(!json.contains(name), "{name} in {json}");
         }
         let mut b = a.clone();
-        for (key, v) in OMITTED_AT_DEFAULT.iter().zip([0.001, 0.8, 0.95, 0.9]) {
+        for (key, v) in OMITTED_AT_DEFAULT[..4].iter().zip([0.001, 0.8, 0.95, 0.9]) {
             b.set(key, toml::Value::Float(v)).unwrap();
         }
         b.validate().unwrap();
         let json = b.canonical_json();
-        for key in OMITTED_AT_DEFAULT {
+        for key in &OMITTED_AT_DEFAULT[..4] {
             assert!(json.contains(key.trim_start_matches("params.")), "{key}");
         }
         assert_ne!(a.digest(), b.digest());

@@ -259,6 +259,7 @@ pub fn generate_fleet(spec: &FleetSpec) -> Result<Fleet> {
         id += 1;
         if let Some(s) = samples.next_if(|s| u64::from(s.id) == id) {
             evs.push(Ev {
+                site: None,
                 session_id: None,
                 id: id.to_string(),
                 kind: s.kind,
@@ -284,6 +285,7 @@ pub fn generate_fleet(spec: &FleetSpec) -> Result<Fleet> {
         let bus = is_bus.next().expect("one kind per generated session");
         let (kind, capacity_kwh, initial_kwh, arr, dep) = draw(&mut rng, bus);
         evs.push(Ev {
+            site: None,
             session_id: None,
             id: id.to_string(),
             kind,

@@ -103,6 +103,7 @@ impl Wallet {
     /// The session as a fleet row.
     pub fn ev(&self) -> Ev {
         Ev {
+            site: None,
             id: self.id.clone(),
             session_id: self.session_id.clone(),
             kind: self.kind,

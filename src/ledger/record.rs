@@ -817,6 +817,7 @@ mod tests {
         let t = |s| parse_time(s).unwrap();
         let evs = (0..5)
             .map(|i| Ev {
+                site: None,
                 session_id: None,
                 id: format!("e{i}"),
                 kind: Kind::Private,
@@ -862,6 +863,7 @@ mod tests {
                     let arrival = t + chrono::Duration::minutes(7 * gap);
                     let departure = arrival + chrono::Duration::minutes(20 * len);
                     rows.push(Ev {
+                        site: None,
                         session_id: None,
                         id: format!("ev{k}"),
                         kind: Kind::Private,

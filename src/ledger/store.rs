@@ -548,6 +548,7 @@ mod tests {
 
     fn genesis() -> Genesis {
         let evs = vec![crate::data::fleet::Ev {
+            site: None,
             session_id: None,
             id: "a".into(),
             kind: crate::data::fleet::Kind::Bus,

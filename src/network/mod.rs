@@ -13,4 +13,7 @@ pub mod matpower;
 
 pub use error::{NetworkError, Position};
 pub mod pf;
+pub mod study;
 pub mod ybus;
+
+pub use study::{Site, Study};

@@ -49,7 +49,7 @@ fn slot_hours(slots: &[SlotRecord]) -> Vec<f64> {
 
 /// A step line: each value held from its slot's start to its end (made finite by
 /// [`axis_value`]).
-fn steps(hours: &[f64], values: impl Iterator<Item = f64>) -> Vec<(f64, f64)> {
+pub(crate) fn steps(hours: &[f64], values: impl Iterator<Item = f64>) -> Vec<(f64, f64)> {
     hours
         .iter()
         .zip(values)
@@ -60,11 +60,11 @@ fn steps(hours: &[f64], values: impl Iterator<Item = f64>) -> Vec<(f64, f64)> {
         .collect()
 }
 
-fn clock(x: &f64) -> String {
+pub(crate) fn clock(x: &f64) -> String {
     format!("{:02}:00", (x.round() as i64).rem_euclid(24))
 }
 
-fn x_range(hours: &[f64]) -> std::ops::Range<f64> {
+pub(crate) fn x_range(hours: &[f64]) -> std::ops::Range<f64> {
     let lo = hours.first().copied().unwrap_or(0.0);
     let hi = hours.last().copied().unwrap_or(0.0) + SLOT_H;
     lo..hi

@@ -29,7 +29,7 @@ use crate::sim::RunResult;
 
 /// Every file name a run may write into its output folder; a folder holding anything
 /// else is not replaced.
-pub const OUTPUT_FILES: [&str; 8] = [
+pub const OUTPUT_FILES: [&str; 11] = [
     "slots.csv",
     "evs.csv",
     "summary.json",
@@ -38,6 +38,9 @@ pub const OUTPUT_FILES: [&str; 8] = [
     "fig5_revenue_and_costs.svg",
     "ledger.jsonl",
     "genesis.json",
+    "network.csv",
+    "network_buses.csv",
+    "fig6_network.svg",
 ];
 
 /// A set of files to write together.

@@ -42,6 +42,9 @@ pub struct Inputs {
     pub grid: Option<InputFile>,
     /// The scenario file; `null` when none was given (defaults and flags only).
     pub scenario: Option<InputFile>,
+    /// The network's case file (docs/model.md §9); absent without a network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<InputFile>,
 }
 
 /// The `run` object of `summary.json`.
@@ -91,6 +94,9 @@ impl Provenance {
         };
         if let Some(s) = &self.inputs.scenario {
             o += &format!("scenario  {}\n", file(s));
+        }
+        if let Some(n) = &self.inputs.network {
+            o += &format!("network   {}\n", file(n));
         }
         let available = sc.workers.iter().filter(|w| w.available).count();
         o += &format!(

@@ -147,6 +147,10 @@ pub struct Summary {
     pub evs: EvTotals,
     /// By tariff period.
     pub periods: Vec<PeriodTotals>,
+    /// The network's day, scheme against baseline (docs/model.md §9.4); absent without a
+    /// network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<crate::report::network::NetworkSummary>,
 }
 
 fn share(met: f64, asked: f64) -> Option<f64> {
@@ -220,6 +224,7 @@ impl Summary {
             energy: en,
             evs: ev,
             periods: period_totals(s, periods),
+            network: None,
         }
     }
 
@@ -394,6 +399,7 @@ mod tests {
             slots: records,
             evs: vec![],
             cash: Default::default(),
+            site_kwh: Vec::new(),
             trades_below_1wh: 0,
         };
         let s = Summary::of(&result, &periods);
@@ -410,6 +416,7 @@ mod tests {
             slots: records,
             evs: vec![],
             cash: Default::default(),
+            site_kwh: Vec::new(),
             trades_below_1wh: 0,
         };
         let s = Summary::of(&result, &periods);
@@ -434,6 +441,7 @@ mod tests {
             slots: vec![slot(0, "2021-05-27T03:00", 0.0, 2.0)],
             evs: vec![],
             cash: Default::default(),
+            site_kwh: Vec::new(),
             trades_below_1wh: 0,
         };
         let s = Summary::of(&result, &[Period::Valley]);
@@ -446,6 +454,7 @@ mod tests {
             slots: vec![slot(0, "2021-05-27T03:00", 4.0, 1.0)],
             evs: vec![],
             cash: Default::default(),
+            site_kwh: Vec::new(),
             trades_below_1wh: 0,
         };
         assert_eq!(

@@ -160,6 +160,10 @@ pub fn outputs_match(
     OUTPUT_FILES
         .iter()
         .filter(|f| run.scenario.ledger || !matches!(**f, "ledger.jsonl" | "genesis.json"))
+        .filter(|f| {
+            run.inputs.network.is_some()
+                || !matches!(**f, "network.csv" | "network_buses.csv" | "fig6_network.svg")
+        })
         .all(|f| folder.join(f).is_file())
 }
 
@@ -472,6 +476,7 @@ fn run_point(
                         keystore: None,
                         out: Some(run_dir(dir, &p.id)),
                         command_line: opts.command_line.clone(),
+                        network: None,
                     };
                     let out = crate::pipeline::run(&spec, &mut |_| {
                         if stop.load(Ordering::Relaxed) {

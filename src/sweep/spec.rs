@@ -280,7 +280,11 @@ fn scenario_has(base: &Scenario, key: &str) -> bool {
         return false;
     };
     for part in key.split('.') {
-        match at.get(part) {
+        let next = match (&at, part.parse::<usize>()) {
+            (toml::Value::Array(a), Ok(i)) => a.get(i),
+            _ => at.get(part),
+        };
+        match next {
             Some(v) => at = v.clone(),
             None => return false,
         }
