@@ -540,6 +540,7 @@ pub fn run(spec: &RunSpec, progress: &mut dyn FnMut(Event<'_>) -> Result<()>) ->
             grid_sha256: inputs.grid.as_ref().map(|g| g.sha256.clone()),
             scenario_sha256: run.scenario().digest(),
             scenario: run.scenario().clone(),
+            network_sha256: inputs.network.as_ref().map(|n| n.sha256.clone()),
         };
         Some(LedgerBuilder::new(&run, ring, commitment)?)
     } else {
@@ -609,6 +610,7 @@ pub fn run(spec: &RunSpec, progress: &mut dyn FnMut(Event<'_>) -> Result<()>) ->
                 sc.network_load_scale,
                 &result.site_kwh,
                 &baseline,
+                &result.curtailed,
             )?;
             summary.network = Some(net.summary.clone());
             Some(net)

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::game::follower::{slot_up_kwh, EvState, Follower, Regime};
 use crate::game::leader::SlotPrices;
 use crate::game::search::{SearchResult, SlotGame, PAR_MIN_EVS};
-use crate::game::solve::solve;
+use crate::game::solve::solve_within;
 use crate::settlement::{settle, Cash, Trade};
 
 /// The most candidates one slot's grid search may have (keeps a typo in epsilon from
@@ -202,6 +202,9 @@ pub struct RunResult {
     /// With charging sites: each slot's net energy at each site, kWh at the meters
     /// (charging positive), `site_kwh[t][s]`; empty without sites.
     pub site_kwh: Vec<Vec<f64>>,
+    /// With transformer limits: each slot's number of curtailed EVs (docs/model.md
+    /// §9.3); empty without limits.
+    pub curtailed: Vec<usize>,
 }
 
 impl Run {
@@ -331,7 +334,18 @@ impl Run {
         let mut p_c_all = Vec::with_capacity(h.slots);
         let mut small = 0usize;
         let n_sites = self.scenario.sites.len();
+        let limits = if self
+            .scenario
+            .sites
+            .iter()
+            .any(|s| s.transformer_kva.is_some())
+        {
+            crate::network::limits::slot_limits(&self.scenario.sites)
+        } else {
+            Vec::new()
+        };
         let mut site_kwh = Vec::with_capacity(if n_sites > 0 { h.slots } else { 0 });
+        let mut curtailed_evs = Vec::new();
         for (t, starting) in starts.iter().enumerate() {
             active.retain(|&i| ranges[i].end > t);
             active.extend_from_slice(starting);
@@ -352,8 +366,34 @@ impl Run {
                 active.iter().map(follower).collect()
             };
             let game = SlotGame::new(prices, params.epsilon, followers)?;
-            let (search, responses) = solve(&game, self.scenario.solver, &self.scenario.workers)?;
+            // The sites' transformer limits bind the price (docs/model.md §9.3).
+            let at_site: Vec<usize> = if limits.is_empty() {
+                Vec::new()
+            } else {
+                active.iter().map(|&i| self.site_of[i]).collect()
+            };
+            let plan = crate::network::limits::plan(&game, &at_site, &limits);
+            let allowed = plan
+                .as_ref()
+                .map_or(0..game.grid.len(), |p| p.allowed.clone());
+            let (search, mut responses) =
+                solve_within(&game, self.scenario.solver, &self.scenario.workers, allowed)?;
             let best = search.best;
+            // No price keeps every site within its limit: the chosen price's trades are
+            // curtailed, and the slot's revenue is what is settled.
+            let curtailed = match &plan {
+                Some(p) if p.curtail => crate::network::limits::curtail(
+                    &mut responses,
+                    &at_site,
+                    &limits,
+                    prices.e0_kwh,
+                ),
+                _ => 0,
+            };
+            let settled = (curtailed > 0).then(|| prices.revenue(best.p_d, &responses));
+            if !limits.is_empty() {
+                curtailed_evs.push(curtailed);
+            }
             let (trades, cash) = settle(
                 t,
                 &prices,
@@ -381,7 +421,7 @@ impl Run {
             total_cash.ev_received += cash.ev_received;
             total_cash.eva_net += cash.eva_net;
             total_cash.operator_net += cash.operator_net;
-            let r = best.revenue;
+            let r = settled.unwrap_or(best.revenue);
             let record = SlotRecord {
                 slot: t,
                 time: format_time(h.slot_start(t)),
@@ -458,6 +498,7 @@ impl Run {
             cash: total_cash,
             trades_below_1wh: small,
             site_kwh,
+            curtailed: curtailed_evs,
         })
     }
 }

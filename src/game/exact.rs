@@ -679,6 +679,16 @@ fn cell(game: &SlotGame, p: f64, r: &std::ops::Range<usize>) -> usize {
 /// maximises `R` exactly over its sub-range of prices; the best proposal wins (highest
 /// `R`, then higher price).
 pub fn search(game: &SlotGame, workers: &[Worker]) -> Result<SearchResult> {
+    search_within(game, workers, 0..game.grid.len())
+}
+
+/// [`search`] over the prices of the candidates in `allowed` only (docs/model.md §9.3):
+/// each worker maximises over the prices of the part of its sub-range inside `allowed`.
+pub fn search_within(
+    game: &SlotGame,
+    workers: &[Worker],
+    allowed: std::ops::Range<usize>,
+) -> Result<SearchResult> {
     let thr: Vec<Threshold> = if game.followers.len() >= PAR_MIN_EVS {
         game.followers.par_iter().map(threshold).collect()
     } else {
@@ -693,6 +703,7 @@ pub fn search(game: &SlotGame, workers: &[Worker]) -> Result<SearchResult> {
         .collect();
     taus.sort_unstable_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
     decompose(game.grid.len(), workers, |range| {
+        let range = crate::game::search::within(&range, &allowed);
         if range.is_empty() {
             return None;
         }

@@ -182,6 +182,12 @@ pub fn decompose(
     Ok(SearchResult { best, proposals })
 }
 
+/// The candidates of `range` inside `allowed`.
+pub fn within(range: &Range<usize>, allowed: &Range<usize>) -> Range<usize> {
+    let start = range.start.max(allowed.start);
+    start..range.end.min(allowed.end).max(start)
+}
+
 /// The best candidate of a range: its index, price and revenue.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Best {
@@ -418,6 +424,19 @@ impl SlotGame {
     /// available worker.
     pub fn search(&self, workers: &[Worker]) -> Result<SearchResult> {
         decompose(self.grid.len(), workers, |range| self.best_in(range))
+    }
+
+    /// [`SlotGame::search`] over the candidates in `allowed` only: each worker's best in
+    /// the part of its sub-range inside `allowed`, none when that part is empty.
+    pub fn search_within(&self, workers: &[Worker], allowed: Range<usize>) -> Result<SearchResult> {
+        decompose(self.grid.len(), workers, |range| {
+            let part = within(&range, &allowed);
+            if part.is_empty() {
+                None
+            } else {
+                self.best_in(part)
+            }
+        })
     }
 
     /// Each follower's response at candidate `k`, consistent with the search's own

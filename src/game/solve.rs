@@ -107,15 +107,28 @@ pub fn solve(
     solver: Solver,
     workers: &[Worker],
 ) -> Result<(SearchResult, Vec<Response>)> {
+    solve_within(game, solver, workers, 0..game.grid.len())
+}
+
+/// [`solve`] over the candidates `allowed` only (a non-empty range of candidate
+/// indices): the sites' limits (docs/model.md §9.3). Each worker searches the part of its
+/// sub-range inside `allowed` (none: no best); the exact solver the prices of that part.
+/// With every candidate allowed this is [`solve`], bit for bit.
+pub fn solve_within(
+    game: &SlotGame,
+    solver: Solver,
+    workers: &[Worker],
+    allowed: std::ops::Range<usize>,
+) -> Result<(SearchResult, Vec<Response>)> {
     validate_workers(workers)?;
     Ok(match solver {
         Solver::Grid => {
-            let search = game.search(workers)?;
+            let search = game.search_within(workers, allowed)?;
             let responses = game.responses(search.best.k);
             (search, responses)
         }
         Solver::Exact => {
-            let search = crate::game::exact::search(game, workers)?;
+            let search = crate::game::exact::search_within(game, workers, allowed)?;
             let p = search.best.p_d;
             let responses = game.followers.iter().map(|f| f.respond(p)).collect();
             (search, responses)

@@ -46,8 +46,11 @@ pub struct Commitment {
     /// SHA-256 of the resolved scenario's canonical encoding ([`Scenario::digest`]).
     pub scenario_sha256: String,
     /// The resolved scenario: tariff, Table I values, epsilon, solver, workers and their
-    /// capacities, horizon, byzantine count.
+    /// capacities, horizon, byzantine count, and the charging sites with their limits.
     pub scenario: Scenario,
+    /// SHA-256 of the network's case file (docs/model.md §9); absent without a network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_sha256: Option<String>,
 }
 
 impl Commitment {
@@ -62,6 +65,7 @@ impl Commitment {
             grid_sha256: grid,
             scenario_sha256: run.scenario().digest(),
             scenario: run.scenario().clone(),
+            network_sha256: None,
         }
     }
 }
@@ -97,13 +101,17 @@ pub struct Wallet {
     /// in the paper's model).
     #[serde(default, skip_serializing_if = "Limits::is_none")]
     pub limits: Limits,
+    /// The charging site the fleet names for the session (docs/model.md §9.2), when it
+    /// names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
 }
 
 impl Wallet {
     /// The session as a fleet row.
     pub fn ev(&self) -> Ev {
         Ev {
-            site: None,
+            site: self.site.clone(),
             id: self.id.clone(),
             session_id: self.session_id.clone(),
             kind: self.kind,
@@ -217,6 +225,7 @@ impl Genesis {
                     a: e.a,
                     u_idle: e.u_idle,
                     limits: e.limits,
+                    site: e.site.clone(),
                 })
                 .collect(),
             scps: ring.scps.iter().map(public).collect(),
@@ -283,6 +292,19 @@ impl Genesis {
                     None => e.u8(0),
                 };
             }
+        }
+        // Sessions' sites likewise, after a 0xFD byte, and the network's hash after 0xFC.
+        if self.evs.iter().any(|w| w.site.is_some()) {
+            e.u8(0xFD);
+            for w in &self.evs {
+                match &w.site {
+                    Some(s) => e.u8(1).str(s),
+                    None => e.u8(0),
+                };
+            }
+        }
+        if let Some(n) = &self.commitment.network_sha256 {
+            e.u8(0xFC).str(n);
         }
         e.u64(self.scps.len() as u64);
         for k in &self.scps {

@@ -9,6 +9,7 @@
 
 pub mod error;
 pub mod feeder;
+pub mod limits;
 pub mod matpower;
 
 pub use error::{NetworkError, Position};

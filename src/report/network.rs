@@ -25,6 +25,9 @@ pub struct NetworkRow {
     pub policy: String,
     /// The flow's summary.
     pub flow: FlowSummary,
+    /// EVs whose trades were curtailed to keep a site within its limit (the scheme; 0
+    /// for the baseline, which has no limits).
+    pub curtailed_evs: usize,
 }
 
 impl Serialize for NetworkRow {
@@ -45,13 +48,14 @@ impl Serialize for NetworkRow {
             f.losses_kw,
             f.voltage_violations,
             f.loading_violations,
+            self.curtailed_evs,
         )
             .serialize(s)
     }
 }
 
 /// The columns of `network.csv`.
-pub const NETWORK_COLUMNS: [&str; 14] = [
+pub const NETWORK_COLUMNS: [&str; 15] = [
     "slot",
     "time",
     "policy",
@@ -66,6 +70,7 @@ pub const NETWORK_COLUMNS: [&str; 14] = [
     "losses_kw",
     "voltage_violations",
     "loading_violations",
+    "curtailed_evs",
 ];
 
 /// `network.csv`: the header, then one line per row.
@@ -126,6 +131,10 @@ pub struct PolicyNetwork {
     pub peak_transformer_site: Option<String>,
     /// The highest branch loading of the day, % of `RATE_A` (`null` without ratings).
     pub peak_branch_loading_pct: Option<f64>,
+    /// Slots in which some EV was curtailed to keep a site within its limit.
+    pub curtailed_slots: usize,
+    /// Curtailed EV trades over the day.
+    pub curtailed_evs: usize,
 }
 
 /// The `network` section of `summary.json`.
@@ -164,7 +173,9 @@ pub struct NetworkResult {
 /// loads) times `scale`, and each site's EV energy `scheme_kwh[t][s]` (and
 /// `baseline_kwh[t][s]`) over the slot. Each slot's flow starts from the slot before's
 /// solution of the same policy (the first from a flat start). A flow that does not
-/// converge is an error naming its slot and policy.
+/// converge is an error naming its slot and policy. `curtailed[t]` counts the scheme's
+/// curtailed EVs in slot `t` (empty without limits).
+#[allow(clippy::too_many_arguments)] // one day's inputs, each a different thing
 pub fn flows(
     study: &mut Study,
     sites: &[crate::network::Site],
@@ -173,6 +184,7 @@ pub fn flows(
     scale: f64,
     scheme_kwh: &[Vec<f64>],
     baseline_kwh: &[Vec<f64>],
+    curtailed: &[usize],
 ) -> Result<NetworkResult> {
     let mut rows = Vec::with_capacity(2 * times.len());
     let mut buses = Vec::new();
@@ -210,6 +222,11 @@ pub fn flows(
                 time: time.clone(),
                 policy: policy.to_string(),
                 flow: f.summary.clone(),
+                curtailed_evs: if p == 0 {
+                    curtailed.get(t).copied().unwrap_or(0)
+                } else {
+                    0
+                },
             });
             site_loading[p].push(f.site_loading_pct.clone());
             last = Some(f.solution);
@@ -257,6 +274,8 @@ fn policy_day<'a>(rows: impl Iterator<Item = &'a NetworkRow>) -> PolicyNetwork {
         peak_transformer_loading_pct: None,
         peak_transformer_site: None,
         peak_branch_loading_pct: None,
+        curtailed_slots: 0,
+        curtailed_evs: 0,
     };
     for r in rows {
         let f = &r.flow;
@@ -273,6 +292,10 @@ fn policy_day<'a>(rows: impl Iterator<Item = &'a NetworkRow>) -> PolicyNetwork {
             d.hours_overloaded += SLOT_HOURS;
         }
         d.energy_lost_kwh += f.losses_kw * SLOT_HOURS;
+        if r.curtailed_evs > 0 {
+            d.curtailed_slots += 1;
+            d.curtailed_evs += r.curtailed_evs;
+        }
         if let Some(p) = f.transformer_loading_max_pct {
             if d.peak_transformer_loading_pct.is_none_or(|m| p > m) {
                 d.peak_transformer_loading_pct = Some(p);

@@ -311,6 +311,41 @@ impl Summary {
                 );
             }
         }
+        if let Some(n) = &self.network {
+            let (s, b) = (&n.scheme, &n.baseline);
+            let opt = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1}"));
+            o += &format!(
+                "\nNetwork {} ({} buses, {} sites)      scheme      uncoordinated\n",
+                n.case,
+                n.buses,
+                n.sites.len()
+            );
+            o += &format!(
+                "  lowest voltage (p.u.)  {:>12.4} {:>18.4}  (bus {} and bus {})\n",
+                s.worst_voltage_pu, b.worst_voltage_pu, s.worst_voltage_bus, b.worst_voltage_bus
+            );
+            o += &format!(
+                "  hours outside V limits {:>12.2} {:>18.2}\n",
+                s.hours_voltage_outside_limits, b.hours_voltage_outside_limits
+            );
+            o += &format!(
+                "  hours overloaded       {:>12.2} {:>18.2}\n",
+                s.hours_overloaded, b.hours_overloaded
+            );
+            o += &format!(
+                "  peak transformer (%)   {:>12} {:>18}\n",
+                opt(s.peak_transformer_loading_pct),
+                opt(b.peak_transformer_loading_pct)
+            );
+            o += &format!(
+                "  energy lost (kWh)      {:>12.1} {:>18.1}\n",
+                s.energy_lost_kwh, b.energy_lost_kwh
+            );
+            o += &format!(
+                "  curtailed EV trades    {:>12} {:>18}  (in {} slots)\n",
+                s.curtailed_evs, "-", s.curtailed_slots
+            );
+        }
         o
     }
 }
@@ -400,6 +435,7 @@ mod tests {
             evs: vec![],
             cash: Default::default(),
             site_kwh: Vec::new(),
+            curtailed: Vec::new(),
             trades_below_1wh: 0,
         };
         let s = Summary::of(&result, &periods);
@@ -417,6 +453,7 @@ mod tests {
             evs: vec![],
             cash: Default::default(),
             site_kwh: Vec::new(),
+            curtailed: Vec::new(),
             trades_below_1wh: 0,
         };
         let s = Summary::of(&result, &periods);
@@ -442,6 +479,7 @@ mod tests {
             evs: vec![],
             cash: Default::default(),
             site_kwh: Vec::new(),
+            curtailed: Vec::new(),
             trades_below_1wh: 0,
         };
         let s = Summary::of(&result, &[Period::Valley]);
@@ -455,6 +493,7 @@ mod tests {
             evs: vec![],
             cash: Default::default(),
             site_kwh: Vec::new(),
+            curtailed: Vec::new(),
             trades_below_1wh: 0,
         };
         assert_eq!(

@@ -162,7 +162,10 @@ pub fn outputs_match(
         .filter(|f| run.scenario.ledger || !matches!(**f, "ledger.jsonl" | "genesis.json"))
         .filter(|f| {
             run.inputs.network.is_some()
-                || !matches!(**f, "network.csv" | "network_buses.csv" | "fig6_network.svg")
+                || !matches!(
+                    **f,
+                    "network.csv" | "network_buses.csv" | "fig6_network.svg"
+                )
         })
         .all(|f| folder.join(f).is_file())
 }
