@@ -1067,8 +1067,10 @@ mod tests {
                     best.revenue.n_discharge
                 );
                 assert_eq!(best.revenue.n_discharge, n, "{i} {j} {a} {soc}");
-                // Settlement applies the followers' own responses at that price.
+                // Settlement applies the followers' own responses at that price, and the
+                // grid does no better on the same slot.
                 assert_eq!(revenue_at(&g, best.p_d).total.to_bits(), got.to_bits());
+                assert!(got >= g.scan().revenue.total - 1e-9, "{i} {j} {a} {soc}");
                 checked += 1;
             }
         }
@@ -1126,6 +1128,54 @@ mod tests {
                 let s = search(&g, &ws).unwrap().best;
                 prop_assert_eq!(s.p_d.to_bits(), one.p_d.to_bits());
                 prop_assert_eq!(s.revenue.total.to_bits(), one.revenue.total.to_bits());
+            }
+        }
+
+        /// Many identical EVs share one threshold, where one rounding decides for all of
+        /// them: the exact solver is still never worse than the grid on the same slot
+        /// (down to a fine grid, which comes close to the thresholds), its revenue is the
+        /// followers' own, and every EV near its threshold decides there as exact
+        /// arithmetic does.
+        #[test]
+        fn exact_is_at_least_grid_with_identical_evs(
+            kinds in proptest::collection::vec(
+                (
+                    0.0f64..=1.0,
+                    1.0f64..300.0,
+                    0.01f64..1.0,
+                    prop_oneof![Just(-0.01), Just(-0.2)],
+                    prop_oneof![Just(0.0), 0.0f64..0.3],
+                    1usize..60,
+                ),
+                1..4),
+            p_rt in prop_oneof![Just(0.26), Just(0.66), Just(1.12)],
+            e_limit in prop_oneof![Just(0.0), 0.0f64..300.0],
+            min_trade in prop_oneof![Just(0.0), 0.0f64..0.5],
+            eps in prop_oneof![Just(0.001), Just(1e-5)],
+        ) {
+            let pr = crate::game::testing::prices(p_rt, e_limit);
+            let mut fs = Vec::new();
+            for &(soc, cap, beta, a, u_idle, n) in &kinds {
+                let s = crate::game::follower::EvState {
+                    min_trade_kwh: min_trade,
+                    ..crate::game::follower::EvState::new(soc * cap, cap, beta, a, u_idle)
+                };
+                fs.extend(std::iter::repeat_n(Follower::new(&s, pr.p_c, pr.e0_kwh), n));
+            }
+            let g = SlotGame::new(pr, eps, fs).unwrap();
+            let grid = g.scan();
+            let best = search(&g, &equal_workers(4)).unwrap().best;
+            let tol = 1e-9 * grid.revenue.total.abs().max(1.0);
+            prop_assert!(best.revenue.total >= grid.revenue.total - tol,
+                "exact {:?} < grid {:?}", best, grid);
+            prop_assert_eq!(revenue_at(&g, best.p_d).total.to_bits(), best.revenue.total.to_bits());
+            for f in &g.followers {
+                if (threshold(f).tau - best.p_d).abs() < 1e-9 {
+                    prop_assert_eq!(
+                        f.discharge(best.p_d).is_some(),
+                        tie::discharges(f, &g.prices, best.p_d)
+                    );
+                }
             }
         }
 
