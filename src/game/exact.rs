@@ -54,7 +54,9 @@
 //! floating-point comparison of `u_d` with `u_fb` may disagree with `p < τ_i`. The solver
 //! therefore proposes the nearest price to the peak (one step in the last place away,
 //! then 4, 16, … times that, within the peak's piece) where every EV near its threshold
-//! decides as the model says (`settle`). Every reported revenue is `R` evaluated from
+//! decides as the model says (`settle`) and as exact arithmetic does on the same inputs
+//! ([`tie::discharges`], docs/model.md §4.3 "Ties"), so that one rounding cannot flip a
+//! whole group of identical EVs. Every reported revenue is `R` evaluated from
 //! the followers' own responses at the reported price ([`SlotPrices::revenue`]), so it is
 //! what settlement pays.
 //!

@@ -11,7 +11,7 @@
 //! `η_c`, each taken as the rational number its double is (every finite double is a
 //! dyadic rational), and the price `p_d` likewise. On those, the decision of
 //! docs/model.md §3 is evaluated in real arithmetic, with the real `ln 2` and `log2`:
-//! rational operations are exact ([`BigRational`]); `ln 2` and the logarithms are
+//! rational operations are exact (`num_rational::BigRational`); `ln 2` and the logarithms are
 //! enclosed between rational bounds (the series of `atanh`, truncated with its tail
 //! bounded), at 64 bits, then 256, then 1,024 if the comparison is still undecided. A
 //! comparison still undecided at 1,024 bits is an exact tie for all practical purposes,
