@@ -54,7 +54,9 @@
 //! floating-point comparison of `u_d` with `u_fb` may disagree with `p < τ_i`. The solver
 //! therefore proposes the nearest price to the peak (one step in the last place away,
 //! then 4, 16, … times that, within the peak's piece) where every EV near its threshold
-//! decides as the model says (`settle`). Every reported revenue is `R` evaluated from
+//! decides as the model says (`settle`) and as exact arithmetic does on the same inputs
+//! ([`tie::discharges`], docs/model.md §4.3 "Ties"), so that one rounding cannot flip a
+//! whole group of identical EVs. Every reported revenue is `R` evaluated from
 //! the followers' own responses at the reported price ([`SlotPrices::revenue`]), so it is
 //! what settlement pays.
 //!
@@ -89,6 +91,7 @@ use crate::game::follower::{Follower, Regime, Response};
 use crate::game::leader::{Revenue, SlotPrices};
 use crate::game::search::{decompose, Best, SearchResult, SlotGame, PAR_MIN_EVS};
 use crate::game::solve::Worker;
+use crate::game::tie;
 
 const LN_2: f64 = std::f64::consts::LN_2;
 
@@ -597,10 +600,25 @@ fn settle(game: &SlotGame, ps: &Pieces<'_>, taus: &[(f64, u32)], peak: &Peak) ->
     let consistent = |p: f64| {
         let band = BAND * (1.0 + p.abs());
         let from = taus.partition_point(|t| t.0 < p - band);
+        // Identical followers (equal thresholds, adjacent here) decide alike: the exact
+        // decision of the last one is reused.
+        let mut last: Option<(&Follower, bool)> = None;
         taus[from..]
             .iter()
             .take_while(|t| t.0 <= p + band)
-            .all(|&(tau, i)| game.followers[i as usize].discharge(p).is_some() == (p < tau))
+            .all(|&(tau, i)| {
+                let f = &game.followers[i as usize];
+                let own = f.discharge(p).is_some();
+                if own != (p < tau) {
+                    return false;
+                }
+                let exact = match last {
+                    Some((g, d)) if g == f => d,
+                    _ => tie::discharges(f, &game.prices, p),
+                };
+                last = Some((f, exact));
+                own == exact
+            })
     };
     let inside = |p: f64| p >= peak.lo && (p < peak.hi || (p == peak.hi && !peak.open));
     let base = if peak.open && peak.p == peak.hi {
@@ -927,6 +945,151 @@ mod tests {
         assert!(gap > 0.09 && gap <= grid_gap_bound(&g, exact.p_d), "{gap}");
     }
 
+    /// An exact evaluation of a slot of identical EVs (docs/model.md §3 and §4.1), in
+    /// rationals, written from the equations and sharing no code with the solver: each EV
+    /// holds `SOC = 1/2` or `1/4` of 60 kWh (so `x_min = −1`), idles unless it discharges (`w`
+    /// below `p_c·ln 2`), and `η = 1`; with `U_idle > 0` the price must make it discharge
+    /// at `x_min`, where its utility is rational. `ln 2` is bounded by 39 decimals;
+    /// returns `R` with both bounds (their gap is far below 1e-20) and the number of
+    /// dischargers at `p`.
+    fn exact_r_of_identical_evs(
+        n: usize,
+        (soc, beta, a, u_idle, min_trade_kwh): (f64, f64, f64, f64, f64),
+        p: f64,
+        pr: &SlotPrices,
+    ) -> (f64, f64, usize) {
+        use num_bigint::BigInt;
+        use num_rational::BigRational as Q;
+        let q = |x: f64| Q::from_float(x).unwrap();
+        let ten39 = BigInt::from(10).pow(39);
+        let l2_lo = Q::new(
+            "693147180559945309417232121458176568075".parse().unwrap(),
+            ten39.clone(),
+        );
+        let l2_hi = &l2_lo + Q::new(BigInt::from(1), ten39);
+        let two = Q::from_integer(BigInt::from(2));
+        // w = beta / SOC (Eq. 2), SOC = E/Cap: 1/2 or 1/4 here, so that the double `w` of
+        // the follower is this rational exactly.
+        assert!(soc == 0.5 || soc == 0.25);
+        let w = q(beta) / q(soc);
+        assert!(w < q(pr.p_c) * &l2_lo, "the fallback must be idle");
+        let e0 = q(pr.e0_kwh);
+        let min_x = q(min_trade_kwh) / &e0;
+        let qq = q(a) - q(p);
+        let mut bounds = Vec::new();
+        let mut n_dis = None;
+        for l2 in [&l2_lo, &l2_hi] {
+            // x_d = clamp(w/((a − p) ln 2) − 2, −1, 0); the regime exists when x_d < 0 and
+            // E0·|x_d| >= min_trade_kwh.
+            let x = if qq > Q::from_integer(BigInt::from(0)) {
+                let free = &w / (&qq * l2) - &two;
+                let one = Q::from_integer(BigInt::from(1));
+                if free <= -one.clone() {
+                    -one
+                } else {
+                    free
+                }
+            } else {
+                Q::from_integer(BigInt::from(0))
+            };
+            let exists = x < Q::from_integer(BigInt::from(0)) && -x.clone() >= min_x;
+            // With U_idle > 0 the EV compares: it discharges when u_d(x_d) > U_idle. At
+            // x_d = −1, u_d = w·(log2 1 − 1) − a·(−1) + p·(−1) = (a − p) − w, rational.
+            let better = u_idle == 0.0 || {
+                assert!(
+                    x == -Q::from_integer(BigInt::from(1)),
+                    "the test compares utilities only at x_min = −1"
+                );
+                &qq - &w > q(u_idle)
+            };
+            let exists = exists && better;
+            let m = if exists { n } else { 0 };
+            assert!(
+                n_dis.is_none_or(|k| k == m),
+                "ln 2's bounds must not straddle"
+            );
+            n_dis = Some(m);
+            let nq = Q::from_integer(BigInt::from(m));
+            let d = if exists { -(x * &e0) * &nq } else { nq };
+            let idle = Q::from_integer(BigInt::from(n - m));
+            let gap = q(pr.e_limit_kwh) - &d;
+            let gap = if gap < Q::from_integer(BigInt::from(0)) {
+                -gap
+            } else {
+                gap
+            };
+            // R = R_service + W_grid·D − (p_delay·n_idle + |p|·D) − δ·|E_limit − D|.
+            let r =
+                q(pr.w_grid) * &d - (q(pr.p_delay) * idle + q(p.abs()) * &d) - q(pr.delta) * gap;
+            let (num, den) = (r.numer().to_string(), r.denom().to_string());
+            // Both fit a double's range by far; their quotient is within an ulp or two.
+            let (num, den): (f64, f64) = (num.parse().unwrap(), den.parse().unwrap());
+            bounds.push(num / den);
+        }
+        (bounds[0], bounds[1], n_dis.unwrap())
+    }
+
+    /// Issue 30: 50 identical EVs put the exact solver's price on their common threshold,
+    /// where one rounding decides for all 50 at once. With no auxiliary task, `R` is
+    /// `−50·p_delay = −5` CNY above the threshold and about 0 just below it (the EVs
+    /// discharge next to nothing and the idle fees stop), so the solver prices just below
+    /// it. Whatever it chooses, its `R` must be what exact arithmetic gives at its price,
+    /// for many thresholds (betas and `a`s), with and without a smallest trade.
+    #[test]
+    fn at_a_tie_of_fifty_identical_evs_r_is_the_exact_one() {
+        let mut checked = 0;
+        // (U_idle, smallest trade, E_limit): the sign of x_d decides; the smallest trade
+        // decides; the utility at x_min = −1 is compared with U_idle, and the task is
+        // what the 50 EVs deliver there, so that R peaks just below the threshold.
+        let cases = [
+            (0.0, 0.0, 0.0),
+            (0.0, 3.75 / 1024.0, 0.0),
+            (0.3, 0.0, 187.5),
+        ];
+        for (i, (u_idle, min_trade, e_limit)) in cases.into_iter().enumerate() {
+            for (j, a, soc) in (0..300).flat_map(|j| {
+                [-0.01, -0.0537, -0.2]
+                    .into_iter()
+                    .flat_map(move |a| [0.5, 0.25].map(|soc| (j, a, soc)))
+            }) {
+                let beta = if u_idle > 0.0 {
+                    0.05 + 0.0005 * j as f64
+                } else {
+                    0.1 + 0.001 * j as f64
+                };
+                let pr = crate::game::testing::prices(1.12, e_limit);
+                let s = crate::game::follower::EvState {
+                    min_trade_kwh: min_trade,
+                    ..crate::game::follower::EvState::new(soc * 60.0, 60.0, beta, a, u_idle)
+                };
+                let f = Follower::new(&s, pr.p_c, pr.e0_kwh);
+                let g = SlotGame::new(pr, 0.001, vec![f; 50]).unwrap();
+                let best = search(&g, &equal_workers(8)).unwrap().best;
+                let t = threshold(&f);
+                if (best.p_d - t.tau).abs() > 1e-9 {
+                    // Not at the threshold (the EVs charge, or the peak lies elsewhere).
+                    continue;
+                }
+                let ev = (soc, beta, a, u_idle, min_trade);
+                let (lo, hi, n) = exact_r_of_identical_evs(50, ev, best.p_d, &pr);
+                let got = best.revenue.total;
+                assert!(
+                    (got - lo).abs() <= 1e-9 && (got - hi).abs() <= 1e-9,
+                    "{i} {j} {a} {soc}: p_d = {:e}: R = {got} reported ({} dischargers), {lo} exactly ({n})",
+                    best.p_d,
+                    best.revenue.n_discharge
+                );
+                assert_eq!(best.revenue.n_discharge, n, "{i} {j} {a} {soc}");
+                // Settlement applies the followers' own responses at that price, and the
+                // grid does no better on the same slot.
+                assert_eq!(revenue_at(&g, best.p_d).total.to_bits(), got.to_bits());
+                assert!(got >= g.scan().revenue.total - 1e-9, "{i} {j} {a} {soc}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 4000, "{checked}");
+    }
+
     /// The bound is tight enough to fail: here the exact maximum lies 0.035 CNY above the
     /// grid's best and the bound allows 0.087; an exact solver claiming 0.1 CNY more than
     /// it found would be caught.
@@ -978,6 +1141,54 @@ mod tests {
                 let s = search(&g, &ws).unwrap().best;
                 prop_assert_eq!(s.p_d.to_bits(), one.p_d.to_bits());
                 prop_assert_eq!(s.revenue.total.to_bits(), one.revenue.total.to_bits());
+            }
+        }
+
+        /// Many identical EVs share one threshold, where one rounding decides for all of
+        /// them: the exact solver is still never worse than the grid on the same slot
+        /// (down to a fine grid, which comes close to the thresholds), its revenue is the
+        /// followers' own, and every EV near its threshold decides there as exact
+        /// arithmetic does.
+        #[test]
+        fn exact_is_at_least_grid_with_identical_evs(
+            kinds in proptest::collection::vec(
+                (
+                    0.0f64..=1.0,
+                    1.0f64..300.0,
+                    0.01f64..1.0,
+                    prop_oneof![Just(-0.01), Just(-0.2)],
+                    prop_oneof![Just(0.0), 0.0f64..0.3],
+                    1usize..60,
+                ),
+                1..4),
+            p_rt in prop_oneof![Just(0.26), Just(0.66), Just(1.12)],
+            e_limit in prop_oneof![Just(0.0), 0.0f64..300.0],
+            min_trade in prop_oneof![Just(0.0), 0.0f64..0.5],
+            eps in prop_oneof![Just(0.001), Just(1e-5)],
+        ) {
+            let pr = crate::game::testing::prices(p_rt, e_limit);
+            let mut fs = Vec::new();
+            for &(soc, cap, beta, a, u_idle, n) in &kinds {
+                let s = crate::game::follower::EvState {
+                    min_trade_kwh: min_trade,
+                    ..crate::game::follower::EvState::new(soc * cap, cap, beta, a, u_idle)
+                };
+                fs.extend(std::iter::repeat_n(Follower::new(&s, pr.p_c, pr.e0_kwh), n));
+            }
+            let g = SlotGame::new(pr, eps, fs).unwrap();
+            let grid = g.scan();
+            let best = search(&g, &equal_workers(4)).unwrap().best;
+            let tol = 1e-9 * grid.revenue.total.abs().max(1.0);
+            prop_assert!(best.revenue.total >= grid.revenue.total - tol,
+                "exact {:?} < grid {:?}", best, grid);
+            prop_assert_eq!(revenue_at(&g, best.p_d).total.to_bits(), best.revenue.total.to_bits());
+            for f in &g.followers {
+                if (threshold(f).tau - best.p_d).abs() < 1e-9 {
+                    prop_assert_eq!(
+                        f.discharge(best.p_d).is_some(),
+                        tie::discharges(f, &g.prices, best.p_d)
+                    );
+                }
             }
         }
 

@@ -22,6 +22,30 @@
 //! worker evaluates it, and workers are combined with the same order (highest `R`, then
 //! smallest `k`), so the chosen price and revenue are bit-identical for any number of
 //! workers and any capacities.
+//!
+//! # Which candidates are evaluated
+//!
+//! A worker need not evaluate every candidate of its sub-range to know which one wins
+//! ([`SlotGame::best_in`], branch and bound). Between two evaluated candidates `k1 < k2`
+//! the dischargers only grow (a prefix of the sorted order, from `m1` to `m2`) and each
+//! discharges more as the price falls, so the computed `D` lies between its values at
+//! `k1` and `k2`, widened by its worst rounding error (`m2` terms and sums of a few
+//! units in the last place each, a term's amplified where `a − η_d·p` cancels). The other EVs' part `R_service − p_delay·n_idle` only
+//! loses service fees and idle fees as EVs start to discharge, so it is at most the
+//! service at `k1` minus the idle fees at `k2`. With `W_grid − |p|` at its largest
+//! (`k1`'s price) this bounds `R = K + (W_grid − |p|)·D − δ·|E_limit − D|` at every
+//! candidate in between; a relative 1e-12 of the terms' size covers the rounding of
+//! Eqs. 3–7. Blocks are split at their middle candidate, highest bound first; a block
+//! whose bound is strictly below the best `R` found cannot hold the winner nor a tie
+//! with it and is dropped; blocks of at most 16 candidates are evaluated in full. The
+//! winner is therefore the candidate that evaluating every candidate would pick
+//! (highest `R`, then smallest `k`), bit for bit ([`SlotGame::best_in_every`] is the
+//! reference, and a property test compares them). A block with no discharger at either
+//! end has `D = 0` throughout, so all its candidates have the bits of its first one, and
+//! it is skipped. What is evaluated is the few
+//! candidates near the peaks: on the case study at `epsilon = 1e-6` (3.36 million
+//! candidates in a peak slot) the run takes under 0.1 s where evaluating every candidate took
+//! 169 s.
 
 use std::ops::Range;
 use std::sync::OnceLock;
@@ -264,6 +288,9 @@ struct GridIndex {
     suffix_charge: Vec<f64>,
     suffix_n_charge: Vec<usize>,
     suffix_n_idle: Vec<usize>,
+    /// Bounds `(|a_i| + η_d·|p|)/(a_i − η_d·p)` over every discharger and price: how much a
+    /// rounding of the price moves `w/((a − η_d·p) ln 2)` (see [`SlotGame::bound`]).
+    cancellation: f64,
 }
 
 /// Parallelise per-EV precomputation above this many EVs.
@@ -308,7 +335,16 @@ impl GridIndex {
             suffix_n_charge[m] = suffix_n_charge[m + 1] + nc;
             suffix_n_idle[m] = suffix_n_idle[m + 1] + ni;
         }
+        // A discharger has w/((a − η_d·p) ln 2) <= 2, so a − η_d·p >= w/(2 ln 2).
+        let p_abs = prices.eta_d * grid.p_min.abs().max(grid.p_max.abs());
+        let cancellation = followers
+            .iter()
+            .zip(&threshold)
+            .filter(|&(_, &t)| t < n_cand)
+            .map(|(f, _)| (f.a.abs() + p_abs) * 2.0 * std::f64::consts::LN_2 / f.w)
+            .fold(0.0, f64::max);
         GridIndex {
+            cancellation,
             threshold,
             sorted_thr,
             sorted_w,
@@ -391,8 +427,116 @@ impl SlotGame {
     }
 
     /// The best candidate in a range of indices (`None` when it is empty): what one SCP
-    /// worker computes.
+    /// worker computes. Highest `R`, then smallest `k`: the same candidate as evaluating
+    /// every one ([`Self::best_in_every`]), found by branch and bound (module docs,
+    /// "Which candidates are evaluated").
     pub fn best_in(&self, range: Range<usize>) -> Option<Best> {
+        if range.len() <= 2 * LEAF {
+            return self.best_in_every(range);
+        }
+        let at = |k: usize| {
+            let m = self.dischargers(k);
+            let revenue = self.revenue_with(k, m);
+            (
+                End {
+                    k,
+                    m,
+                    d: revenue.discharge_kwh,
+                },
+                Best {
+                    k,
+                    p_d: self.grid.price(k),
+                    revenue,
+                },
+            )
+        };
+        let (first, b0) = at(range.start);
+        let (last, b1) = at(range.end - 1);
+        let mut best = better_k(b0, b1);
+        let mut heap = std::collections::BinaryHeap::new();
+        heap.push(Block {
+            ub: self.bound(&first, &last),
+            lo: first,
+            hi: last,
+        });
+        while let Some(block) = heap.pop() {
+            // Blocks come highest bound first: once one cannot reach the best, none can.
+            // Strictly below: a block whose bound equals the best may hold a tie at a
+            // smaller k.
+            if block.ub < best.revenue.total {
+                break;
+            }
+            let (lo, hi) = (block.lo, block.hi);
+            if hi.m == 0 {
+                // No discharger anywhere in between: D = 0, so every candidate's R has
+                // the bits of `lo`'s (the price enters only through |p|·D), and `lo` has
+                // the smaller k. A slot where nobody discharges costs nothing per
+                // candidate.
+                continue;
+            }
+            if hi.k - lo.k <= LEAF {
+                if let Some(b) = self.best_in_every(lo.k + 1..hi.k) {
+                    best = better_k(best, b);
+                }
+                continue;
+            }
+            let (mid, b) = at(lo.k + (hi.k - lo.k) / 2);
+            best = better_k(best, b);
+            for (l, h) in [(lo, mid), (mid, hi)] {
+                if h.k > l.k + 1 {
+                    heap.push(Block {
+                        ub: self.bound(&l, &h),
+                        lo: l,
+                        hi: h,
+                    });
+                }
+            }
+        }
+        Some(best)
+    }
+
+    /// An upper bound of the computed `R` at every candidate strictly between two
+    /// evaluated ones (module docs): between them the dischargers only grow and each
+    /// discharges more as the price falls, so `D` lies between its values at the ends
+    /// (padded by its rounding error); the other EVs' part `R_service − p_delay·n_idle`
+    /// is at most `R_service` at the left end minus the idle fees at the right end.
+    fn bound(&self, lo: &End, hi: &End) -> f64 {
+        let ix = self.index();
+        let pr = &self.prices;
+        let u = f64::EPSILON;
+        // Each discharger's term E0·η_d·|x| is off by at most E0·η_d·u·(16 + 4·c) (the
+        // quotient's few roundings, and the price's rounding through a − η_d·p, amplified
+        // by the cancellation c), and summing m terms adds u·D per term; the computed D
+        // at any candidate in between and at either end may each be off by that much.
+        let per_ev = pr.e0_kwh * pr.eta_d * u * (16.0 + 4.0 * ix.cancellation);
+        let pad = 2.0 * (hi.m as f64 + 1.0) * (per_ev + u * hi.d);
+        let d_min = (lo.d - pad).max(0.0);
+        let d_max = hi.d + pad;
+        let (p1, p2) = (self.grid.price(lo.k), self.grid.price(hi.k));
+        let abs_min = if p2 <= 0.0 && p1 >= 0.0 {
+            0.0
+        } else {
+            p1.abs().min(p2.abs())
+        };
+        let abs_max = p1.abs().max(p2.abs());
+        let service = ix.suffix_service[lo.m];
+        let k = service - pr.p_delay * ix.suffix_n_idle[hi.m] as f64;
+        let c = pr.w_grid - abs_min;
+        let term = if c >= 0.0 { c * d_max } else { c * d_min };
+        let gap = (pr.e_limit_kwh - d_max)
+            .max(d_min - pr.e_limit_kwh)
+            .max(0.0);
+        let ub = k + term - pr.delta * gap;
+        let size = service.abs()
+            + pr.p_delay * ix.suffix_n_idle[lo.m] as f64
+            + (pr.w_grid.abs() + abs_max) * d_max
+            + pr.delta * (pr.e_limit_kwh + d_max);
+        ub + 1e-12 * (1.0 + size)
+    }
+
+    /// The best candidate in a range, every candidate evaluated in index order (the
+    /// reference for [`Self::best_in`], and its leaves).
+    pub fn best_in_every(&self, range: Range<usize>) -> Option<Best> {
         let ix = self.index();
         let mut m = self.dischargers(range.start);
         let mut best: Option<Best> = None;
@@ -458,6 +602,58 @@ impl SlotGame {
                 }
             })
             .collect()
+    }
+}
+
+/// Blocks of at most this many candidates are evaluated candidate by candidate.
+const LEAF: usize = 16;
+
+/// An evaluated candidate, as the bound needs it: its index, its number of dischargers
+/// and its `D`.
+#[derive(Debug, Clone, Copy)]
+struct End {
+    k: usize,
+    m: usize,
+    d: f64,
+}
+
+/// The candidates strictly between two evaluated ones, with an upper bound of their `R`.
+#[derive(Debug, Clone, Copy)]
+struct Block {
+    ub: f64,
+    lo: End,
+    hi: End,
+}
+
+impl PartialEq for Block {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+
+impl Eq for Block {}
+
+impl PartialOrd for Block {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Block {
+    /// Highest bound first, then the lower index (a max-heap pops the greatest).
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.ub
+            .total_cmp(&other.ub)
+            .then(other.lo.k.cmp(&self.lo.k))
+    }
+}
+
+/// The better of two candidates by the grid's order: higher `R`, then smaller `k`.
+fn better_k(a: Best, b: Best) -> Best {
+    if b.revenue.total > a.revenue.total || (b.revenue.total == a.revenue.total && b.k < a.k) {
+        b
+    } else {
+        a
     }
 }
 
@@ -548,6 +744,59 @@ mod tests {
             );
             assert_eq!(got.n_discharge, want.n_discharge);
             assert_eq!(got.n_idle, want.n_idle);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        /// Branch and bound picks the candidate that evaluating every candidate picks, bit
+        /// for bit, on any sub-range, down to small epsilons, with every option of the
+        /// follower on (several `a`, positive `U_idle`, a smallest trade, losses).
+        #[test]
+        fn branch_and_bound_equals_every_candidate(
+            evs in proptest::collection::vec(
+                (
+                    0.0f64..=1.0,
+                    1.0f64..300.0,
+                    0.01f64..1.0,
+                    prop_oneof![Just(-0.01), Just(-0.2), Just(0.0), Just(-90.0)],
+                    prop_oneof![Just(0.0), 0.0f64..0.1],
+                ),
+                0..40),
+            // 40 CNY/kWh with a = −90: prices reach −120, where a − η_d·p cancels.
+            p_rt in prop_oneof![Just(0.26), Just(0.66), Just(1.12), Just(40.0)],
+            e_limit in prop_oneof![Just(0.0), 0.0f64..200.0],
+            eps in prop_oneof![Just(0.01), Just(0.001), Just(1e-4), Just(2e-5)],
+            min_trade in prop_oneof![Just(0.0), 0.0f64..0.5],
+            eta_d in prop_oneof![Just(1.0), 0.51f64..=1.0],
+            cut in (0.0f64..1.0, 0.0f64..1.0),
+        ) {
+            let pr = SlotPrices { eta_d, ..crate::game::testing::prices(p_rt, e_limit) };
+            let fs: Vec<Follower> = evs
+                .iter()
+                .map(|&(soc, cap, beta, a, u_idle)| {
+                    let s = crate::game::follower::EvState {
+                        min_trade_kwh: min_trade,
+                        eta_d,
+                        ..crate::game::follower::EvState::new(soc * cap, cap, beta, a, u_idle)
+                    };
+                    Follower::new(&s, pr.p_c, pr.e0_kwh)
+                })
+                .collect();
+            let g = SlotGame::new(pr, eps, fs).unwrap();
+            let n = g.grid.len();
+            prop_assume!(n <= 400_000, "the reference evaluates every candidate");
+            let (x, y) = ((cut.0 * n as f64) as usize, (cut.1 * n as f64) as usize);
+            for r in [0..n, x.min(y)..x.max(y) + 1] {
+                let r = r.start..r.end.min(n);
+                let fast = g.best_in(r.clone());
+                let every = g.best_in_every(r.clone());
+                prop_assert_eq!(fast.map(|b| b.k), every.map(|b| b.k), "{:?}", r);
+                prop_assert_eq!(
+                    fast.map(|b| b.revenue.total.to_bits()),
+                    every.map(|b| b.revenue.total.to_bits())
+                );
+            }
         }
     }
 
