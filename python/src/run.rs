@@ -86,6 +86,17 @@ fn str_col<'py, T>(
     Ok((name, "str", list.into_any()))
 }
 
+/// An optional integer column: a list of `int` or `None`.
+fn opt_i64_col<'py, T>(
+    py: Python<'py>,
+    name: &'static str,
+    rows: &[T],
+    f: impl Fn(&T) -> Option<i64>,
+) -> PyResult<Column<'py>> {
+    let list = PyList::new(py, rows.iter().map(&f))?;
+    Ok((name, "i64?", list.into_any()))
+}
+
 /// An optional text column: a list of strings or `None`.
 fn opt_str_col<'py, T>(
     py: Python<'py>,
@@ -163,6 +174,62 @@ impl PyRunOutput {
             f64_col(py, "e_limit_kwh", g, |r| r.e_limit_kwh),
             f64_col(py, "p_rt", g, |r| r.p_rt.unwrap_or(f64::NAN)),
         ]
+    }
+
+    /// The columns of `network.csv`, in its order (`None` when the run had no network):
+    /// every slot under the scheme, then every slot under the baseline.
+    fn network_columns<'py>(&self, py: Python<'py>) -> PyResult<Option<Vec<Column<'py>>>> {
+        let Some(net) = &self.out.network else {
+            return Ok(None);
+        };
+        let n = &net.rows;
+        Ok(Some(vec![
+            i64_col(py, "slot", n, |r| r.slot as i64),
+            time_col(py, "time", n, |r| &r.time),
+            str_col(py, "policy", n, |r| &r.policy)?,
+            f64_col(py, "vm_min_pu", n, |r| r.flow.vm_min_pu),
+            i64_col(py, "vm_min_bus", n, |r| i64::from(r.flow.vm_min_bus)),
+            f64_col(py, "vm_max_pu", n, |r| r.flow.vm_max_pu),
+            i64_col(py, "vm_max_bus", n, |r| i64::from(r.flow.vm_max_bus)),
+            opt_f64_col(py, "branch_loading_max_pct", n, |r| {
+                r.flow.branch_loading_max_pct
+            }),
+            opt_i64_col(py, "branch_loading_max", n, |r| {
+                r.flow.branch_loading_max.map(|b| b as i64)
+            })?,
+            opt_f64_col(py, "transformer_loading_max_pct", n, |r| {
+                r.flow.transformer_loading_max_pct
+            }),
+            opt_str_col(py, "transformer_loading_max_site", n, |r| {
+                r.flow.transformer_loading_max_site.as_deref()
+            })?,
+            f64_col(py, "losses_kw", n, |r| r.flow.losses_kw),
+            i64_col(py, "voltage_violations", n, |r| {
+                r.flow.voltage_violations as i64
+            }),
+            i64_col(py, "loading_violations", n, |r| {
+                r.flow.loading_violations as i64
+            }),
+            i64_col(py, "curtailed_evs", n, |r| r.curtailed_evs as i64),
+        ]))
+    }
+
+    /// The columns of `network_buses.csv`, in its order (`None` without a network): each
+    /// bus's demand and voltage, slot by slot, the scheme's slots then the baseline's.
+    fn network_buses_columns<'py>(&self, py: Python<'py>) -> PyResult<Option<Vec<Column<'py>>>> {
+        let Some(net) = &self.out.network else {
+            return Ok(None);
+        };
+        let b = &net.buses;
+        Ok(Some(vec![
+            i64_col(py, "slot", b, |r| r.slot as i64),
+            str_col(py, "policy", b, |r| &r.policy)?,
+            i64_col(py, "bus", b, |r| i64::from(r.bus)),
+            f64_col(py, "p_kw", b, |r| r.p_kw),
+            f64_col(py, "q_kvar", b, |r| r.q_kvar),
+            f64_col(py, "vm_pu", b, |r| r.vm_pu),
+            f64_col(py, "va_deg", b, |r| r.va_deg),
+        ]))
     }
 
     /// `summary.json`'s text, byte for byte (the file ends with one more newline).
@@ -291,11 +358,33 @@ pub(crate) fn scenario_with(
     Ok(sc)
 }
 
+/// The network a scenario file names, relative to the file's folder as the CLI reads it,
+/// when the scenario is that file with keys set on top (which makes it a value, whose
+/// relative paths are the working directory's) and no key replaces `network`.
+fn file_network(
+    file: Option<&Path>,
+    set: &[(String, Bound<'_, PyAny>)],
+    sc: &Scenario,
+) -> Option<PathBuf> {
+    let file = file?;
+    if set.is_empty() || set.iter().any(|(k, _)| k == "network") {
+        return None;
+    }
+    let given = PathBuf::from(sc.network.as_ref()?);
+    if given.is_absolute() {
+        return None;
+    }
+    Some(
+        file.parent()
+            .map_or_else(|| given.clone(), |dir| dir.join(&given)),
+    )
+}
+
 /// Runs the pipeline with the GIL released. Between slots the GIL is taken back to check
 /// for signals (Ctrl-C stops the run: `KeyboardInterrupt`, nothing written) and to call
 /// `progress(done, total)`; an exception it raises stops the run and is re-raised.
 #[pyfunction]
-#[pyo3(signature = (fleet, grid, scenario_path, scenario_set, solver, epsilon, workers, ledger, out, progress, command_line))]
+#[pyo3(signature = (fleet, grid, scenario_path, scenario_set, solver, epsilon, workers, ledger, out, progress, command_line, network=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn simulate(
     py: Python<'_>,
@@ -310,14 +399,21 @@ pub fn simulate(
     out: Option<PathBuf>,
     progress: Option<Py<PyAny>>,
     command_line: Vec<String>,
+    network: Option<PathBuf>,
 ) -> PyResult<PyRunOutput> {
     let mut spec = RunSpec::with_fleet(fleet_source(py, fleet)?);
     spec.grid = grid_source(py, grid)?;
+    // `network` is `--network`; without it, the scenario's `network`.
+    spec.network = network;
     spec.scenario = match (scenario_path, scenario_set.is_empty()) {
         (None, true) => ScenarioSource::Default,
         (Some(p), true) => ScenarioSource::Path(p),
         (p, false) => {
-            ScenarioSource::Value(Box::new(scenario_with(py, p.as_deref(), &scenario_set)?))
+            let sc = scenario_with(py, p.as_deref(), &scenario_set)?;
+            if spec.network.is_none() {
+                spec.network = file_network(p.as_deref(), &scenario_set, &sc);
+            }
+            ScenarioSource::Value(Box::new(sc))
         }
     };
     spec.overrides.solver = solver.as_deref().map(|s| parse_solver(py, s)).transpose()?;

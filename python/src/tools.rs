@@ -153,6 +153,11 @@ fn fleet_columns<'py>(
             opt(&|e| e.limits.max_discharge_kw),
         ));
     }
+    // The charging site (docs/model.md §9.2), last as in the fleet file; `None` where unset.
+    if evs.iter().any(|e| e.site.is_some()) {
+        let sites = PyList::new(py, evs.iter().map(|e| e.site.as_deref()))?;
+        cols.push(("site", "str", sites.into_any()));
+    }
     Ok(cols)
 }
 

@@ -9,6 +9,7 @@ mod examples;
 mod import;
 mod keyholders;
 mod ledger;
+mod network;
 mod outputs;
 mod realism;
 mod sessions;

@@ -10,7 +10,8 @@ Every computation is the Rust library's own (``v2g::pipeline::run``, ``v2g::game
 >>> r.summary["eva"]["revenue"]                   # doctest: +SKIP
 
 * :func:`simulate` → :class:`Result` (``.slots``, ``.evs`` as pyarrow Tables,
-  ``.summary`` as ``summary.json``'s dict, ``.write(dir)``, ``.plot()``)
+  ``.summary`` as ``summary.json``'s dict, ``.write(dir)``, ``.plot()``; with a
+  distribution network, ``.network`` and ``.network_buses``)
 * :func:`verify`: ``v2g verify``'s checks and verdict as a dict
 * :func:`generate_fleet`, :func:`generate_grid`, :func:`case_study`: input tables
 * :class:`SlotGame`: one slot's game (best responses, revenue, search, exact solver)
@@ -51,7 +52,7 @@ __all__ = [
 __version__ = "0.1.0"
 
 FLEET_OPTIONAL = (
-    "beta", "a", "u_idle", "target_kwh", "max_kw", "max_discharge_kw", "session_id"
+    "beta", "a", "u_idle", "target_kwh", "max_kw", "max_discharge_kw", "session_id", "site"
 )
 GRID_OPTIONAL = ("p_rt",)
 
@@ -60,7 +61,10 @@ PathLike = Union[str, "os.PathLike[str]"]
 # Short names `simulate(**params)` accepts besides Table I's (`w_grid=1.2` is
 # `params.w_grid`): the flags' names, as sweeps spell them too.
 _ALIASES = {"epsilon": "params.epsilon", "start": "horizon.start", "slots": "horizon.slots"}
-_TOP_KEYS = ("seed", "ledger", "byzantine", "solver", "horizon", "params", "workers")
+_TOP_KEYS = (
+    "seed", "ledger", "byzantine", "solver", "horizon", "params", "workers",
+    "network_load_scale", "sites",
+)
 
 
 def _is_path(x: Any) -> bool:
@@ -143,6 +147,25 @@ class Result:
         return to_arrow(self._core.grid_columns())
 
     @cached_property
+    def network(self) -> Optional[pa.Table]:
+        """With a distribution network: the columns of ``network.csv``, one row per slot
+        and policy (every slot under ``"scheme"``, then every slot under ``"baseline"``):
+        the lowest and highest bus voltage and their buses, the most loaded branch and
+        site transformer (nulls where nothing has a rating), losses in kW, violations and
+        curtailed EVs. ``None`` when the run had no network."""
+        cols = self._core.network_columns()
+        return None if cols is None else to_arrow(cols)
+
+    @cached_property
+    def network_buses(self) -> Optional[pa.Table]:
+        """With a distribution network: the columns of ``network_buses.csv``, one row per
+        slot, policy and bus (``slot``, ``policy``, ``bus`` (the case's bus number),
+        ``p_kw``, ``q_kvar`` (the bus's demand), ``vm_pu``, ``va_deg``): what another
+        power-flow tool needs to re-run each flow. ``None`` when the run had no network."""
+        cols = self._core.network_buses_columns()
+        return None if cols is None else to_arrow(cols)
+
+    @cached_property
     def summary(self) -> Dict[str, Any]:
         """``summary.json`` as a dict (the same text, parsed), provenance (``run``) included."""
         return json.loads(self._core.summary_json())
@@ -165,7 +188,9 @@ class Result:
 
     def write(self, dir: PathLike) -> List[str]:
         """Writes the CLI's output folder (``slots.csv``, ``evs.csv``, ``summary.json``,
-        the three figures, and the ledger files when it was on and kept in memory). The
+        the three figures, ``network.csv``, ``network_buses.csv`` and
+        ``fig6_network.svg`` with a network, and the ledger files when it was on and kept
+        in memory). The
         folder is replaced whole, as ``v2g simulate --out`` does; returns the files."""
         return list(self._core.write(os.fspath(dir)))
 
@@ -195,6 +220,7 @@ def simulate(
     ledger: bool = False,
     out: Optional[PathLike] = None,
     progress: Optional[Callable[[int, int], Any]] = None,
+    network: Optional[PathLike] = None,
     **params: Any,
 ) -> Result:
     """Replays a fleet through the scheme: ``v2g simulate`` as one call of the library's
@@ -217,9 +243,19 @@ def simulate(
     progress:
         ``progress(done, total)`` after each slot; raising stops the run. The GIL is
         released while simulating and Ctrl-C stops the run (``KeyboardInterrupt``).
+    network:
+        a distribution network, a MATPOWER case file (``.m``), as ``--network``
+        (docs/model.md §9): each slot's AC power flow for the scheme and the baseline is
+        in :attr:`Result.network` and :attr:`Result.network_buses`. ``None`` takes the
+        scenario's ``network`` (relative to a scenario file's folder; to the working
+        directory in a dict). The scenario places the EVs: its ``sites`` (a list of
+        dicts with ``name``, ``bus``, optionally ``transformer_kva`` and
+        ``power_factor``) and ``network_load_scale``, in a scenario file or dict or as
+        keywords (``sites=[{"name": "gate", "bus": 6, "transformer_kva": 1000}]``).
     **params:
         any scenario key by name: Table I's (``w_grid=1.2``, ``beta=0.2``), ``seed``,
-        ``byzantine``, ``slots``, ``start``, or dotted (``**{"horizon.slots": 8}``).
+        ``byzantine``, ``slots``, ``start``, ``network_load_scale``, ``sites``, or dotted
+        (``**{"horizon.slots": 8}``).
 
     Raises :class:`InputError` (a ``ValueError``) with the CLI's located message for bad
     input, ``FileNotFoundError``/``OSError`` for unreadable files.
@@ -236,6 +272,8 @@ def simulate(
     command_line += [f"{k}={v}" for k, v in params.items()]
     if out is not None:
         command_line.append(f"out={os.fspath(out)}")
+    if network is not None:
+        command_line.append(f"network={os.fspath(network)}")
     core = _v2g.simulate(
         _table_arg(fleet, "fleet", FLEET_OPTIONAL),
         _grid_arg(grid),
@@ -248,6 +286,7 @@ def simulate(
         None if out is None else os.fspath(out),
         progress,
         command_line,
+        None if network is None else os.fspath(network),
     )
     return Result(core)
 

@@ -11,7 +11,8 @@ Out: the extension hands over each numeric column as one ``bytes`` object (one c
 the Rust vectors); ``numpy.frombuffer`` views it and ``pyarrow.array`` wraps that view
 without another copy (an optional number's empty cell travels as NaN and becomes a null,
 which costs pyarrow a validity mask). Text columns (ids, kinds) and optional booleans
-(`target_met`, …) are built as Python objects.
+(`target_met`, …) and optional integers (`branch_loading_max`) are built as Python
+objects.
 """
 
 from __future__ import annotations
@@ -92,6 +93,9 @@ def to_arrow(cols: Sequence[Column]) -> pa.Table:
             a = pa.array(np.frombuffer(values, dtype=np.float64), from_pandas=True)
         elif kind == "bool?":
             a = pa.array(values, type=pa.bool_())
+        elif kind == "i64?":
+            # A list of int or None (an optional integer: an empty cell is a null).
+            a = pa.array(values, type=pa.int64())
         elif kind == "i64":
             a = pa.array(np.frombuffer(values, dtype=np.int64))
         elif kind == "time":
