@@ -144,6 +144,7 @@ pub fn outputs_match(
     scenario_sha256: &str,
     fleet_sha256: &str,
     grid_sha256: Option<&str>,
+    network_sha256: Option<&str>,
 ) -> bool {
     let Ok(summary) = read_summary(folder) else {
         return false;
@@ -154,6 +155,7 @@ pub fn outputs_match(
     if run.scenario_sha256 != scenario_sha256
         || run.inputs.fleet.sha256 != fleet_sha256
         || run.inputs.grid.as_ref().map(|g| g.sha256.as_str()) != grid_sha256
+        || run.inputs.network.as_ref().map(|n| n.sha256.as_str()) != network_sha256
     {
         return false;
     }
@@ -184,6 +186,7 @@ fn finished(dir: &Path, point: &Point) -> Option<Sidecar> {
             &point.scenario_sha256,
             &point.fleet_input.sha256,
             grid,
+            point.network_sha256.as_deref(),
         );
     ok.then_some(side)
 }
@@ -654,25 +657,37 @@ mod tests {
                 &folder,
                 &q.scenario_sha256,
                 &q.fleet_input.sha256,
-                grid
-            ));
-            assert!(!outputs_match(
-                &folder,
-                &q.fleet_input.sha256,
-                &q.fleet_input.sha256,
-                grid
-            ));
-            assert!(!outputs_match(
-                &folder,
-                &q.scenario_sha256,
-                &q.scenario_sha256,
-                grid
-            ));
-            assert!(!outputs_match(
-                &folder,
-                &q.scenario_sha256,
-                &q.fleet_input.sha256,
+                grid,
                 None
+            ));
+            assert!(!outputs_match(
+                &folder,
+                &q.fleet_input.sha256,
+                &q.fleet_input.sha256,
+                grid,
+                None
+            ));
+            assert!(!outputs_match(
+                &folder,
+                &q.scenario_sha256,
+                &q.scenario_sha256,
+                grid,
+                None
+            ));
+            assert!(!outputs_match(
+                &folder,
+                &q.scenario_sha256,
+                &q.fleet_input.sha256,
+                None,
+                None
+            ));
+            // A run with a network is not a run without one.
+            assert!(!outputs_match(
+                &folder,
+                &q.scenario_sha256,
+                &q.fleet_input.sha256,
+                grid,
+                Some("00")
             ));
             assert!(finished(&out, q).is_some());
         }

@@ -96,6 +96,9 @@ pub struct Point {
     pub fleet_input: InputFile,
     /// The grid file as provenance records it.
     pub grid_input: Option<InputFile>,
+    /// SHA-256 of the network's case file (`scenario.network`, resolved from the spec's
+    /// folder); `None` without a network.
+    pub network_sha256: Option<String>,
     /// Why the point cannot run (an input that cannot be read or breaks a rule).
     pub invalid: Option<String>,
 }
@@ -144,6 +147,9 @@ pub struct ManifestPoint {
     pub fleet_sha256: String,
     /// SHA-256 of the grid signals; `null`: none.
     pub grid_sha256: Option<String>,
+    /// SHA-256 of the network's case file; absent without a network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_sha256: Option<String>,
 }
 
 /// A fleet before a point changes it.
@@ -206,17 +212,22 @@ fn scenario_value(sc: &Scenario, key: &str) -> Option<toml::Value> {
     Some(at)
 }
 
-/// The digest of a point (module docs).
+/// The digest of a point (module docs), with the network's case file's SHA-256 when the
+/// point has a network (so that points without one keep their ids).
 pub fn point_digest(
     scenario_sha256: &str,
     fleet_sha256: &str,
     grid_sha256: Option<&str>,
+    network_sha256: Option<&str>,
 ) -> String {
-    let json = serde_json::json!({
+    let mut json = serde_json::json!({
         "fleet_sha256": fleet_sha256,
         "grid_sha256": grid_sha256,
         "scenario_sha256": scenario_sha256,
     });
+    if let Some(n) = network_sha256 {
+        json["network_sha256"] = serde_json::Value::from(n);
+    }
     sha256_hex(json.to_string().as_bytes())
 }
 
@@ -603,6 +614,7 @@ impl Plan {
         // Each point: its inputs, the run's own checks, its id.
         let empty = Fleet::new(Vec::new())?;
         let mut points = Vec::with_capacity(resolved.len());
+        let mut networks: HashMap<PathBuf, String> = HashMap::new();
         let mut first_invalid: Option<Error> = None;
         for r in &resolved {
             let (fleet, fleet_input, fleet_err) = match &r.fleet {
@@ -641,16 +653,32 @@ impl Plan {
             }
             let grid_input = loaded.map(|g| g.input.clone());
             let scenario_sha256 = r.scenario.digest();
+            // The network: relative to the spec's folder, identified by its bytes.
+            let mut scenario = r.scenario.clone();
+            let network_sha256 = scenario.network.clone().map(|n| {
+                let path = folder.join(n);
+                let sha = networks
+                    .entry(path.clone())
+                    .or_insert_with(|| match std::fs::read(&path) {
+                        Ok(bytes) => sha256_hex(&bytes),
+                        Err(_) => sha256_hex(format!("unreadable: {}", path.display()).as_bytes()),
+                    })
+                    .clone();
+                scenario.network = Some(path.display().to_string());
+                sha
+            });
             let digest = point_digest(
                 &scenario_sha256,
                 &fleet_input.sha256,
                 grid_input.as_ref().map(|g| g.sha256.as_str()),
+                network_sha256.as_deref(),
             );
             points.push(Point {
                 id: digest[..ID_LEN].to_string(),
                 digest,
                 cells: Vec::new(),
-                scenario: r.scenario.clone(),
+                scenario,
+                network_sha256,
                 scenario_sha256,
                 fleet,
                 grid: grid.map(|g| g.0),
@@ -781,6 +809,7 @@ impl Plan {
                     scenario_sha256: p.scenario_sha256.clone(),
                     fleet_sha256: p.fleet_input.sha256.clone(),
                     grid_sha256: p.grid_input.as_ref().map(|g| g.sha256.clone()),
+                    network_sha256: p.network_sha256.clone(),
                 })
                 .collect(),
         }
@@ -901,7 +930,8 @@ mod tests {
                 point_digest(
                     &q.scenario_sha256,
                     &q.fleet_input.sha256,
-                    q.grid_input.as_ref().map(|g| g.sha256.as_str())
+                    q.grid_input.as_ref().map(|g| g.sha256.as_str()),
+                    None
                 )
             );
             assert!(q.invalid.is_none());

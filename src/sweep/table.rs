@@ -318,6 +318,7 @@ pub fn merge(dir: &Path) -> Result<Merged> {
                     &p.scenario_sha256,
                     &p.fleet_sha256,
                     p.grid_sha256.as_deref(),
+                    p.network_sha256.as_deref(),
                 ) {
                     // Its sidecar says it finished, but the outputs are not that run's.
                     if folder.join("summary.json").is_file() {

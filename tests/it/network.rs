@@ -333,3 +333,43 @@ fn refused(dir: &Path, s: &Path, want: &[&str]) {
     assert!(!out.exists(), "{e}");
     assert!(start.elapsed() < std::time::Duration::from_secs(1), "{e}");
 }
+
+/// A sweep over a site's transformer rating: the network path is taken from the spec's
+/// folder, each point's id holds the network's hash, every point writes the network
+/// outputs, and a second run finds every point finished.
+#[test]
+fn a_sweep_over_a_transformer_rating_runs_and_resumes() {
+    let dir = tmp();
+    let spec = write(
+        dir.path(),
+        "spec.toml",
+        &format!(
+            "fleet = \"{}\"\nnetwork = \"{}\"\nnetwork_load_scale = 0.29\nledger = \"off\"\n\
+             {}[sweep]\n\"sites.0.transformer_kva\" = [0.1, 1000]\n",
+            root().join("data/example.csv").display(),
+            root().join("data/networks/case33bw.m").display(),
+            site("a", 18, Some(1000.0))
+        ),
+    );
+    let out = dir.path().join("out");
+    let o = v2g([
+        "sweep",
+        spec.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    ok(&o);
+    let (head, rows) = read_csv(&out.join("sweep.csv"));
+    assert_eq!(rows.len(), 2, "{head:?}");
+    assert_ne!(rows[0][0], rows[1][0]);
+    for r in &rows {
+        assert!(out.join("runs").join(&r[0]).join("network.csv").is_file());
+    }
+    let again = ok(&v2g([
+        "sweep",
+        spec.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    assert!(again.contains("2 points: 0 run, 2 already done"), "{again}");
+}
