@@ -153,15 +153,7 @@ impl From<crate::network::NetworkError> for Error {
     fn from(e: crate::network::NetworkError) -> Self {
         use crate::network::NetworkError as N;
         match e {
-            N::Input { pos, rule } => Error::Input {
-                pos: Position {
-                    file: pos.file,
-                    line: pos.line,
-                    column: pos.column,
-                    column_name: pos.column_name,
-                },
-                rule,
-            },
+            N::Input { pos, rule } => Error::Input { pos, rule },
             N::Io { path, source } => Error::Io { path, source },
             other => Error::param("--network", other.to_string()),
         }

@@ -7,34 +7,10 @@
 
 use std::path::PathBuf;
 
-/// Where in a case file a problem was found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Position {
-    /// The file, as the user named it.
-    pub file: PathBuf,
-    /// 1-based line number; 0 when the problem is with the file as a whole (e.g. no
-    /// `mpc.bus` at all), so that no line past the file's end is named.
-    pub line: u64,
-    /// 1-based column (in characters) where the offending token starts; 0 when the
-    /// whole line is at fault.
-    pub column: u64,
-    /// What is at that place, e.g. `mpc.branch BR_R` or `mpc.version`; may be empty.
-    pub column_name: String,
-}
-
-/// `file:line:column (column name)`, or `file (column name)` when `line` is 0.
-impl std::fmt::Display for Position {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.file.display())?;
-        if self.line != 0 {
-            write!(f, ":{}:{}", self.line, self.column)?;
-        }
-        if !self.column_name.is_empty() {
-            write!(f, " ({})", self.column_name)?;
-        }
-        Ok(())
-    }
-}
+/// Where in a case file a problem was found: the library's [`crate::error::Position`]
+/// (`column` counts characters where the offending token starts; `column_name` says what
+/// is there, e.g. `mpc.branch BR_R`).
+pub use crate::error::Position;
 
 /// Every error of the network module.
 #[derive(Debug, thiserror::Error)]

@@ -4,20 +4,15 @@
 //! run), and checked with `verify` against the pinned genesis.
 
 use ed25519_dalek::SigningKey;
-use v2g::ledger::block::{signed_vote, vote, Header};
-use v2g::ledger::consensus::{
-    commit_hash, evidence_root, proposals_root, vote_bytes, Evidence, VoteKind,
-};
+use v2g::ledger::block::{signed_vote, vote};
+use v2g::ledger::consensus::{evidence_root, vote_bytes, Evidence, VoteKind};
 use v2g::ledger::keys::{sign, Keyring};
-use v2g::ledger::meter::{self, MeterAttestation};
-use v2g::ledger::rules::equivocation_header;
 use v2g::ledger::units::{Bytes, Sig};
-use v2g::ledger::{merkle, store, Fault, Ledger, LedgerError};
+use v2g::ledger::{store, Fault, Ledger, LedgerError};
 
 use crate::common::*;
 use crate::ledger::{
-    fixture, honest, keyring, parse, refused, refused_pinned, reseal_tip, write_bytes, QUORUM,
-    WORKERS,
+    fixture, honest, keyring, parse, refused, refused_pinned, rewrite, write_bytes, QUORUM, WORKERS,
 };
 
 /// A block in the middle of the day, with trades.
@@ -99,72 +94,19 @@ fn other_signature(key: &SigningKey, msg: &[u8]) -> Sig {
     sig
 }
 
-/// Rewrites every block from `from` on as holders of the keys of `voters` and
-/// `equivocators` could: roots, links and commits recomputed, their meter attestations
-/// made anew, the equivocators' evidence (their prevotes for the header and for the
-/// byzantine rule's other header), the voters' precommits, and the seal by the voters.
-fn rewrite(l: &mut Ledger, from: usize, ring: &Keyring, voters: &[usize], equivocators: &[usize]) {
+/// Commits block `h`'s evidence as it now stands (its root in the header, the honest
+/// quorum's precommits on that header) and rewrites every later block: what the byzantine
+/// SCP with an honest quorum could do after changing its evidence.
+fn commit_evidence(l: &mut Ledger, h: usize, ring: &Keyring) {
     let chain = l.genesis.chain_id.clone();
-    for h in from..l.blocks.len() {
-        let (prev, last_commit) = if h == 0 {
-            (l.genesis.hash(), Default::default())
-        } else {
-            let b = &l.blocks[h - 1];
-            (
-                b.header.hash(&chain),
-                commit_hash(&chain, h as u64 - 1, &b.votes, &b.meters),
-            )
-        };
-        let b = &mut l.blocks[h];
-        let evs: Vec<u32> = b.txs.iter().map(|t| t.ev).collect();
-        let leaves: Vec<_> = b.txs.iter().map(|t| t.leaf_hash(&chain)).collect();
-        for (j, r) in meter::readings(&evs, &leaves, WORKERS)
-            .into_iter()
-            .enumerate()
-        {
-            if voters.contains(&j) || equivocators.contains(&j) {
-                b.meters[j] = MeterAttestation::sign(&chain, h as u64, j as u32, r, &ring.scps[j]);
-            }
-        }
-        let hd = &mut b.header;
-        hd.prev_hash = prev;
-        hd.last_commit = last_commit;
-        hd.tx_count = b.txs.len() as u64;
-        hd.tx_root = merkle::root(leaves);
-        hd.oracle_hash = b.oracle.hash(&chain);
-        hd.proposals_root = proposals_root(&chain, h as u64, &b.proposals);
-        b.evidence = equivocators
-            .iter()
-            .map(|&j| evidence_for(&chain, hd, j, &ring.scps[j]))
-            .collect();
-        hd.evidence_root = evidence_root(&chain, h as u64, &b.evidence);
-        let hash = hd.hash(&chain);
-        b.votes = voters
-            .iter()
-            .map(|&j| vote(&chain, h as u64, &hash, j as u32, &ring.scps[j]))
-            .collect();
-    }
-    reseal_tip(l, voters, ring);
-}
-
-/// SCP `j`'s equivocation at header `hd`'s height: its prevotes for `hd` and for the
-/// byzantine rule's other header.
-fn evidence_for(chain: &str, hd: &Header, j: usize, key: &SigningKey) -> Evidence {
-    let first = hd.prevote_hash(chain);
-    let second = equivocation_header(hd).prevote_hash(chain);
-    let prevote = |h| {
-        sign(
-            key,
-            &vote_bytes(VoteKind::Prevote, chain, hd.height, &h, j as u32),
-        )
-    };
-    Evidence {
-        scp: j as u32,
-        first,
-        first_sig: prevote(first),
-        second,
-        second_sig: prevote(second),
-    }
+    let b = &mut l.blocks[h];
+    b.header.evidence_root = evidence_root(&chain, h as u64, &b.evidence);
+    let hash = b.header.hash(&chain);
+    b.votes = QUORUM
+        .iter()
+        .map(|&j| vote(&chain, h as u64, &hash, j as u32, &ring.scps[j]))
+        .collect();
+    rewrite(l, h + 1, ring, &QUORUM, &[5]);
 }
 
 /// The keys of SCPs `js` only (the rest of the ring is there but unused).
@@ -327,63 +269,44 @@ fn a_byzantine_scp_and_a_quorum_cannot_rewrite_its_record() {
         |f| matches!(f, Fault::Replay(m) if m.contains("SCP 5's proposal is not the claim it made")),
     );
     // Evidence on an arbitrary second hash, signed as a prevote.
-    let mut l = b0.clone();
-    rewrite(&mut l, H, &ring, &QUORUM, &[5]);
-    let e = &mut l.blocks[H].evidence[0];
-    e.second = Bytes([7; 32]);
-    e.second_sig = sign(
-        &ring.scps[5],
-        &vote_bytes(VoteKind::Prevote, &chain, H as u64, &e.second, 5),
-    );
-    let root = evidence_root(&chain, H as u64, &l.blocks[H].evidence);
-    l.blocks[H].header.evidence_root = root;
-    let hash = l.blocks[H].header.hash(&chain);
-    l.blocks[H].votes = QUORUM
-        .iter()
-        .map(|&j| vote(&chain, H as u64, &hash, j as u32, &ring.scps[j]))
-        .collect();
-    rewrite(&mut l, H + 1, &ring, &QUORUM, &[5]);
+    let forged = |change: &dyn Fn(&mut Evidence)| {
+        let mut l = b0.clone();
+        change(&mut l.blocks[H].evidence[0]);
+        commit_evidence(&mut l, H, &ring);
+        l
+    };
+    let prevote = |h: &v2g::ledger::units::Hash| {
+        sign(
+            &ring.scps[5],
+            &vote_bytes(VoteKind::Prevote, &chain, H as u64, h, 5),
+        )
+    };
+    let l = forged(&|e| {
+        e.second = Bytes([7; 32]);
+        e.second_sig = prevote(&e.second);
+    });
     refused_pinned(
         &l,
         H,
         |f| matches!(f, Fault::Replay(m) if m.contains("not its prevote for the header")),
     );
     // Evidence whose first hash is not the block's header.
-    let mut l = b0.clone();
-    let e = &mut l.blocks[H].evidence[0];
-    e.first = Bytes([8; 32]);
-    e.first_sig = sign(
-        &ring.scps[5],
-        &vote_bytes(VoteKind::Prevote, &chain, H as u64, &e.first, 5),
-    );
-    let root = evidence_root(&chain, H as u64, &l.blocks[H].evidence);
-    l.blocks[H].header.evidence_root = root;
-    let hash = l.blocks[H].header.hash(&chain);
-    l.blocks[H].votes = QUORUM
-        .iter()
-        .map(|&j| vote(&chain, H as u64, &hash, j as u32, &ring.scps[j]))
-        .collect();
-    rewrite(&mut l, H + 1, &ring, &QUORUM, &[5]);
+    let l = forged(&|e| {
+        e.first = Bytes([8; 32]);
+        e.first_sig = prevote(&e.first);
+    });
     refused_pinned(
         &l,
         H,
         |f| matches!(f, Fault::Evidence(m) if m.contains("first prevote")),
     );
     // Evidence signed with the precommit tag instead of the prevote tag: not a prevote.
-    let mut l = b0.clone();
-    let e = &mut l.blocks[H].evidence[0];
-    e.second_sig = sign(
-        &ring.scps[5],
-        &vote_bytes(VoteKind::Precommit, &chain, H as u64, &e.second, 5),
-    );
-    let root = evidence_root(&chain, H as u64, &l.blocks[H].evidence);
-    l.blocks[H].header.evidence_root = root;
-    let hash = l.blocks[H].header.hash(&chain);
-    l.blocks[H].votes = QUORUM
-        .iter()
-        .map(|&j| vote(&chain, H as u64, &hash, j as u32, &ring.scps[j]))
-        .collect();
-    rewrite(&mut l, H + 1, &ring, &QUORUM, &[5]);
+    let l = forged(&|e| {
+        e.second_sig = sign(
+            &ring.scps[5],
+            &vote_bytes(VoteKind::Precommit, &chain, H as u64, &e.second, 5),
+        );
+    });
     refused_pinned(
         &l,
         H,

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use v2g::ledger::block::{signed_vote, vote};
-use v2g::ledger::consensus::{commit_hash, evidence_root, proposals_root, Seal, VoteKind};
+use v2g::ledger::consensus::{
+    commit_hash, evidence_root, proposals_root, vote_bytes, Seal, VoteKind,
+};
 use v2g::ledger::keys::{sign, verify_all, verify_one, Keyring, Keystore};
 use v2g::ledger::light::LightClient;
 use v2g::ledger::merkle;
@@ -219,9 +221,22 @@ fn reseal(l: &mut Ledger, from: usize, signers: &[usize]) {
 
 /// [`reseal`] with the keys of `ring` (a ledger not made with the committed keystore).
 pub(crate) fn reseal_with(l: &mut Ledger, from: usize, signers: &[usize], ring: &Keyring) {
+    rewrite(l, from, ring, signers, &[]);
+}
+
+/// Rewrites every block from `from` on as holders of the keys of `voters` and
+/// `equivocators` could: roots, links and commits recomputed, their meter attestations
+/// made anew, the equivocators' evidence (their prevotes for the header and for the
+/// byzantine rule's other header), the voters' precommits, and the seal by the voters.
+pub(crate) fn rewrite(
+    l: &mut Ledger,
+    from: usize,
+    ring: &Keyring,
+    voters: &[usize],
+    equivocators: &[usize],
+) {
     let chain = l.genesis.chain_id.clone();
     for h in from..l.blocks.len() {
-        attest_with(l, h, signers, ring, &chain);
         let (prev, last_commit) = if h == 0 {
             (l.genesis.hash(), Default::default())
         } else {
@@ -232,22 +247,60 @@ pub(crate) fn reseal_with(l: &mut Ledger, from: usize, signers: &[usize], ring: 
             )
         };
         let b = &mut l.blocks[h];
-        b.header.prev_hash = prev;
-        b.header.last_commit = last_commit;
-        b.header.tx_count = b.txs.len() as u64;
-        b.header.tx_root = merkle::root(b.txs.iter().map(|t| t.leaf_hash(&chain)).collect());
-        b.header.oracle_hash = b.oracle.hash(&chain);
-        b.header.proposals_root = proposals_root(&chain, h as u64, &b.proposals);
-        b.evidence.clear();
-        b.header.evidence_root = evidence_root(&chain, h as u64, &b.evidence);
-        let hash = b.header.hash(&chain);
-        b.votes = signers
+        let evs: Vec<u32> = b.txs.iter().map(|t| t.ev).collect();
+        let leaves: Vec<_> = b.txs.iter().map(|t| t.leaf_hash(&chain)).collect();
+        for (j, r) in meter::readings(&evs, &leaves, WORKERS)
+            .into_iter()
+            .enumerate()
+        {
+            if voters.contains(&j) || equivocators.contains(&j) {
+                b.meters[j] = MeterAttestation::sign(&chain, h as u64, j as u32, r, &ring.scps[j]);
+            }
+        }
+        let hd = &mut b.header;
+        hd.prev_hash = prev;
+        hd.last_commit = last_commit;
+        hd.tx_count = b.txs.len() as u64;
+        hd.tx_root = merkle::root(leaves);
+        hd.oracle_hash = b.oracle.hash(&chain);
+        hd.proposals_root = proposals_root(&chain, h as u64, &b.proposals);
+        b.evidence = equivocators
+            .iter()
+            .map(|&j| evidence_for(&chain, hd, j, &ring.scps[j]))
+            .collect();
+        hd.evidence_root = evidence_root(&chain, h as u64, &b.evidence);
+        let hash = hd.hash(&chain);
+        b.votes = voters
             .iter()
             .map(|&j| vote(&chain, h as u64, &hash, j as u32, &ring.scps[j]))
             .collect();
-        b.evidence.clear();
     }
-    reseal_tip(l, signers, ring);
+    reseal_tip(l, voters, ring);
+}
+
+/// SCP `j`'s equivocation at header `hd`'s height: its prevotes for `hd` and for the
+/// byzantine rule's other header.
+fn evidence_for(
+    chain: &str,
+    hd: &v2g::ledger::block::Header,
+    j: usize,
+    key: &ed25519_dalek::SigningKey,
+) -> v2g::ledger::consensus::Evidence {
+    let first = hd.prevote_hash(chain);
+    let second = v2g::ledger::rules::equivocation_header(hd).prevote_hash(chain);
+    let prevote = |h| {
+        sign(
+            key,
+            &vote_bytes(VoteKind::Prevote, chain, hd.height, &h, j as u32),
+        )
+    };
+    v2g::ledger::consensus::Evidence {
+        scp: j as u32,
+        first,
+        first_sig: prevote(first),
+        second,
+        second_sig: prevote(second),
+    }
 }
 
 /// Has the SCPs in `signers` sign the seal anew on the ledger's last block as it now
