@@ -373,3 +373,32 @@ fn a_sweep_over_a_transformer_rating_runs_and_resumes() {
     ]));
     assert!(again.contains("2 points: 0 run, 2 already done"), "{again}");
 }
+
+/// A flow that does not converge is an error naming its slot and policy, and nothing is
+/// written: every session of the case study at the feeder's far end, charging
+/// uncoordinated, draws more than the feeder can carry.
+#[test]
+fn a_flow_that_does_not_converge_names_its_slot_and_policy() {
+    let dir = tmp();
+    let s = scenario(dir.path(), &site("end", 18, None));
+    let out = dir.path().join("never");
+    let o = simulate(
+        &[
+            "--fleet",
+            "data/sustech.csv",
+            "--scenario",
+            s.to_str().unwrap(),
+            "--ledger",
+            "off",
+        ],
+        &out,
+    );
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("v2g: error: power flow of slot") && e.contains("(baseline)"),
+        "{e}"
+    );
+    assert!(e.contains("did not converge"), "{e}");
+    assert!(!out.exists());
+}
