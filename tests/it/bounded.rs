@@ -86,6 +86,17 @@ fn lines_past_the_seal_are_refused_where_they_start() {
         err.contains("line 99: malformed record: a record after the seal"),
         "{err}"
     );
+    // A long line after the seal is held to the seal's own limit (4 KiB and 256 bytes per
+    // SCP), not to a block's: refused after that many bytes.
+    let mut bytes = f.bytes.clone();
+    bytes.extend_from_slice(format!("{{\"x\":\"{}\"}}\n", "y".repeat(10_000)).as_bytes());
+    let (_dir, path) = folder_with(&bytes);
+    let (code, err, _) = verify_limited(&[s(&path)]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("line 99: malformed record: a record of more than 5632 bytes"),
+        "{err}"
+    );
 }
 
 /// A file larger than any ledger of its genesis is refused unread: a sparse gibibyte.
