@@ -597,3 +597,25 @@ fn every_key_can_only_sign_the_same_history_again() {
     };
     assert_eq!(unsigned(&l), unsigned(&l0));
 }
+
+/// The report counts every signature it checked: the genesis, each block's oracle
+/// message, proposals, transactions, meter attestations, precommits and both prevotes of
+/// each evidence, and the seal's votes.
+#[test]
+fn the_report_counts_every_signature_checked() {
+    for l in [honest(), byzantine()] {
+        let blocks: u64 = l
+            .blocks
+            .iter()
+            .map(|b| {
+                (1 + b.proposals.len()
+                    + b.txs.len()
+                    + b.meters.len()
+                    + b.votes.len()
+                    + 2 * b.evidence.len()) as u64
+            })
+            .sum();
+        let want = 1 + blocks + l.seal.votes.len() as u64;
+        assert_eq!(verify_pinned(&l).unwrap().signatures, want);
+    }
+}
