@@ -161,8 +161,6 @@ pub struct NetworkResult {
     pub rows: Vec<NetworkRow>,
     /// `network_buses.csv`'s rows, in the same order, bus by bus.
     pub buses: Vec<BusRow>,
-    /// Per policy and slot: each site's transformer loading, % (for the figure).
-    pub site_loading: [Vec<Vec<Option<f64>>>; 2],
     /// The summary.
     pub summary: NetworkSummary,
     /// The case's lowest `VMIN`, p.u. (drawn in the figure).
@@ -188,7 +186,6 @@ pub fn flows(
 ) -> Result<NetworkResult> {
     let mut rows = Vec::with_capacity(2 * times.len());
     let mut buses = Vec::new();
-    let mut site_loading: [Vec<Vec<Option<f64>>>; 2] = [Vec::new(), Vec::new()];
     let ids: Vec<u32> = study.case().buses().iter().map(|b| b.id).collect();
     for (p, (policy, energy)) in POLICIES.iter().zip([scheme_kwh, baseline_kwh]).enumerate() {
         let mut last = None;
@@ -228,7 +225,6 @@ pub fn flows(
                     0
                 },
             });
-            site_loading[p].push(f.site_loading_pct.clone());
             last = Some(f.solution);
         }
     }
@@ -255,7 +251,6 @@ pub fn flows(
     Ok(NetworkResult {
         rows,
         buses,
-        site_loading,
         summary,
         vmin_limit,
     })
