@@ -87,7 +87,7 @@ use std::borrow::Cow;
 use rayon::prelude::*;
 
 use crate::error::Result;
-use crate::game::follower::{Follower, Regime, Response};
+use crate::game::follower::{Follower, Regime};
 use crate::game::leader::{Revenue, SlotPrices};
 use crate::game::search::{decompose, Best, SearchResult, SlotGame, PAR_MIN_EVS};
 use crate::game::solve::Worker;
@@ -168,14 +168,12 @@ enum Kind {
     Clamp,
 }
 
-/// A price where the sets change, carrying what the sweep needs of its EV (so the sweep
-/// reads the events in order and nothing else).
+/// A price where the sets change, with what the sweep needs of its EV (so the sweep reads
+/// the events in order and nothing else).
 #[derive(Debug, Clone, Copy)]
 struct Event {
-    price: f64,
-    kind: Kind,
-    /// Follower index (the last tie-break of the order).
-    idx: u32,
+    /// Price, kind and follower index ([`event_key`]): the sweep's order.
+    key: u128,
     /// The EV's `a` group and `w`.
     group: u32,
     w: f64,
@@ -235,7 +233,7 @@ struct Pieces<'a> {
     every: usize,
     /// Per kept piece, per group: `Σ w_i` and the count of free EVs.
     kept: Vec<(f64, f64)>,
-    /// Every change of a group, in sweep order.
+    /// Every change of a group, in sweep order (none when `every` is 1).
     deltas: Vec<Delta>,
 }
 
@@ -395,38 +393,139 @@ fn pieces<'a>(game: &'a SlotGame, thr: &[Threshold]) -> Pieces<'a> {
     pieces_within(game, thr, MAX_TABLE)
 }
 
+/// `x`'s place in [`f64::total_cmp`]'s order as an unsigned integer (a bijection, so
+/// sorting the keys sorts the numbers, and [`from_order_key`] gives them back).
+fn order_key(x: f64) -> u64 {
+    let b = x.to_bits();
+    if b >> 63 == 1 {
+        !b
+    } else {
+        b | (1 << 63)
+    }
+}
+
+/// The inverse of [`order_key`].
+fn from_order_key(k: u64) -> f64 {
+    f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
+}
+
+/// Sorts distinct keys, on both cores when there are many. The keys are distinct, so the
+/// order is the one total order whatever the number of threads.
+fn sort_keys(keys: &mut [u128]) {
+    if keys.len() >= PAR_MIN_EVS {
+        keys.par_sort_unstable();
+    } else {
+        keys.sort_unstable();
+    }
+}
+
+/// An event's sort key: descending price, then enters before clamps, then the follower
+/// index (the order of the sweep; every key is distinct).
+fn event_key(price: f64, kind: Kind, idx: usize) -> u128 {
+    let kind = match kind {
+        Kind::Enter => 0u128,
+        Kind::Clamp => 1,
+    };
+    (u128::from(!order_key(price)) << 64) | (kind << 32) | idx as u128
+}
+
+/// The price, kind and follower index of an [`event_key`].
+fn decode_event(key: u128) -> (f64, Kind, usize) {
+    let price = from_order_key(!((key >> 64) as u64));
+    let kind = if (key >> 32) & 1 == 0 {
+        Kind::Enter
+    } else {
+        Kind::Clamp
+    };
+    (price, kind, (key & 0xffff_ffff) as usize)
+}
+
+/// A threshold's sort key: ascending `τ`, then the follower index.
+fn tau_key(tau: f64, idx: usize) -> u128 {
+    (u128::from(order_key(tau)) << 64) | idx as u128
+}
+
+/// The `τ` and follower index of a [`tau_key`].
+fn decode_tau(key: u128) -> (f64, usize) {
+    (
+        from_order_key((key >> 64) as u64),
+        (key & 0xffff_ffff) as usize,
+    )
+}
+
+/// Most distinct `a_i` collected by insertion before [`distinct_a`] sorts them all.
+const FEW_A: usize = 256;
+
+/// The distinct `a_i` of the followers in `total_cmp` order, equal values (`0.0` and
+/// `-0.0`) merged into the first: what sorting them all and removing adjacent equal
+/// values gives, without sorting every follower's value (fleets have few), on both cores
+/// when there are many followers.
+fn distinct_a(followers: &[Follower]) -> Vec<f64> {
+    // Sorted by `total_cmp`, equal bit patterns once; `None` beyond FEW_A values.
+    fn few(fs: &[Follower]) -> Option<Vec<f64>> {
+        let mut a: Vec<f64> = Vec::new();
+        for f in fs {
+            if let Err(at) = a.binary_search_by(|y| y.total_cmp(&f.a)) {
+                if a.len() >= FEW_A {
+                    return None;
+                }
+                a.insert(at, f.a);
+            }
+        }
+        Some(a)
+    }
+    fn merge(x: Option<Vec<f64>>, y: Option<Vec<f64>>) -> Option<Vec<f64>> {
+        let (mut x, y) = (x?, y?);
+        x.extend(y);
+        x.sort_unstable_by(f64::total_cmp);
+        x.dedup_by(|p, q| p.to_bits() == q.to_bits());
+        (x.len() <= FEW_A).then_some(x)
+    }
+    let set = if followers.len() >= PAR_MIN_EVS {
+        followers
+            .par_chunks(PAR_MIN_EVS)
+            .map(few)
+            .reduce(|| Some(Vec::new()), merge)
+    } else {
+        few(followers)
+    };
+    let mut a = set.unwrap_or_else(|| {
+        let mut a: Vec<f64> = followers.iter().map(|f| f.a).collect();
+        a.sort_unstable_by(f64::total_cmp);
+        a
+    });
+    a.dedup();
+    a
+}
+
 /// [`pieces`], keeping at most about `max_table` group entries.
 fn pieces_within<'a>(game: &'a SlotGame, thr: &[Threshold], max_table: usize) -> Pieces<'a> {
     let pr = &game.prices;
     let (p_min, p_max) = (pr.p_d_min, pr.p_d_max);
     let e0 = pr.e0_kwh;
-    let mut a: Vec<f64> = game.followers.iter().map(|f| f.a).collect();
-    a.sort_unstable_by(f64::total_cmp);
-    a.dedup();
+    let a = distinct_a(&game.followers);
     let group = |x: f64| a.partition_point(|&y| y < x) as u32;
     let ng = a.len();
+    let fee_of = |f: &Follower| match f.fallback.regime {
+        Regime::Charge => pr.w_service * e0 * f.fallback.x,
+        _ => -pr.p_delay,
+    };
     // Initial state at p_max.
     let (mut k, mut c) = (0.0, 0.0);
     let mut gs = vec![(0.0, 0.0); ng];
     let mut events: Vec<Event> = Vec::new();
     for (i, (f, t)) in game.followers.iter().zip(thr).enumerate() {
-        let fee = match f.fallback.regime {
-            Regime::Charge => pr.w_service * e0 * f.fallback.x,
-            _ => -pr.p_delay,
-        };
         let event = |price: f64, kind: Kind| Event {
-            price,
-            kind,
-            idx: i as u32,
+            key: event_key(price, kind, i),
             group: group(f.a),
             w: f.w,
-            fee,
+            fee: fee_of(f),
             clamp_kwh: e0 * -(f.eta_d * f.x_min),
             enters_clamped: t.tau <= t.kappa,
         };
         let discharging = p_max < t.tau;
         if !discharging {
-            k += fee;
+            k += fee_of(f);
             if t.tau > p_min {
                 events.push(event(t.tau, Kind::Enter));
             }
@@ -441,23 +540,26 @@ fn pieces_within<'a>(game: &'a SlotGame, thr: &[Threshold], max_table: usize) ->
             events.push(event(t.kappa, Kind::Clamp));
         }
     }
-    // Descending price; at one price, enters before clamps; then by index.
-    events.sort_unstable_by(|x, y| {
-        y.price
-            .total_cmp(&x.price)
-            .then(x.kind.cmp(&y.kind))
-            .then(x.idx.cmp(&y.idx))
-    });
+    // Descending price; at one price, enters before clamps; then by index: the keys are
+    // distinct, so this is the one order whatever the number of threads. The events carry
+    // what the sweep needs (read from the followers in order), so the sweep reads nothing
+    // else: reading each event's EV after sorting keys alone costs more in cache misses.
+    if events.len() >= PAR_MIN_EVS {
+        events.par_sort_unstable_by_key(|e| e.key);
+    } else {
+        events.sort_unstable_by_key(|e| e.key);
+    }
     let every = ((events.len() + 1).saturating_mul(ng) / max_table.max(1)).max(1);
-    let mut list = Vec::new();
+    let mut list = Vec::with_capacity(events.len() + 1);
     let mut kept = Vec::new();
-    let mut deltas = Vec::new();
+    // With every piece's state kept nothing is replayed: no changes are recorded.
+    let mut deltas = Vec::with_capacity(if every > 1 { events.len() } else { 0 });
     let mut hi = p_max;
     let mut hi_open = false;
     let mut i = 0;
     loop {
         let lo = if i < events.len() {
-            events[i].price
+            decode_event(events[i].key).0
         } else {
             p_min
         };
@@ -477,15 +579,18 @@ fn pieces_within<'a>(game: &'a SlotGame, thr: &[Threshold], max_table: usize) ->
         if i >= events.len() {
             break;
         }
-        let price = events[i].price;
+        let price = decode_event(events[i].key).0;
         hi_open = false;
-        while i < events.len() && events[i].price == price {
+        while i < events.len() && decode_event(events[i].key).0 == price {
             let ev = events[i];
+            let kind = decode_event(ev.key).1;
             let mut change = |d: Delta| {
                 apply(&mut gs, d);
-                deltas.push(d);
+                if every > 1 {
+                    deltas.push(d);
+                }
             };
-            match ev.kind {
+            match kind {
                 Kind::Enter => {
                     hi_open = true;
                     k -= ev.fee;
@@ -594,20 +699,21 @@ const MAX_DIRECT: usize = 8;
 /// 1e-9 relative); starting from the peak (or the float just below an open end), prices
 /// ever further away inside the peak's part of its piece are tried: one step in the last
 /// place, then 4, 16, … times that, below first.
-fn settle(game: &SlotGame, ps: &Pieces<'_>, taus: &[(f64, u32)], peak: &Peak) -> (f64, Revenue) {
+fn settle(game: &SlotGame, ps: &Pieces<'_>, taus: &[u128], peak: &Peak) -> (f64, Revenue) {
     let gs = ps.state(peak.piece);
     let model_at = ps.piece(peak.piece, &gs);
     let consistent = |p: f64| {
         let band = BAND * (1.0 + p.abs());
-        let from = taus.partition_point(|t| t.0 < p - band);
+        let from = taus.partition_point(|&t| decode_tau(t).0 < p - band);
         // Identical followers (equal thresholds, adjacent here) decide alike: the exact
         // decision of the last one is reused.
         let mut last: Option<(&Follower, bool)> = None;
         taus[from..]
             .iter()
+            .map(|&t| decode_tau(t))
             .take_while(|t| t.0 <= p + band)
-            .all(|&(tau, i)| {
-                let f = &game.followers[i as usize];
+            .all(|(tau, i)| {
+                let f = &game.followers[i];
                 let own = f.discharge(p).is_some();
                 if own != (p < tau) {
                     return false;
@@ -665,8 +771,8 @@ fn next_down(x: f64) -> f64 {
 
 /// `R` from the followers' own responses at `p` (what settlement pays).
 pub fn revenue_at(game: &SlotGame, p: f64) -> Revenue {
-    let responses: Vec<Response> = game.followers.iter().map(|f| f.respond(p)).collect();
-    game.prices.revenue(p, &responses)
+    game.prices
+        .revenue_of(p, game.followers.iter().map(|f| f.respond(p)))
 }
 
 /// Worker `j`'s sub-range of prices: the same split of the epsilon grid's candidates as
@@ -713,13 +819,13 @@ pub fn search_within(
         game.followers.iter().map(threshold).collect()
     };
     let ps = pieces(game, &thr);
-    let mut taus: Vec<(f64, u32)> = thr
+    let mut taus: Vec<u128> = thr
         .iter()
         .enumerate()
         .filter(|(_, t)| t.tau.is_finite())
-        .map(|(i, t)| (t.tau, i as u32))
+        .map(|(i, t)| tau_key(t.tau, i))
         .collect();
-    taus.sort_unstable_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+    sort_keys(&mut taus);
     decompose(game.grid.len(), workers, |range| {
         let range = crate::game::search::within(&range, &allowed);
         if range.is_empty() {
@@ -1105,6 +1211,79 @@ mod tests {
         let bound = grid_gap_bound(&g, exact.p_d);
         assert!(gap > 0.01 && gap <= bound, "{gap} {bound}");
         assert!(gap + 0.1 > bound, "{gap} {bound}");
+    }
+
+    fn any_f64() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            any::<u64>()
+                .prop_map(f64::from_bits)
+                .prop_filter("not NaN", |x| !x.is_nan()),
+            Just(0.0),
+            Just(-0.0),
+            Just(f64::INFINITY),
+            Just(f64::NEG_INFINITY),
+            -10.0..10.0f64,
+        ]
+    }
+
+    proptest! {
+        /// The sort keys order prices as `total_cmp` does, and give them back bit for bit.
+        #[test]
+        fn order_keys_sort_as_total_cmp_and_decode(x in any_f64(), y in any_f64()) {
+            prop_assert_eq!(from_order_key(order_key(x)).to_bits(), x.to_bits());
+            prop_assert_eq!(order_key(x).cmp(&order_key(y)), x.total_cmp(&y));
+            let (i, j) = (7usize, 3usize);
+            for (kx, ky) in [(Kind::Enter, Kind::Clamp), (Kind::Clamp, Kind::Enter)] {
+                let (a, b) = (event_key(x, kx, i), event_key(y, ky, j));
+                // Descending price, then enters first, then the index.
+                let want = y.total_cmp(&x).then(kx.cmp(&ky)).then(i.cmp(&j));
+                prop_assert_eq!(a.cmp(&b), want);
+                let (p, k, n) = decode_event(a);
+                prop_assert_eq!((p.to_bits(), k, n), (x.to_bits(), kx, i));
+            }
+            let (t, n) = decode_tau(tau_key(x, i));
+            prop_assert_eq!((t.to_bits(), n), (x.to_bits(), i));
+            prop_assert_eq!(
+                tau_key(x, i).cmp(&tau_key(y, j)),
+                x.total_cmp(&y).then(i.cmp(&j))
+            );
+        }
+
+        /// The distinct `a_i` are those of sorting them all and removing adjacent equal
+        /// values, bit for bit, with few or many distinct values and many followers.
+        #[test]
+        fn distinct_a_is_sort_then_dedup(
+            values in proptest::collection::vec(
+                prop_oneof![Just(0.0), Just(-0.0), Just(-0.02), -1.0..0.0f64],
+                1..40,
+            ),
+            n in 1usize..12_000,
+            seed in any::<u64>(),
+        ) {
+            use rand::{Rng, SeedableRng};
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let g = game(0.66, 60.0, &[(0.5, 60.0, 0.16, -0.01)], 0.001);
+            let f0 = g.followers[0];
+            let fs: Vec<Follower> = (0..n)
+                .map(|k| Follower {
+                    // Past FEW_A distinct values too, now and then.
+                    a: if seed % 5 == 0 {
+                        -(k as f64) * 1e-6
+                    } else {
+                        values[rng.gen_range(0..values.len())]
+                    },
+                    ..f0
+                })
+                .collect();
+            let mut want: Vec<f64> = fs.iter().map(|f| f.a).collect();
+            want.sort_unstable_by(f64::total_cmp);
+            want.dedup();
+            let got = distinct_a(&fs);
+            prop_assert_eq!(
+                got.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                want.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+            );
+        }
     }
 
     proptest! {

@@ -88,6 +88,12 @@ impl SlotPrices {
     /// Eqs. (3)–(7) straight from the EVs' responses at `p_d`, summed in the order given.
     /// The reference the fast search is checked against.
     pub fn revenue(&self, p_d: f64, responses: &[Response]) -> Revenue {
+        self.revenue_of(p_d, responses.iter().copied())
+    }
+
+    /// [`Self::revenue`] of responses as they come (in follower order, the same sums bit
+    /// for bit), without collecting them.
+    pub fn revenue_of(&self, p_d: f64, responses: impl IntoIterator<Item = Response>) -> Revenue {
         let (mut r_service, mut charge, mut d) = (0.0, 0.0, 0.0);
         let (mut nc, mut ni, mut nd) = (0, 0, 0);
         for r in responses {

@@ -370,6 +370,11 @@ impl SlotGame {
         })
     }
 
+    /// The followers back, for the next slot to reuse their buffer.
+    pub fn into_followers(self) -> Vec<Follower> {
+        self.followers
+    }
+
     /// The grid search's index: each follower's first discharging candidate found by
     /// bisection over the candidate indices with its own decision, the followers sorted
     /// by it and suffix sums of the others' contributions. Built on first use.

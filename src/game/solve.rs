@@ -130,7 +130,13 @@ pub fn solve_within(
         Solver::Exact => {
             let search = crate::game::exact::search_within(game, workers, allowed)?;
             let p = search.best.p_d;
-            let responses = game.followers.iter().map(|f| f.respond(p)).collect();
+            let respond = |f: &crate::game::follower::Follower| f.respond(p);
+            let responses = if game.followers.len() >= crate::game::search::PAR_MIN_EVS {
+                use rayon::prelude::*;
+                game.followers.par_iter().map(respond).collect()
+            } else {
+                game.followers.iter().map(respond).collect()
+            };
             (search, responses)
         }
     })
