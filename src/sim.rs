@@ -13,7 +13,7 @@ use crate::baseline;
 use crate::data::fleet::{Fleet, Kind};
 use crate::data::grid::{GridRow, GridSignals};
 use crate::data::scenario::{Scenario, Solver};
-use crate::data::time::{format_time, Horizon};
+use crate::data::time::{format_time, whole_minute, Horizon};
 use crate::error::{Error, Result};
 use crate::game::follower::{slot_up_kwh, EvState, Follower, Regime};
 use crate::game::leader::SlotPrices;
@@ -71,10 +71,13 @@ pub struct EvRecord {
     pub ev_id: String,
     /// `bus` or `private`.
     pub kind: Kind,
-    /// Plug-in time.
-    pub arrival: String,
-    /// Plug-out time.
-    pub departure: String,
+    /// Plug-in time, to the minute as written (`YYYY-MM-DDTHH:MM`; a time, not text,
+    /// so that a million records do not hold two million strings).
+    #[serde(with = "crate::data::time::minute")]
+    pub arrival: NaiveDateTime,
+    /// Plug-out time (written as `arrival`).
+    #[serde(with = "crate::data::time::minute")]
+    pub departure: NaiveDateTime,
     /// Energy at arrival, kWh.
     pub initial_kwh: f64,
     /// Energy at departure (or the horizon's end) under the scheme, kWh.
@@ -324,7 +327,8 @@ impl Run {
         // starts[t]: EVs whose first plugged slot is t.
         let (ranges, starts) = self.plug_schedule();
         let capacity: Vec<f64> = evs.iter().map(|e| e.capacity_kwh).collect();
-        let states: Vec<EvState> = evs.iter().map(|e| e.state(params)).collect();
+        // Each EV's state is derived from its row when needed (a few products): a list of
+        // them would hold 96 bytes per EV for the whole run.
         let mut energy: Vec<f64> = evs.iter().map(|e| e.initial_kwh).collect();
         let mut paid = vec![0.0; n];
         let mut received = vec![0.0; n];
@@ -346,6 +350,7 @@ impl Run {
         };
         let mut site_kwh = Vec::with_capacity(if n_sites > 0 { h.slots } else { 0 });
         let mut curtailed_evs = Vec::new();
+        let mut buffer: Vec<Follower> = Vec::new();
         for (t, starting) in starts.iter().enumerate() {
             active.retain(|&i| ranges[i].end > t);
             active.extend_from_slice(starting);
@@ -356,15 +361,18 @@ impl Run {
                 let s = EvState {
                     energy_kwh: energy[i],
                     slots_after: ranges[i].end - t - 1,
-                    ..states[i]
+                    ..evs[i].state(params)
                 };
                 Follower::new(&s, prices.p_c, prices.e0_kwh)
             };
-            let followers: Vec<Follower> = if active.len() >= PAR_MIN_EVS {
-                active.par_iter().map(follower).collect()
+            // One buffer of followers for every slot: no fresh pages each slot.
+            let mut followers = std::mem::take(&mut buffer);
+            followers.clear();
+            if active.len() >= PAR_MIN_EVS {
+                followers.par_extend(active.par_iter().map(follower));
             } else {
-                active.iter().map(follower).collect()
-            };
+                followers.extend(active.iter().map(follower));
+            }
             let game = SlotGame::new(prices, params.epsilon, followers)?;
             // The sites' transformer limits bind the price (docs/model.md §9.3).
             let at_site: Vec<usize> = if limits.is_empty() {
@@ -450,7 +458,9 @@ impl Run {
                 cash: &cash,
             })?;
             slots.push(record);
+            buffer = game.into_followers();
         }
+        drop(buffer);
         let base = baseline::run(
             &self.fleet,
             &h,
@@ -462,17 +472,18 @@ impl Run {
             .iter()
             .enumerate()
             .map(|(i, e)| {
-                let target = states[i].target_kwh;
+                let state = e.state(params);
+                let target = state.target_kwh;
                 let gained = energy[i] - e.initial_kwh;
                 let n_slots = ranges[i].len() as f64;
-                let up = slot_up_kwh(&states[i], params.e0_kwh);
+                let up = slot_up_kwh(&state, params.e0_kwh);
                 let shortfall = (target - energy[i]).max(0.0);
                 let has = target > 0.0;
                 EvRecord {
                     ev_id: e.id.clone(),
                     kind: e.kind,
-                    arrival: format_time(e.arrival),
-                    departure: format_time(e.departure),
+                    arrival: whole_minute(e.arrival),
+                    departure: whole_minute(e.departure),
                     initial_kwh: e.initial_kwh,
                     final_kwh: energy[i],
                     paid_cny: paid[i],

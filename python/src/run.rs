@@ -53,6 +53,17 @@ fn time_col<'py, T>(
     (name, "time", i64_bytes(py, secs).into_any())
 }
 
+/// A time column of times held as such.
+fn datetime_col<'py, T>(
+    py: Python<'py>,
+    name: &'static str,
+    rows: &[T],
+    f: impl Fn(&T) -> chrono::NaiveDateTime,
+) -> Column<'py> {
+    let secs = rows.iter().map(|r| epoch_seconds(f(r)));
+    (name, "time", i64_bytes(py, secs).into_any())
+}
+
 /// An optional float column: NaN marks an empty cell (no value in the CSV), which the
 /// Python layer turns into a null.
 fn opt_f64_col<'py, T>(
@@ -140,8 +151,8 @@ impl PyRunOutput {
         Ok(vec![
             str_col(py, "ev_id", e, |r| &r.ev_id)?,
             str_col(py, "kind", e, |r| r.kind.as_str())?,
-            time_col(py, "arrival", e, |r| &r.arrival),
-            time_col(py, "departure", e, |r| &r.departure),
+            datetime_col(py, "arrival", e, |r| r.arrival),
+            datetime_col(py, "departure", e, |r| r.departure),
             f64_col(py, "initial_kwh", e, |r| r.initial_kwh),
             f64_col(py, "final_kwh", e, |r| r.final_kwh),
             f64_col(py, "paid_cny", e, |r| r.paid_cny),

@@ -408,6 +408,9 @@ impl Fleet {
             let c = cols.index(col).map_or(0, |c| c as u64 + 1);
             return Err(Error::input(path, lines[i], c, col, rule));
         }
+        // The doubling growth leaves up to half the list unused: a million sessions
+        // would keep tens of MB for nothing.
+        evs.shrink_to_fit();
         Ok(Fleet { evs })
     }
 
@@ -500,7 +503,9 @@ fn check_sessions(
 ) -> Option<(usize, &'static str, String)> {
     let mut found: Vec<(usize, &'static str, String)> = Vec::new();
     let mut names: HashMap<&str, usize> = HashMap::new();
-    let mut by_ev: HashMap<&str, Vec<usize>> = HashMap::new();
+    // Each EV's first session, and every later one as (first, row): no list per EV.
+    let mut first: HashMap<&str, usize> = HashMap::with_capacity(evs.len());
+    let mut later: Vec<(usize, usize)> = Vec::new();
     for (i, ev) in evs.iter().enumerate() {
         if let Some(s) = ev.session_id.as_deref() {
             if let Some(&j) = names.get(s) {
@@ -517,9 +522,21 @@ fn check_sessions(
                 names.insert(s, i);
             }
         }
-        by_ev.entry(ev.id.as_str()).or_default().push(i);
+        match first.entry(ev.id.as_str()) {
+            std::collections::hash_map::Entry::Occupied(o) => later.push((*o.get(), i)),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(i);
+            }
+        }
     }
-    for rows in by_ev.values().filter(|r| r.len() > 1) {
+    drop(first);
+    later.sort_unstable();
+    let groups = later.chunk_by(|x, y| x.0 == y.0).map(|g| {
+        std::iter::once(g[0].0)
+            .chain(g.iter().map(|&(_, i)| i))
+            .collect::<Vec<usize>>()
+    });
+    for rows in groups {
         let first = &evs[rows[0]];
         for &i in &rows[1..] {
             let e = &evs[i];

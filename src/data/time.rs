@@ -60,6 +60,36 @@ fn format_time_exact(t: NaiveDateTime) -> String {
 /// Parses `YYYY-MM-DDTHH:MM[:SS]` (a space instead of `T` is accepted too).
 pub fn parse_time(s: &str) -> Option<NaiveDateTime> {
     let s = s.trim();
+    if let Some(t) = parse_minute(s) {
+        return Some(t);
+    }
+    parse_time_chrono(s)
+}
+
+/// `YYYY-MM-DDTHH:MM` or `YYYY-MM-DD HH:MM` exactly, read without parsing a format string
+/// for every time (a million-session fleet has two million); `None` for anything else,
+/// which [`parse_time_chrono`] then reads (or refuses) as before.
+fn parse_minute(s: &str) -> Option<NaiveDateTime> {
+    let b = s.as_bytes();
+    if b.len() != 16
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !(b[10] == b'T' || b[10] == b' ')
+        || b[13] != b':'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| {
+        b[r].iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let day = chrono::NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
+    day.and_hms_opt(num(11..13)?, num(14..16)?, 0)
+}
+
+/// [`parse_time`]'s formats, by chrono.
+fn parse_time_chrono(s: &str) -> Option<NaiveDateTime> {
     for fmt in [
         "%Y-%m-%dT%H:%M",
         "%Y-%m-%dT%H:%M:%S",
@@ -75,7 +105,53 @@ pub fn parse_time(s: &str) -> Option<NaiveDateTime> {
 
 /// Formats a time as `YYYY-MM-DDTHH:MM` (the format of every output file).
 pub fn format_time(t: NaiveDateTime) -> String {
-    t.format("%Y-%m-%dT%H:%M").to_string()
+    use chrono::{Datelike, Timelike};
+    let year = t.year();
+    if !(0..=9999).contains(&year) {
+        return t.format("%Y-%m-%dT%H:%M").to_string();
+    }
+    // What `format("%Y-%m-%dT%H:%M")` writes for years 0 to 9999, without parsing the
+    // format string for every time (a million-EV run writes two million).
+    let digits = |n: u32, w: usize, out: &mut [u8]| {
+        let mut n = n;
+        for k in (0..w).rev() {
+            out[k] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    };
+    let mut b = *b"0000-00-00T00:00";
+    digits(year as u32, 4, &mut b[0..4]);
+    digits(t.month(), 2, &mut b[5..7]);
+    digits(t.day(), 2, &mut b[8..10]);
+    digits(t.hour(), 2, &mut b[11..13]);
+    digits(t.minute(), 2, &mut b[14..16]);
+    String::from_utf8(b.to_vec()).expect("ASCII digits")
+}
+
+/// `t` without its seconds: the time [`format_time`] writes.
+pub fn whole_minute(t: NaiveDateTime) -> NaiveDateTime {
+    use chrono::Timelike;
+    t.with_second(0)
+        .and_then(|t| t.with_nanosecond(0))
+        .expect("second 0 and nanosecond 0 are valid")
+}
+
+/// Serde for a time written `YYYY-MM-DDTHH:MM` ([`format_time`], read back with
+/// [`parse_time`]): `#[serde(with = "crate::data::time::minute")]`.
+pub mod minute {
+    use chrono::NaiveDateTime;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes the time as [`format_time`](super::format_time) does.
+    pub fn serialize<S: Serializer>(t: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::format_time(*t))
+    }
+
+    /// Reads a time as [`parse_time`](super::parse_time) does.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDateTime, D::Error> {
+        let s = std::borrow::Cow::<str>::deserialize(d)?;
+        super::parse_time(&s).ok_or_else(|| serde::de::Error::custom(format!("not a time: {s:?}")))
+    }
 }
 
 /// The simulated horizon: `slots` slots of 15 minutes from `start`.
@@ -211,6 +287,76 @@ mod tests {
 
     fn t(s: &str) -> NaiveDateTime {
         parse_time(s).unwrap()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn format_time_writes_what_chrono_writes(secs in -70_000_000_000i64..260_000_000_000i64) {
+            let time = chrono::DateTime::from_timestamp(secs, 0).unwrap().naive_utc();
+            proptest::prop_assert_eq!(
+                format_time(time),
+                time.format("%Y-%m-%dT%H:%M").to_string()
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_time_reads_what_chrono_reads(
+            s in "[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}|[0-9 T:+-]{14,18}"
+        ) {
+            proptest::prop_assert_eq!(parse_time(&s), parse_time_chrono(s.trim()));
+        }
+    }
+
+    #[test]
+    fn parse_time_fast_path_agrees_at_the_edges() {
+        for s in [
+            "2021-05-27T07:05",
+            "2021-05-27 07:05",
+            "0000-01-01T00:00",
+            "9999-12-31T23:59",
+            "2020-02-29T12:00",
+            "2021-02-29T12:00",
+            "2021-13-01T00:00",
+            "2021-05-27T24:00",
+            "2021-05-27T23:60",
+            "2021-05-27X07:05",
+            "+2021-05-27T07:05",
+            "2021-5-27T07:05",
+        ] {
+            assert_eq!(parse_time(s), parse_time_chrono(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn whole_minute_is_the_time_format_time_writes() {
+        let t = t("2021-05-27T07:05:59");
+        assert_eq!(
+            whole_minute(t),
+            super::parse_time("2021-05-27T07:05").unwrap()
+        );
+        assert_eq!(format_time(whole_minute(t)), format_time(t));
+    }
+
+    #[test]
+    fn format_time_at_the_ends_of_the_fast_years() {
+        for s in ["0000-01-01T00:00", "9999-12-31T23:59", "2021-05-27T07:05"] {
+            assert_eq!(format_time(t(s)), s);
+        }
+        let far = chrono::NaiveDate::from_ymd_opt(10000, 1, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
+        assert_eq!(format_time(far), "+10000-01-01T00:00");
+        let before = chrono::NaiveDate::from_ymd_opt(-1, 12, 31)
+            .unwrap()
+            .and_hms_opt(23, 59, 0)
+            .unwrap();
+        assert_eq!(
+            format_time(before),
+            before.format("%Y-%m-%dT%H:%M").to_string()
+        );
     }
 
     #[test]
