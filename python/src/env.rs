@@ -237,8 +237,9 @@ impl EnvCore {
         let solver = parse_solver(py, solver)?;
         let ws = workers_of(py, self.run.scenario(), None)?;
         let game = self.game()?;
-        let (r, _) = py
-            .detach(|| v2g::solve(game, solver, &ws))
+        // The search alone: the followers' responses at the optimum are not needed.
+        let r = py
+            .detach(|| v2g::game::solve::search_within(game, solver, &ws, 0..game.grid.len()))
             .map_err(|e| to_py_err(py, e))?;
         best_dict(py, &r.best)
     }

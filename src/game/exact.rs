@@ -218,6 +218,11 @@ fn apply(gs: &mut [(f64, f64)], (j, w, added): Delta) {
     }
 }
 
+/// Fewest followers whose thresholds are computed in parallel: a threshold costs a few
+/// logarithms (Newton's steps), so from a few hundred EVs both cores pay (a 2,000-EV
+/// slot, as in `PricingEnv.step`, spends most of its search here).
+const PAR_MIN_THRESHOLDS: usize = 512;
+
 /// Most `(Σ w, count)` entries kept for the pieces' group states (64 MiB): beyond it, only
 /// every `every`-th piece keeps its state and the others replay the changes since.
 const MAX_TABLE: usize = 1 << 22;
@@ -813,7 +818,7 @@ pub fn search_within(
     workers: &[Worker],
     allowed: std::ops::Range<usize>,
 ) -> Result<SearchResult> {
-    let thr: Vec<Threshold> = if game.followers.len() >= PAR_MIN_EVS {
+    let thr: Vec<Threshold> = if game.followers.len() >= PAR_MIN_THRESHOLDS {
         game.followers.par_iter().map(threshold).collect()
     } else {
         game.followers.iter().map(threshold).collect()

@@ -120,15 +120,13 @@ pub fn solve_within(
     workers: &[Worker],
     allowed: std::ops::Range<usize>,
 ) -> Result<(SearchResult, Vec<Response>)> {
-    validate_workers(workers)?;
+    let search = search_within(game, solver, workers, allowed)?;
     Ok(match solver {
         Solver::Grid => {
-            let search = game.search_within(workers, allowed)?;
             let responses = game.responses(search.best.k);
             (search, responses)
         }
         Solver::Exact => {
-            let search = crate::game::exact::search_within(game, workers, allowed)?;
             let p = search.best.p_d;
             let respond = |f: &crate::game::follower::Follower| f.respond(p);
             let responses = if game.followers.len() >= crate::game::search::PAR_MIN_EVS {
@@ -140,6 +138,21 @@ pub fn solve_within(
             (search, responses)
         }
     })
+}
+
+/// Step 4's search alone, without the followers' responses (what a caller that only
+/// wants `p_d*` and its revenue needs): [`solve_within`]'s search, bit for bit.
+pub fn search_within(
+    game: &SlotGame,
+    solver: Solver,
+    workers: &[Worker],
+    allowed: std::ops::Range<usize>,
+) -> Result<SearchResult> {
+    validate_workers(workers)?;
+    match solver {
+        Solver::Grid => game.search_within(workers, allowed),
+        Solver::Exact => crate::game::exact::search_within(game, workers, allowed),
+    }
 }
 
 #[cfg(test)]
@@ -196,5 +209,13 @@ mod tests {
             .collect();
         assert_eq!(re, want);
         assert!(solve(&g, Solver::Grid, &[]).is_err());
+        // The search alone is the same search.
+        let all = 0..g.grid.len();
+        for (solver, full) in [(Solver::Grid, &grid), (Solver::Exact, &exact)] {
+            let alone = search_within(&g, solver, &ws, all.clone()).unwrap();
+            assert_eq!(alone.best, full.best);
+            assert_eq!(alone.proposals, full.proposals);
+        }
+        assert!(search_within(&g, Solver::Exact, &[], all).is_err());
     }
 }

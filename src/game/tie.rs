@@ -157,8 +157,8 @@ fn decide(f: &Follower, prices: &SlotPrices, qq: &Q, bits: u64) -> Option<bool> 
     // y's linear term: bound each from its own end.
     let one = Q::from_integer(BigInt::from(1));
     let lg = Iv {
-        lo: log2(&(&y.lo + &two), bits, &l2).lo,
-        hi: log2(&(&y.hi + &two), bits, &l2).hi,
+        lo: log2(&(&y.lo + &two), bits, l2).lo,
+        hi: log2(&(&y.hi + &two), bits, l2).hi,
     };
     let u_d = Iv {
         lo: &w * (&lg.lo - &one) - qq * &y.hi,
@@ -167,7 +167,7 @@ fn decide(f: &Follower, prices: &SlotPrices, qq: &Q, bits: u64) -> Option<bool> 
     let u_fb = match f.fallback.regime {
         Regime::Charge => {
             let x = q(f.fallback.x);
-            let lg = log2(&(&one + q(prices.eta_c) * &x), bits, &l2);
+            let lg = log2(&(&one + q(prices.eta_c) * &x), bits, l2);
             let cost = q(prices.p_c) * &x;
             Iv {
                 lo: &w * &lg.lo - &cost,
@@ -246,8 +246,20 @@ fn atanh(t: &Q, b: u64) -> Iv {
     }
 }
 
+/// `ln 2` enclosed at `b` bits, one of [`PRECISIONS`]: computed once per precision
+/// (the series is the same every time; each check used to sum it anew).
+fn ln2(b: u64) -> &'static Iv {
+    static CACHE: [std::sync::OnceLock<Iv>; PRECISIONS.len()] =
+        [const { std::sync::OnceLock::new() }; PRECISIONS.len()];
+    let i = PRECISIONS
+        .iter()
+        .position(|&p| p == b)
+        .expect("one of the working precisions");
+    CACHE[i].get_or_init(|| ln2_series(b))
+}
+
 /// `ln 2 = 2·atanh(1/3)`, enclosed at `b` bits.
-fn ln2(b: u64) -> Iv {
+fn ln2_series(b: u64) -> Iv {
     let a = atanh(&Q::new(BigInt::from(1), BigInt::from(3)), b);
     let two = Q::from_integer(BigInt::from(2));
     Iv {
@@ -316,13 +328,13 @@ mod tests {
                 "{b}"
             );
             for x in [1.5f64, 0.3, 1.0, 2.0, 7.25, 1e-9] {
-                let e = log2(&q(x), b, &l2);
+                let e = log2(&q(x), b, l2);
                 assert!(e.lo <= e.hi);
                 assert!((f(&e.lo) - x.log2()).abs() < 1e-14, "{x}");
                 assert!((f(&e.hi) - x.log2()).abs() < 1e-14, "{x}");
             }
             // Powers of two are exact.
-            let e = log2(&q(0.25), b, &l2);
+            let e = log2(&q(0.25), b, l2);
             assert_eq!(e.lo, e.hi);
         }
     }
