@@ -5,6 +5,7 @@ mod bad_input;
 mod bounded;
 mod case_study;
 mod common;
+mod docs;
 mod examples;
 mod import;
 mod keyholders;
