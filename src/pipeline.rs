@@ -30,7 +30,7 @@ use crate::ledger::block::Commitment;
 use crate::ledger::keys::Keyring;
 use crate::ledger::record::{simulate_streaming, simulate_with_ledger, LedgerBuilder};
 use crate::ledger::Ledger;
-use crate::report::output::{run_outputs, OutputDir, OutputSet};
+use crate::report::output::{OutputDir, OutputSet};
 use crate::report::provenance::{InputFile, Inputs, Provenance};
 use crate::report::summary::Summary;
 use crate::sim::{Run, RunResult};
@@ -242,7 +242,21 @@ impl RunOutput {
     /// and, when the ledger was on, `genesis.json` and (when kept in memory)
     /// `ledger.jsonl`.
     pub fn output_set(&self) -> Result<OutputSet> {
-        let mut set = run_outputs(&self.result, &self.grid_rows, &self.summary)?;
+        let mut set = self.output_set_but_evs()?;
+        set.add(
+            "evs.csv",
+            crate::report::output::to_csv(&self.result.evs, &crate::report::output::EV_COLUMNS),
+        );
+        Ok(set)
+    }
+
+    /// [`Self::output_set`] without `evs.csv`, which [`run`] streams into the folder.
+    fn output_set_but_evs(&self) -> Result<OutputSet> {
+        let mut set = crate::report::output::run_outputs_but_evs(
+            &self.result,
+            &self.grid_rows,
+            &self.summary,
+        )?;
         if let Some(ledger) = &self.ledger {
             set.add("ledger.jsonl", ledger.to_jsonl());
         }
@@ -632,9 +646,18 @@ pub fn run(spec: &RunSpec, progress: &mut dyn FnMut(Event<'_>) -> Result<()>) ->
     };
 
     // 4. Write.
-    if let Some(dir) = out_dir {
+    if let Some(mut dir) = out_dir {
         progress(Event::Writing(dir.path()))?;
-        let set = output.output_set()?;
+        // The per-EV table goes straight to its file: a million EVs' rows (86 MB) are
+        // not held in memory beside their records.
+        let (file, path) = dir.stage_file("evs.csv")?;
+        crate::report::output::write_csv(
+            std::io::BufWriter::with_capacity(1 << 20, file),
+            &output.result.evs,
+            &crate::report::output::EV_COLUMNS,
+        )
+        .map_err(|e| Error::io(&path, e))?;
+        let set = output.output_set_but_evs()?;
         output.written = dir.commit(set)?;
     }
     Ok(output)

@@ -162,6 +162,16 @@ impl OutputDir {
         Ok((StreamFile { file, unsynced: 0 }, path))
     }
 
+    /// A file of the output set written in full before [`OutputDir::commit`] (a large
+    /// table streamed rather than held in memory): its path in the staging folder,
+    /// created empty, unsynced until the commit syncs it with the rest.
+    pub fn stage_file(&mut self, name: &str) -> Result<(std::fs::File, PathBuf)> {
+        let path = self.stage.path().join(name);
+        let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
+        self.streamed.push(name.to_string());
+        Ok((file, path))
+    }
+
     /// The folder the outputs will replace.
     pub fn path(&self) -> &Path {
         &self.target
@@ -208,11 +218,18 @@ impl OutputDir {
                 .collect()
         });
         synced.into_iter().collect::<Result<()>>()?;
-        let names: Vec<PathBuf> = set
+        // In the order of OUTPUT_FILES, whichever were streamed (others after, as given).
+        let mut order: Vec<&str> = set
             .names()
             .chain(self.streamed.iter().map(String::as_str))
-            .map(|n| self.target.join(n))
             .collect();
+        order.sort_by_key(|n| {
+            OUTPUT_FILES
+                .iter()
+                .position(|f| f == n)
+                .unwrap_or(usize::MAX)
+        });
+        let names: Vec<PathBuf> = order.iter().map(|n| self.target.join(n)).collect();
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -415,14 +432,26 @@ pub fn write_atomic_private(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Serialises records as CSV with a header from their field names.
 pub fn to_csv<T: Serialize>(rows: &[T], header_if_empty: &[&str]) -> Vec<u8> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut out = Vec::new();
+    write_csv(&mut out, rows, header_if_empty).expect("in-memory write");
+    out
+}
+
+/// [`to_csv`]'s bytes, written to `w` as they are made (a large table is not held in
+/// memory twice).
+pub fn write_csv<T: Serialize>(
+    w: impl Write,
+    rows: &[T],
+    header_if_empty: &[&str],
+) -> std::io::Result<()> {
+    let mut w = csv::Writer::from_writer(w);
     if rows.is_empty() {
-        w.write_record(header_if_empty).expect("in-memory write");
+        w.write_record(header_if_empty)?;
     }
     for r in rows {
-        w.serialize(r).expect("records serialise to CSV");
+        w.serialize(r).map_err(std::io::Error::other)?;
     }
-    w.into_inner().expect("in-memory flush")
+    w.flush()
 }
 
 /// The columns of `slots.csv` (docs/model.md §8).
@@ -470,9 +499,19 @@ pub const EV_COLUMNS: [&str; 17] = [
 /// A run's outputs: `slots.csv`, `evs.csv`, `summary.json` and the three figures of
 /// [`figures`](crate::report::figures) (`grid` is the run's grid row per slot, for Fig. 3).
 pub fn run_outputs(result: &RunResult, grid: &[GridRow], summary: &Summary) -> Result<OutputSet> {
+    let mut set = run_outputs_but_evs(result, grid, summary)?;
+    set.add("evs.csv", to_csv(&result.evs, &EV_COLUMNS));
+    Ok(set)
+}
+
+/// [`run_outputs`] without `evs.csv` (for a caller that streams it, [`write_csv`]).
+pub fn run_outputs_but_evs(
+    result: &RunResult,
+    grid: &[GridRow],
+    summary: &Summary,
+) -> Result<OutputSet> {
     let mut set = OutputSet::new();
     set.add("slots.csv", to_csv(&result.slots, &SLOT_COLUMNS));
-    set.add("evs.csv", to_csv(&result.evs, &EV_COLUMNS));
     let mut json = serde_json::to_vec_pretty(summary).expect("summary serialises");
     json.push(b'\n');
     set.add("summary.json", json);
