@@ -195,8 +195,8 @@ impl Messages {
     /// Block by block, as the recorder schedules them: block `b`'s messages and
     /// precommits signed beside the checks of block `b − 1`'s signatures (`rayon::join`),
     /// so that signing and checking share the cores. On this machine which of the two
-    /// schedules is faster depends on the build (README, "Ledger"), so the goal takes the
-    /// faster of them as the raw cost.
+    /// schedules is faster depends on the build (`docs/benchmarks.md`, "The ledger"), so the
+    /// goal takes the faster of them as the raw cost.
     fn block_by_block(&self, keys: &Keys) -> usize {
         let mut before: Option<Signed<'_>> = None;
         let (mut ok, mut signed, mut first, mut first_signed) = (0, 0, 0, 0);

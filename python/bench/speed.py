@@ -1,4 +1,4 @@
-"""The Python package's speed figures in the README (run from the repository's root with
+"""The Python package's speed figures in docs/benchmarks.md (run from the repository's root with
 the package installed, e.g. in the venv ./test builds):
 
     target/python-test-venv/bin/python python/bench/speed.py

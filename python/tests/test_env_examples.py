@@ -100,7 +100,7 @@ def run_example(*args):
     return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
 
 
-def test_the_readme_example_runs(tmp_path):
+def test_the_guide_example_runs(tmp_path):
     p = run_example("examples/python/case_study.py", str(tmp_path / "fig.png"))
     assert (tmp_path / "fig.png").stat().st_size > 10_000
     assert "p_rt" in p.stdout and "p_d" in p.stdout
@@ -144,8 +144,8 @@ def test_ctrl_c_stops_a_long_run_cleanly(tmp_path):
     assert not out.exists()
 
 
-def test_the_readme_shows_the_example_verbatim():
-    readme = (ROOT / "README.md").read_text()
+def test_the_guide_shows_the_example_verbatim():
+    page = (ROOT / "docs" / "guide" / "python.md").read_text()
     marker = "<!-- examples/python/case_study.py -->\n```python\n"
-    block = readme.split(marker, 1)[1].split("```", 1)[0]
+    block = page.split(marker, 1)[1].split("```", 1)[0]
     assert block == (ROOT / "examples" / "python" / "case_study.py").read_text()

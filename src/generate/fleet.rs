@@ -190,7 +190,7 @@ fn at(day: NaiveDateTime, minutes: i64) -> NaiveDateTime {
 }
 
 /// The most sessions a generated fleet may hold (ten times the largest day measured
-/// in the README): a larger `--n` is refused before anything is allocated.
+/// in `docs/benchmarks.md`): a larger `--n` is refused before anything is allocated.
 pub const MAX_SESSIONS: usize = 10_000_000;
 
 /// The first day, checked before anything is drawn: it is a midnight, and every session

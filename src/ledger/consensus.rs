@@ -183,7 +183,7 @@ pub fn commit_hash(
 /// The last record of a ledger: the SCPs' signatures on the last block's commit, which no
 /// later header can carry. With it every precommit and meter attestation of every block
 /// is committed to by something signed after it; what the seal's own signatures prove
-/// is what a tip proves (the README, "Ledger").
+/// is what a tip proves (`docs/guide/ledger.md`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Seal {

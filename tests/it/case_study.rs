@@ -200,7 +200,7 @@ fn the_case_study_matches_the_golden_results() {
         panic!("summary.json moved from tests/golden/sustech_summary.json: {d}");
     }
     // The figures are written with the run, are SVG with their titles, and are the ones
-    // the README shows (tests/golden/*.svg): pixel coordinates are integers, so the same
+    // docs/guide/running.md shows (tests/golden/*.svg): pixel coordinates are integers, so the same
     // results draw the same bytes.
     for (file, title) in FIGURES {
         let svg = std::fs::read_to_string(out.join(file)).unwrap();
@@ -209,7 +209,7 @@ fn the_case_study_matches_the_golden_results() {
         let shown = std::fs::read_to_string(golden(file)).unwrap();
         assert!(
             svg == shown,
-            "{file} differs from tests/golden/{file} (the README's)"
+            "{file} differs from tests/golden/{file} (the guide's)"
         );
     }
     // The run's ledger holds every trade of the day and passes the audit.

@@ -35,16 +35,17 @@ fn sweep_w_grid_changes_a_parameter_and_reads_slots() {
     );
 }
 
-/// The README's library snippet is exactly `examples/sweep_w_grid.rs`, which the test above
-/// runs: the README cannot drift from code that compiles and works.
+/// The guide's library snippet (`docs/guide/library.md`) is exactly
+/// `examples/sweep_w_grid.rs`, which the test above runs: the guide cannot drift from code
+/// that compiles and works.
 #[test]
-fn the_readme_library_snippet_is_the_example_that_runs() {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+fn the_guides_library_snippet_is_the_example_that_runs() {
+    let page = std::fs::read_to_string(root().join("docs/guide/library.md")).unwrap();
     let marker = "<!-- examples/sweep_w_grid.rs -->";
-    let at = readme
+    let at = page
         .find(marker)
-        .expect("README marks its library snippet");
-    let rest = &readme[at + marker.len()..];
+        .expect("docs/guide/library.md marks its library snippet");
+    let rest = &page[at + marker.len()..];
     let start = rest
         .find("```rust\n")
         .expect("a rust block follows the marker")

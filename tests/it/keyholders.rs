@@ -1,5 +1,5 @@
-//! What each holder of keys can and cannot rewrite: one test per row of the README's
-//! table ("Ledger", "What `OK` proves"). Each attack is made with exactly the keys of its
+//! What each holder of keys can and cannot rewrite: one test per row of the table in
+//! `docs/guide/ledger.md` ("What `OK` proves, and what it does not"). Each attack is made with exactly the keys of its
 //! row, on the example run's ledger (6 SCP workers; SCP 5 byzantine in the byzantine
 //! run), and checked with `verify` against the pinned genesis.
 
@@ -175,8 +175,8 @@ fn no_key_cannot_delete_or_reorder_votes() {
 /// Row "one SCP": with its own key an SCP can sign the same statement again with other
 /// bytes, but a committed signature cannot be exchanged: its precommit or meter
 /// attestation in a block is committed by the next header, the last block's by the seal.
-/// What it can still exchange is its own seal vote (the one-record window the README
-/// states): the statement stays the same.
+/// What it can still exchange is its own seal vote (the one-record window
+/// `docs/guide/ledger.md` states): the statement stays the same.
 #[test]
 fn one_scp_cannot_exchange_its_committed_signatures() {
     let l0 = honest();

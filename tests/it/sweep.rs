@@ -843,26 +843,22 @@ fn on_slurm_the_job_array_and_merge_job_give_the_local_table() {
     );
 }
 
-/// The README's sweep: its spec is `docs/sweeps/case_study.toml` (verbatim), and running
-/// it gives the committed table (numbers within 1e-9, relative) and figures (byte for
-/// byte). `V2G_BLESS=1 cargo test --test it readme_sweep` rewrites them after a
-/// deliberate change of results.
+/// The guide's sweep (`docs/guide/sweeps.md`): its spec is `docs/sweeps/case_study.toml`
+/// (verbatim), and running it gives the committed table (numbers within 1e-9, relative)
+/// and figures (byte for byte). `V2G_BLESS=1 cargo test --test it guide_sweep` rewrites
+/// them after a deliberate change of results.
 #[test]
-fn the_readme_sweep_gives_the_committed_table_and_figures() {
+fn the_guide_sweep_gives_the_committed_table_and_figures() {
     let spec = root().join("docs/sweeps/case_study.toml");
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let page = std::fs::read_to_string(root().join("docs/guide/sweeps.md")).unwrap();
     let marker = "<!-- docs/sweeps/case_study.toml -->";
-    let at = readme
+    let at = page
         .find(marker)
-        .expect("the README marks its sweep spec")
+        .expect("docs/guide/sweeps.md marks its sweep spec")
         + marker.len();
-    let start = readme[at..]
-        .find("```toml\n")
-        .expect("a toml block follows")
-        + at
-        + 8;
-    let end = readme[start..].find("```").unwrap() + start;
-    assert_eq!(&readme[start..end], std::fs::read_to_string(&spec).unwrap());
+    let start = page[at..].find("```toml\n").expect("a toml block follows") + at + 8;
+    let end = page[start..].find("```").unwrap() + start;
+    assert_eq!(&page[start..end], std::fs::read_to_string(&spec).unwrap());
     committed_sweep(
         "case_study",
         &[
@@ -872,18 +868,18 @@ fn the_readme_sweep_gives_the_committed_table_and_figures() {
     );
 }
 
-/// The departure-targets sweep the README shows (section "Departure targets, charger
-/// power, smallest trade"): `docs/sweeps/targets.toml` gives the committed
+/// The departure-targets sweep the guide shows (`docs/guide/inputs.md`, "Departure
+/// targets, charger power, smallest trade"): `docs/sweeps/targets.toml` gives the committed
 /// `targets.csv` and `targets_lines.svg`. `V2G_BLESS=1` rewrites them.
 #[test]
 fn the_targets_sweep_gives_the_committed_table_and_figure() {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let page = std::fs::read_to_string(root().join("docs/guide/inputs.md")).unwrap();
     for named in [
         "v2g sweep docs/sweeps/targets.toml --out results/targets",
         "docs/sweeps/targets.csv",
-        "docs/sweeps/targets_lines.svg",
+        "](../sweeps/targets_lines.svg)",
     ] {
-        assert!(readme.contains(named), "the README names {named}");
+        assert!(page.contains(named), "docs/guide/inputs.md names {named}");
     }
     committed_sweep("targets", &[("sweep_lines.svg", "targets_lines.svg")]);
 }
