@@ -539,6 +539,7 @@ pub fn run(spec: &RunSpec, progress: &mut dyn FnMut(Event<'_>) -> Result<()>) ->
         network: network.as_ref().map(|(_, f)| f.clone()),
     };
     let run = Run::new(fleet.value, grid.as_ref().map(|g| &g.value), scenario)?;
+    run.require_sessions()?;
     let mut out_dir = spec.out.as_deref().map(OutputDir::prepare).transpose()?;
     // The ledger's keys: the keystore's (created with fresh keys when absent), or fresh
     // ones that live only as long as the run.

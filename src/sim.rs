@@ -258,6 +258,42 @@ impl Run {
         Ok(run)
     }
 
+    /// Refuses a horizon in which no session of the fleet is plugged in for a whole slot
+    /// (docs/model.md §1): such a run would simulate an empty day and report zeros. The
+    /// error names the fleet's first arrival and last departure and the `--start` to give
+    /// (the first arrival's whole hour). [`crate::pipeline::run`] checks it before
+    /// simulating; a library caller may still play an empty day.
+    pub fn require_sessions(&self) -> Result<()> {
+        let h = self.scenario.horizon;
+        let evs = self.fleet.evs();
+        if !evs.is_empty()
+            && evs
+                .iter()
+                .all(|e| h.plugged_slots(e.arrival, e.departure).is_empty())
+        {
+            let first = evs.iter().map(|e| e.arrival).min().expect("a session");
+            let last = evs.iter().map(|e| e.departure).max().expect("a session");
+            let start = first
+                .date()
+                .and_hms_opt(chrono::Timelike::hour(&first), 0, 0)
+                .expect("a whole hour");
+            return Err(Error::param(
+                "--start",
+                format!(
+                    "no session of the fleet is plugged in during the horizon {} to {}: \
+                     the fleet's sessions run from {} to {}; give --start {} (or \
+                     [horizon] start in a scenario file) to simulate them",
+                    format_time(h.start),
+                    format_time(h.end()),
+                    format_time(first),
+                    format_time(last),
+                    format_time(start)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// The fleet.
     pub fn fleet(&self) -> &Fleet {
         &self.fleet

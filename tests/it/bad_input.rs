@@ -462,3 +462,49 @@ fn shipped_and_test_data_pass_the_rules() {
     v2g::Fleet::load(&test_data("two_ev.csv")).unwrap();
     v2g::GridSignals::load(&test_data("two_ev_grid.csv")).unwrap();
 }
+
+/// A fleet wholly outside the horizon (real sessions of 2019 under the default 2021 day)
+/// is refused before anything runs, naming the fleet's dates and the `--start` to give;
+/// with that start the same fleet runs.
+#[test]
+fn a_horizon_without_sessions_names_the_fleets_dates_and_the_start() {
+    let dir = tmp();
+    let fleet = dir.path().join("fleet.csv");
+    std::fs::write(
+        &fleet,
+        "ev_id,kind,capacity_kwh,initial_kwh,arrival,departure\n\
+         a,private,60,20,2019-11-02T08:20,2019-11-02T17:05\n\
+         b,private,60,30,2019-11-02T09:00,2019-11-03T07:45\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = v2g([
+        "simulate".as_ref(),
+        "--fleet".as_ref(),
+        fleet.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+        "-q".as_ref(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("v2g: error: invalid parameter --start: no session of the fleet is plugged in during the horizon 2021-05-27T07:00 to 2021-05-28T07:00: the fleet's sessions run from 2019-11-02T08:20 to 2019-11-03T07:45; give --start 2019-11-02T08:00"),
+        "{err}"
+    );
+    assert!(!out.exists(), "nothing written");
+    let o = v2g([
+        "simulate".as_ref(),
+        "--fleet".as_ref(),
+        fleet.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+        "--start".as_ref(),
+        "2019-11-02T08:00".as_ref(),
+        "--ledger".as_ref(),
+        "off".as_ref(),
+        "-q".as_ref(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.join("evs.csv").exists());
+}

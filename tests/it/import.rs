@@ -65,8 +65,25 @@ fn import_acn_then_simulate() {
     assert_eq!(rows[0][4], "2019-11-02T16:00");
     assert_eq!(rows[0][5], "2019-11-03T10:00");
 
+    // The default horizon (2021) holds none of these sessions: refused, with the start
+    // to give; with it the day runs.
     let out = dir.path().join("run");
-    ok(&simulate(&["--fleet", fleet.to_str().unwrap()], &out));
+    let o = simulate(&["--fleet", fleet.to_str().unwrap()], &out);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("give --start 2019-11-02T"),
+        "{}",
+        stderr(&o)
+    );
+    ok(&simulate(
+        &[
+            "--fleet",
+            fleet.to_str().unwrap(),
+            "--start",
+            "2019-11-02T07:00",
+        ],
+        &out,
+    ));
     let (_, evs) = read_csv(&out.join("evs.csv"));
     assert_eq!(evs.len(), 2);
 }
