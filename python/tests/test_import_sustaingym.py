@@ -87,8 +87,19 @@ def test_a_real_day_imports_then_simulates(tmp_path):
     imported = int(p.stderr.split("imported ")[1].split(" ")[0])
     assert imported > 10, p.stderr
     out = tmp_path / "run"
-    run_cli("simulate", "--fleet", str(fleet), "--out", str(out), "--ledger", "off", "--quiet")
+    # Under the default (2021) horizon the day holds no session: refused, with the start
+    # to give, and nothing written (it used to simulate an empty day and exit 0).
+    refused = run_cli("simulate", "--fleet", str(fleet), "--out", str(out), "--quiet", check=False)
+    assert refused.returncode == 2, refused.stderr
+    assert "give --start 2019-10-01T" in refused.stderr, refused.stderr
+    assert not out.exists()
+    run_cli(
+        "simulate", "--fleet", str(fleet), "--start", "2019-10-01T00:00",
+        "--out", str(out), "--ledger", "off", "--quiet",
+    )
     with open(out / "evs.csv", newline="") as f:
         evs = list(csv.DictReader(f))
     assert len(evs) == imported
     assert all(e["target_kwh"] != "" for e in evs)
+    # The day is not empty: EVs charged.
+    assert sum(float(e["final_kwh"]) - float(e["initial_kwh"]) for e in evs) > 0

@@ -478,14 +478,17 @@ fn a_horizon_without_sessions_names_the_fleets_dates_and_the_start() {
     )
     .unwrap();
     let out = dir.path().join("out");
-    let o = v2g([
-        "simulate".as_ref(),
-        "--fleet".as_ref(),
-        fleet.as_os_str(),
-        "--out".as_ref(),
-        out.as_os_str(),
-        "-q".as_ref(),
-    ]);
+    let simulate = |more: &[&str]| {
+        let mut args = vec![
+            "simulate".into(),
+            "--fleet".into(),
+            fleet.clone().into_os_string(),
+        ];
+        args.extend(["--out".into(), out.clone().into_os_string(), "-q".into()]);
+        args.extend(more.iter().map(std::ffi::OsString::from));
+        v2g(args)
+    };
+    let o = simulate(&[]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(
@@ -493,18 +496,7 @@ fn a_horizon_without_sessions_names_the_fleets_dates_and_the_start() {
         "{err}"
     );
     assert!(!out.exists(), "nothing written");
-    let o = v2g([
-        "simulate".as_ref(),
-        "--fleet".as_ref(),
-        fleet.as_os_str(),
-        "--out".as_ref(),
-        out.as_os_str(),
-        "--start".as_ref(),
-        "2019-11-02T08:00".as_ref(),
-        "--ledger".as_ref(),
-        "off".as_ref(),
-        "-q".as_ref(),
-    ]);
+    let o = simulate(&["--start", "2019-11-02T08:00", "--ledger", "off"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(out.join("evs.csv").exists());
 }
