@@ -121,6 +121,20 @@ fn a_file_longer_than_its_genesis_allows_is_refused_unread() {
         "{err}"
     );
     assert!(took < Duration::from_secs(1), "{took:?}");
+    // The bound is inclusive: a file of exactly the most bytes is read (and refused for
+    // what it holds), one byte more is refused unread.
+    for (len, refused_unread) in [(most, false), (most + 1, true)] {
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(len)
+            .unwrap();
+        let (code, err, _) = verify_limited(&[s(&path)]);
+        assert_eq!(code, Some(1), "{err}");
+        let unread = format!("the file has {len} bytes, more than the {most}");
+        assert_eq!(err.contains(&unread), refused_unread, "{len}: {err}");
+    }
     // A genesis over its size limit, likewise.
     let big = dir.path().join("big.json");
     std::fs::File::create(&big)
