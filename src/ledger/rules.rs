@@ -297,6 +297,24 @@ pub fn unsigned(tx: &Tx) -> Tx {
 mod tests {
     use super::*;
 
+    /// The byzantine rule's claim: another candidate of the sub-range (its first, or its
+    /// last when the honest best is the first), at that candidate's price, with the
+    /// honest revenue plus 1 CNY. The builder and the replay share this rule, so only a
+    /// test of the rule itself pins it.
+    #[test]
+    fn a_false_claim_is_the_other_end_of_the_range_one_cny_richer() {
+        let g = crate::game::testing::game(1.12, 20.0, &[(0.5, 60.0, 0.16, -0.01)], 0.001);
+        let range = 10..20;
+        let at = |k: usize, revenue: i64| Claim {
+            k: k as u64,
+            p_d: micro(g.grid.price(k)),
+            revenue,
+        };
+        assert_eq!(false_claim(&g, &range, Some(at(13, 5))), at(10, 1_000_005));
+        assert_eq!(false_claim(&g, &range, Some(at(10, 5))), at(19, 1_000_005));
+        assert_eq!(false_claim(&g, &(7..8), Some(at(7, -3))), at(7, 999_997));
+    }
+
     fn tx(regime: Regime, energy_wh: i64, amount: i64) -> Tx {
         Tx {
             slot: 0,
