@@ -414,13 +414,13 @@ fn from_order_key(k: u64) -> f64 {
     f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
 }
 
-/// Sorts distinct keys, on both cores when there are many. The keys are distinct, so the
-/// order is the one total order whatever the number of threads.
-fn sort_keys(keys: &mut [u128]) {
-    if keys.len() >= PAR_MIN_EVS {
-        keys.par_sort_unstable();
+/// Sorts by distinct keys, on both cores when there are many. The keys are distinct, so
+/// the order is the one total order whatever the number of threads.
+fn sort_by_distinct_key<T: Send>(items: &mut [T], key: impl Fn(&T) -> u128 + Sync) {
+    if items.len() >= PAR_MIN_EVS {
+        items.par_sort_unstable_by_key(key);
     } else {
-        keys.sort_unstable();
+        items.sort_unstable_by_key(key);
     }
 }
 
@@ -549,11 +549,7 @@ fn pieces_within<'a>(game: &'a SlotGame, thr: &[Threshold], max_table: usize) ->
     // distinct, so this is the one order whatever the number of threads. The events carry
     // what the sweep needs (read from the followers in order), so the sweep reads nothing
     // else: reading each event's EV after sorting keys alone costs more in cache misses.
-    if events.len() >= PAR_MIN_EVS {
-        events.par_sort_unstable_by_key(|e| e.key);
-    } else {
-        events.sort_unstable_by_key(|e| e.key);
-    }
+    sort_by_distinct_key(&mut events, |e| e.key);
     let every = ((events.len() + 1).saturating_mul(ng) / max_table.max(1)).max(1);
     let mut list = Vec::with_capacity(events.len() + 1);
     let mut kept = Vec::new();
@@ -830,7 +826,7 @@ pub fn search_within(
         .filter(|(_, t)| t.tau.is_finite())
         .map(|(i, t)| tau_key(t.tau, i))
         .collect();
-    sort_keys(&mut taus);
+    sort_by_distinct_key(&mut taus, |&k| k);
     decompose(game.grid.len(), workers, |range| {
         let range = crate::game::search::within(&range, &allowed);
         if range.is_empty() {
