@@ -597,6 +597,7 @@ pub fn run(spec: &RunSpec, progress: &mut dyn FnMut(Event<'_>) -> Result<()>) ->
         .map(|t| tariff.period_at(h.slot_start(t)))
         .collect();
     let mut summary = Summary::of(&result, &periods);
+    summary.currency = run.scenario().currency.clone();
     // The network's flows, for the scheme and the baseline.
     let network = match network.as_mut() {
         None => None,

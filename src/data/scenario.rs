@@ -104,7 +104,7 @@ fn is_one(v: &f64) -> bool {
 
 /// Scenario keys left out of the encoding at their default value (so that the digests of
 /// scenarios that do not use them stay as they were); [`Scenario::set`] still knows them.
-pub(crate) const OMITTED_AT_DEFAULT: [&str; 7] = [
+pub(crate) const OMITTED_AT_DEFAULT: [&str; 8] = [
     "params.min_trade_kwh",
     "params.min_departure_soc",
     "params.charge_efficiency",
@@ -112,6 +112,7 @@ pub(crate) const OMITTED_AT_DEFAULT: [&str; 7] = [
     "network",
     "network_load_scale",
     "sites",
+    "currency",
 ];
 
 fn is_zero(v: &f64) -> bool {
@@ -287,10 +288,33 @@ pub struct Scenario {
     /// transformers' limits, which bind the price game.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sites: Vec<crate::network::Site>,
+    /// The currency of every price and amount of the run: an ISO 4217 code, three capital
+    /// letters (docs/model.md §2). It names the unit in printed tables, figure labels and
+    /// reports; nothing is converted, so the tariff, `W_service`, `W_grid`, `p_delay`,
+    /// `a`, `epsilon` and `p_d,max` must all be given in it. Default `"CNY"`, the paper's
+    /// (left out of the canonical encoding at its default).
+    #[serde(default = "cny", skip_serializing_if = "is_cny")]
+    pub currency: String,
 }
 
 fn one() -> f64 {
     1.0
+}
+
+/// The paper's currency, the default of [`Scenario::currency`].
+pub const DEFAULT_CURRENCY: &str = "CNY";
+
+fn cny() -> String {
+    DEFAULT_CURRENCY.to_string()
+}
+
+fn is_cny(c: &String) -> bool {
+    c == DEFAULT_CURRENCY
+}
+
+/// Whether `code` has the shape of an ISO 4217 currency code: three ASCII capital letters.
+pub fn is_currency_code(code: &str) -> bool {
+    code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase())
 }
 
 /// `ledger = "on"` / `"off"` in files.
@@ -326,6 +350,7 @@ impl Default for Scenario {
             network: None,
             network_load_scale: 1.0,
             sites: Vec::new(),
+            currency: cny(),
         }
     }
 }
@@ -416,6 +441,15 @@ impl Scenario {
             crate::ledger::consensus::check_byzantine(self.workers.len(), self.byzantine)?;
         }
         check_horizon(&self.horizon, "horizon.start", "horizon.slots")?;
+        if !is_currency_code(&self.currency) {
+            return Err(Error::param(
+                "currency",
+                format!(
+                    "{}: must be an ISO 4217 code, three capital letters (\"CNY\", \"USD\", \"EUR\")",
+                    crate::error::excerpt(&self.currency)
+                ),
+            ));
+        }
         if !(self.network_load_scale > 0.0 && self.network_load_scale <= 1000.0) {
             return Err(Error::param(
                 "network_load_scale",
@@ -606,6 +640,35 @@ mod tests {
             ..Scenario::default()
         };
         assert!(sc.validate().is_err());
+    }
+
+    /// The currency is a label of three capital letters, in the encoding only when it is
+    /// not the paper's CNY, and settable by name (a sweep may vary it).
+    #[test]
+    fn currency_is_an_iso_code_encoded_only_when_not_cny() {
+        let a = Scenario::default();
+        assert_eq!(a.currency, "CNY");
+        let sc = Scenario::from_toml("currency = \"USD\"\n", Path::new("s.toml")).unwrap();
+        sc.validate().unwrap();
+        assert_eq!(sc.currency, "USD");
+        assert!(sc.canonical_json().contains(r#""currency":"USD""#));
+        assert_ne!(sc.digest(), a.digest());
+        let mut b = a.clone();
+        b.set("currency", toml::Value::String("EUR".into()))
+            .unwrap();
+        assert_eq!(b.currency, "EUR");
+        for bad in ["usd", "US", "USDT", "U$D", "", "ÉUR"] {
+            let sc = Scenario {
+                currency: bad.to_string(),
+                ..Scenario::default()
+            };
+            let e = sc.validate().unwrap_err().to_string();
+            assert!(
+                e.contains("currency") && e.contains("ISO 4217"),
+                "{bad}: {e}"
+            );
+        }
+        assert!(is_currency_code("CNY") && is_currency_code("XAU"));
     }
 
     /// Issue 12's keys are left out of the canonical encoding at their defaults (so the

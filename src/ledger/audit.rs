@@ -112,15 +112,18 @@ pub struct AuditReport {
     pub light_clients: u64,
     /// Inclusion proofs verified.
     pub inclusion_proofs: u64,
-    /// Sum of all wallet balances at the end, µCNY.
+    /// Sum of all wallet balances at the end, in millionths of the currency (µCNY).
     pub total_balance: i64,
-    /// The EVA's account at the end, µCNY (replayed).
+    /// The EVA's account at the end, µCNY (millionths of the currency; replayed).
     pub eva_balance: i64,
     /// The grid operator's account at the end, µCNY (replayed): wallets, EVA and
     /// operator sum to zero.
     pub operator_balance: i64,
     /// What the oracle's messages were replayed from.
     pub oracle: OracleData,
+    /// The committed scenario's currency (docs/model.md §2.3), in which the balances are
+    /// counted (in millionths).
+    pub currency: String,
 }
 
 /// What the auditor replayed the oracle's messages (step 3) from.
@@ -140,12 +143,13 @@ pub enum OracleData {
 
 impl std::fmt::Display for AuditReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let cur = &self.currency;
         write!(
             f,
             "OK: {} blocks, {} transactions, {} signatures ({} votes), {} wallets, \
              {} light clients with {} inclusion proofs, {} false proposals and {} \
-             equivocations on record; every decision replayed; wallets {} µCNY, EVA {} µCNY, \
-             operator {} µCNY (sum 0); oracle data {}; ",
+             equivocations on record; every decision replayed; wallets {} µ{cur}, EVA {} µ{cur}, \
+             operator {} µ{cur} (sum 0); oracle data {}; ",
             self.blocks,
             self.transactions,
             self.signatures,
@@ -721,6 +725,7 @@ impl<'g> Audit<'g> {
                 genesis: g.hash(),
                 signatures: 1,
                 wallets: wallets as u64,
+                currency: g.commitment.scenario.currency.clone(),
                 ..AuditReport::default()
             },
             keys,

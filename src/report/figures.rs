@@ -273,9 +273,9 @@ pub fn fig3(slots: &[SlotRecord], grid: &[GridRow]) -> Result<String> {
 }
 
 /// Fig. 4: aggregate charging power (positive) and discharging power (negative), kW, on
-/// the left axis; the real-time price `p_rt` and the chosen discharging price `p_d*`,
-/// CNY/kWh, on the right axis.
-pub fn fig4(slots: &[SlotRecord]) -> Result<String> {
+/// the left axis; the real-time price `p_rt` and the chosen discharging price `p_d*`, in
+/// `currency` per kWh (the scenario's, e.g. CNY/kWh), on the right axis.
+pub fn fig4(slots: &[SlotRecord], currency: &str) -> Result<String> {
     let hours = slot_hours(slots);
     let charge: Vec<f64> = slots.iter().map(|s| s.charge_kwh / SLOT_H).collect();
     let discharge: Vec<f64> = slots.iter().map(|s| -s.discharge_kwh / SLOT_H).collect();
@@ -313,7 +313,7 @@ pub fn fig4(slots: &[SlotRecord]) -> Result<String> {
         chart
             .configure_secondary_axes()
             .y_label_formatter(&|v| num(v, 2))
-            .y_desc("price (CNY/kWh)")
+            .y_desc(format!("price ({currency}/kWh)"))
             .label_style((FONT, 15))
             .draw()
             .map_err(plot_err)?;
@@ -343,8 +343,8 @@ pub fn fig4(slots: &[SlotRecord]) -> Result<String> {
 
 /// Fig. 5: per slot, the EVA's revenues `R_service` (Eq. 4) and `R_grid` (Eq. 5) above
 /// zero, its costs `C_V2G` (Eq. 6) and `C_limit` (Eq. 7) below zero, and the revenue `R`
-/// (Eq. 3), CNY.
-pub fn fig5(slots: &[SlotRecord]) -> Result<String> {
+/// (Eq. 3), in `currency` (the scenario's).
+pub fn fig5(slots: &[SlotRecord], currency: &str) -> Result<String> {
     let hours = slot_hours(slots);
     type Get = fn(&SlotRecord) -> f64;
     let series: [(Get, RGBColor, u32, &str); 5] = [
@@ -387,7 +387,7 @@ pub fn fig5(slots: &[SlotRecord]) -> Result<String> {
             .x_label_formatter(&clock)
             .y_label_formatter(&|v| num(v, 0))
             .x_desc("time of day")
-            .y_desc("CNY per 15-min slot")
+            .y_desc(format!("{currency} per 15-min slot"))
             .label_style((FONT, 15))
             .draw()
             .map_err(plot_err)?;
@@ -403,15 +403,17 @@ pub fn fig5(slots: &[SlotRecord]) -> Result<String> {
     })
 }
 
-/// The three figures as `(file name, SVG)`.
+/// The three figures as `(file name, SVG)`, amounts and prices labelled in `currency`
+/// (the scenario's ISO 4217 code).
 pub fn case_study_figures(
     slots: &[SlotRecord],
     grid: &[GridRow],
+    currency: &str,
 ) -> Result<Vec<(&'static str, String)>> {
     Ok(vec![
         ("fig3_load_and_aux_demand.svg", fig3(slots, grid)?),
-        ("fig4_power_and_prices.svg", fig4(slots)?),
-        ("fig5_revenue_and_costs.svg", fig5(slots)?),
+        ("fig4_power_and_prices.svg", fig4(slots, currency)?),
+        ("fig5_revenue_and_costs.svg", fig5(slots, currency)?),
     ])
 }
 
@@ -481,7 +483,7 @@ mod tests {
                 p_rt: None,
             })
             .collect();
-        let figs = case_study_figures(&slots, &grid).unwrap();
+        let figs = case_study_figures(&slots, &grid, "CNY").unwrap();
         let want: [&[&str]; 3] = [
             &[
                 "Fig. 3",
@@ -517,12 +519,33 @@ mod tests {
         }
     }
 
+    /// Prices and amounts are labelled in the scenario's currency, never a fixed CNY.
+    #[test]
+    fn figures_label_the_scenarios_currency() {
+        let slots = two_slots();
+        let grid: Vec<GridRow> = slots
+            .iter()
+            .map(|s| GridRow {
+                time: parse_time(&s.time).unwrap(),
+                base_load_kw: 5000.0,
+                e_limit_kwh: s.e_limit_kwh,
+                p_rt: None,
+            })
+            .collect();
+        let figs = case_study_figures(&slots, &grid, "USD").unwrap();
+        assert!(figs[1].1.contains("price (USD/kWh)"));
+        assert!(figs[2].1.contains("USD per 15-min slot"));
+        for (name, svg) in &figs {
+            assert!(!svg.contains("CNY"), "{name} still says CNY");
+        }
+    }
+
     /// Draws the three figures on another thread and fails (instead of hanging the test
     /// run) when drawing takes more than 20 seconds.
     fn draws_in_time(slots: Vec<SlotRecord>, grid: Vec<GridRow>) -> Vec<(&'static str, String)> {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let _ = tx.send(case_study_figures(&slots, &grid));
+            let _ = tx.send(case_study_figures(&slots, &grid, "CNY"));
         });
         let figs = rx
             .recv_timeout(std::time::Duration::from_secs(20))

@@ -515,7 +515,7 @@ pub fn run_outputs_but_evs(
     let mut json = serde_json::to_vec_pretty(summary).expect("summary serialises");
     json.push(b'\n');
     set.add("summary.json", json);
-    for (name, svg) in case_study_figures(&result.slots, grid)? {
+    for (name, svg) in case_study_figures(&result.slots, grid, &summary.currency)? {
         set.add(name, svg.into_bytes());
     }
     Ok(set)

@@ -100,11 +100,12 @@ impl Provenance {
         }
         let available = sc.workers.iter().filter(|w| w.available).count();
         o += &format!(
-            "resolved  sha256 {}: solver {}, epsilon {} CNY/kWh, {} SCP workers ({} available), \
+            "resolved  sha256 {}: solver {}, epsilon {} {}/kWh, {} SCP workers ({} available), \
              {} slots from {}, ledger {}, byzantine {}, seed {}\n",
             self.scenario_sha256,
             sc.solver,
             sc.params.epsilon,
+            sc.currency,
             sc.workers.len(),
             available,
             sc.horizon.slots,

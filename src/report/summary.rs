@@ -7,7 +7,8 @@ use crate::data::tariff::Period;
 use crate::report::provenance::Provenance;
 use crate::sim::{RunResult, SlotRecord};
 
-/// The EVA's revenue over the horizon and its parts (sums of Eqs. 3–7 over slots), CNY.
+/// The EVA's revenue over the horizon and its parts (sums of Eqs. 3–7 over slots), in the
+/// run's currency ([`Summary::currency`], CNY by default), as every amount below.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct EvaTotals {
     /// `Σ R`.
@@ -129,7 +130,7 @@ pub struct PeriodTotals {
 }
 
 /// `summary.json`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// What produced the run ([`Provenance`]); absent only in a summary made by
     /// [`Summary::of`] alone.
@@ -151,6 +152,37 @@ pub struct Summary {
     /// network.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<crate::report::network::NetworkSummary>,
+    /// The currency of every amount and price (the scenario's `currency`, an ISO 4217
+    /// code); absent from the file when it is the paper's CNY.
+    #[serde(
+        default = "default_currency",
+        skip_serializing_if = "is_default_currency"
+    )]
+    pub currency: String,
+}
+
+impl Default for Summary {
+    fn default() -> Self {
+        Summary {
+            run: None,
+            slots: 0,
+            start: String::new(),
+            eva: EvaTotals::default(),
+            energy: EnergyTotals::default(),
+            evs: EvTotals::default(),
+            periods: Vec::new(),
+            network: None,
+            currency: default_currency(),
+        }
+    }
+}
+
+fn default_currency() -> String {
+    crate::data::scenario::DEFAULT_CURRENCY.to_string()
+}
+
+fn is_default_currency(c: &String) -> bool {
+    c == crate::data::scenario::DEFAULT_CURRENCY
 }
 
 fn share(met: f64, asked: f64) -> Option<f64> {
@@ -225,12 +257,14 @@ impl Summary {
             evs: ev,
             periods: period_totals(s, periods),
             network: None,
+            currency: default_currency(),
         }
     }
 
     /// The short human table printed after a run and by `v2g report`.
     pub fn render(&self) -> String {
         let mut o = String::new();
+        let cur = &self.currency;
         let e = &self.evs;
         let en = &self.energy;
         let a = &self.eva;
@@ -244,14 +278,14 @@ impl Summary {
         if let Some(run) = &self.run {
             let sc = &run.scenario;
             o += &format!(
-                ", solver {}, epsilon {} CNY/kWh",
+                ", solver {}, epsilon {} {cur}/kWh",
                 sc.solver, sc.params.epsilon
             );
         }
         o += "\n\n";
         o += "EVs                           scheme      uncoordinated\n";
         o += &format!(
-            "  net cost (CNY)         {:>12.2} {:>18.2}\n",
+            "  net cost ({cur})         {:>12.2} {:>18.2}\n",
             e.net_cost_cny, e.baseline_cost_cny
         );
         o += &format!(
@@ -263,7 +297,7 @@ impl Summary {
             e.gained_kwh, e.baseline_gained_kwh
         );
         o += &format!(
-            "  cost per kWh gained    {:>12} {:>18}  CNY/kWh\n",
+            "  cost per kWh gained    {:>12} {:>18}  {cur}/kWh\n",
             pk(e.cost_per_kwh_gained),
             pk(e.baseline_cost_per_kwh_gained)
         );
@@ -275,11 +309,11 @@ impl Summary {
         }
         o += "\n";
         o += &format!(
-            "EVA revenue R            {:>12.2} CNY  = R_service {:.2} + R_grid {:.2} - C_V2G {:.2} - C_limit {:.2}\n",
+            "EVA revenue R            {:>12.2} {cur}  = R_service {:.2} + R_grid {:.2} - C_V2G {:.2} - C_limit {:.2}\n",
             a.revenue, a.r_service, a.r_grid, a.c_v2g, a.c_limit
         );
         o += &format!(
-            "EVA profit (settlement)  {:>12.2} CNY; penalties C_limit: {:.2} for shortfall, {:.2} for excess\n",
+            "EVA profit (settlement)  {:>12.2} {cur}; penalties C_limit: {:.2} for shortfall, {:.2} for excess\n",
             a.profit_cny, a.c_limit_shortfall, a.c_limit_excess
         );
         o += &format!(
@@ -470,6 +504,41 @@ mod tests {
             p,
             vec![Period::Flat, Period::Flat, Period::Valley, Period::Valley]
         );
+    }
+
+    /// The printed table names the run's currency wherever it prints an amount or a
+    /// price; `summary.json` carries it only when it is not the paper's CNY.
+    #[test]
+    fn the_table_and_the_file_name_the_currency() {
+        let result = RunResult {
+            slots: vec![slot(0, "2019-11-04T03:00", 1.0, 2.0)],
+            evs: vec![],
+            cash: Default::default(),
+            site_kwh: Vec::new(),
+            curtailed: Vec::new(),
+            trades_below_1wh: 0,
+        };
+        let mut s = Summary::of(&result, &[Period::Valley]);
+        assert_eq!(s.currency, "CNY");
+        let json = serde_json::to_value(&s).unwrap();
+        assert!(json.get("currency").is_none());
+        assert_eq!(s.render().matches("CNY").count(), 4, "{}", s.render());
+        s.currency = "USD".into();
+        let text = s.render();
+        assert!(!text.contains("CNY"), "{text}");
+        for want in [
+            "net cost (USD)",
+            "USD/kWh",
+            "EVA revenue R",
+            " USD  = R_service",
+            " USD; penalties",
+        ] {
+            assert!(text.contains(want), "{want} not in {text}");
+        }
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["currency"], "USD");
+        let back: Summary = serde_json::from_value(json).unwrap();
+        assert_eq!(back, s);
     }
 
     #[test]

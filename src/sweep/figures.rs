@@ -28,10 +28,11 @@ pub const HEATMAP_FILE: &str = "sweep_heatmap.svg";
 /// Width and height of each figure, in pixels.
 pub const SIZE: (u32, u32) = (1200, 860);
 
-/// The panels: result column, title, unit, scale of the values drawn.
+/// The panels: result column, title, unit (`¤` for the sweep's currency), scale of the
+/// values drawn.
 const PANELS: [(&str, &str, &str, f64); 4] = [
-    ("revenue", "EVA revenue R", "CNY", 1.0),
-    ("net_cost_cny", "EVs' net cost", "CNY", 1.0),
+    ("revenue", "EVA revenue R", "¤", 1.0),
+    ("net_cost_cny", "EVs' net cost", "¤", 1.0),
     ("aux_share_met", "auxiliary task met", "%", 100.0),
     ("discharged_kwh", "energy discharged by the EVs", "kWh", 1.0),
 ];
@@ -47,18 +48,18 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(127, 127, 127),
 ];
 
-/// The unit of a swept key, for its axis label.
-pub fn unit(key: &str) -> Option<&'static str> {
+/// The unit of a swept key, for its axis label, prices and amounts in `currency`.
+pub fn unit(key: &str, currency: &str) -> Option<String> {
     let k = key.strip_prefix("params.").unwrap_or(key);
     Some(match k {
-        "w_grid" | "w_service" | "epsilon" | "p_d_max" | "a" => "CNY/kWh",
-        "p_delay" => "CNY per idle EV per slot",
-        "e0_kwh" => "kWh",
-        "u_idle" | "beta" => "utility",
-        "p_d_min_factor" | "delta_factor" => "× p_rt",
-        "horizon.slots" => "15-min slots",
-        "generate.n" => "EVs",
-        "generate.bus_share" => "share of buses",
+        "w_grid" | "w_service" | "epsilon" | "p_d_max" | "a" => format!("{currency}/kWh"),
+        "p_delay" => format!("{currency} per idle EV per slot"),
+        "e0_kwh" => "kWh".to_string(),
+        "u_idle" | "beta" => "utility".to_string(),
+        "p_d_min_factor" | "delta_factor" => "× p_rt".to_string(),
+        "horizon.slots" => "15-min slots".to_string(),
+        "generate.n" => "EVs".to_string(),
+        "generate.bus_share" => "share of buses".to_string(),
         _ => return None,
     })
 }
@@ -76,7 +77,7 @@ struct Axis {
 }
 
 impl Axis {
-    fn of(rows: &[&Row], column: usize, key: &str) -> Axis {
+    fn of(rows: &[&Row], column: usize, key: &str, currency: &str) -> Axis {
         let mut labels: Vec<String> = rows.iter().map(|r| r.cells[column].clone()).collect();
         let numbers: Option<Vec<f64>> = labels
             .iter()
@@ -94,7 +95,7 @@ impl Axis {
         }
         labels.dedup();
         let numbers = numbers.map(|_| labels.iter().map(|l| l.parse().unwrap_or(0.0)).collect());
-        let desc = match unit(key) {
+        let desc = match unit(key, currency) {
             Some(u) => format!("{key} ({u})"),
             None => key.to_string(),
         };
@@ -177,8 +178,9 @@ pub fn sweep_figures(table: &Table) -> Result<Vec<(&'static str, String)>> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let x = Axis::of(&rows, 0, &table.keys[0]);
-    let series = (table.keys.len() == 2).then(|| Axis::of(&rows, 1, &table.keys[1]));
+    let x = Axis::of(&rows, 0, &table.keys[0], &table.currency);
+    let series =
+        (table.keys.len() == 2).then(|| Axis::of(&rows, 1, &table.keys[1], &table.currency));
     let mut out = vec![(LINES_FILE, lines(&rows, table, &x, series.as_ref())?)];
     if let Some(y) = &series {
         out.push((HEATMAP_FILE, heatmap(&rows, table, &x, y)?));
@@ -231,6 +233,7 @@ fn lines(rows: &[&Row], table: &Table, x: &Axis, series: Option<&Axis>) -> Resul
     render_sized(SIZE, |root| {
         let area = header(root, &title, &items)?;
         for (panel, (column, name, unit, scale)) in panels(&area).iter().zip(PANELS) {
+            let unit = unit.replace('¤', &table.currency);
             let values = rows.iter().filter_map(|r| value(r, column, scale));
             let (lo, hi) = min_max(values);
             let mut chart = ChartBuilder::on(panel)
@@ -332,6 +335,7 @@ fn heatmap(rows: &[&Row], table: &Table, x: &Axis, y: &Axis) -> Result<String> {
     render_sized(SIZE, |root| {
         let area = header(root, &title, &[])?;
         for (panel, (column, name, unit, scale)) in panels(&area).iter().zip(PANELS) {
+            let unit = unit.replace('¤', &table.currency);
             let mut grid: Vec<Option<f64>> = vec![None; nx * ny];
             for r in rows {
                 grid[x.index(r) * ny + y.index(r)] = value(r, column, scale);
@@ -453,6 +457,22 @@ mod tests {
         Table {
             keys: keys.iter().map(|k| k.to_string()).collect(),
             rows,
+            currency: "CNY".into(),
+        }
+    }
+
+    /// A sweep of runs in another currency labels its panels and price axes in it.
+    #[test]
+    fn figures_name_the_sweeps_currency() {
+        let t = Table {
+            currency: "USD".into(),
+            ..table(&["params.w_grid", "params.beta"])
+        };
+        for (name, svg) in sweep_figures(&t).unwrap() {
+            for want in ["params.w_grid (USD/kWh)", "EVA revenue R (USD)"] {
+                assert!(svg.contains(want), "{name} lacks {want}");
+            }
+            assert!(!svg.contains("CNY"), "{name} still says CNY");
         }
     }
 
@@ -530,7 +550,7 @@ mod tests {
             row("3", "exact", "2", 0.0),
         ];
         let refs: Vec<&Row> = rows.iter().collect();
-        let a = Axis::of(&refs, 0, "solver");
+        let a = Axis::of(&refs, 0, "solver", "CNY");
         assert_eq!(a.labels, ["exact", "grid"]);
         assert!(a.numbers.is_none());
         assert_eq!(a.pos(&rows[1]), 1.0);
@@ -538,15 +558,16 @@ mod tests {
         assert_eq!(a.category(0.5), "");
         assert_eq!(a.category(2.0), "");
         assert_eq!(a.range(), -0.5..1.5);
-        let b = Axis::of(&refs, 1, "params.w_grid");
+        let b = Axis::of(&refs, 1, "params.w_grid", "CNY");
         // Sorted as numbers, not as text.
         assert_eq!(b.labels, ["1", "2", "10"]);
         assert_eq!(b.pos(&rows[1]), 10.0);
         assert_eq!(b.label(0.5), "0.5");
         assert_eq!(b.label(-0.0000001), "0");
         assert_eq!(b.desc, "params.w_grid (CNY/kWh)");
-        assert_eq!(unit("seed"), None);
-        assert_eq!(unit("generate.n"), Some("EVs"));
+        assert_eq!(unit("seed", "CNY"), None);
+        assert_eq!(unit("generate.n", "CNY").as_deref(), Some("EVs"));
+        assert_eq!(unit("params.w_grid", "USD").as_deref(), Some("USD/kWh"));
     }
 
     #[test]

@@ -102,6 +102,9 @@ pub struct Table {
     pub keys: Vec<String>,
     /// One row per point, sorted by id.
     pub rows: Vec<Row>,
+    /// The currency of the points' amounts (their scenarios' `currency`; the distinct
+    /// codes joined by " or " in the rare sweep that varies it), for the figures' labels.
+    pub currency: String,
 }
 
 fn num(v: f64) -> String {
@@ -296,6 +299,7 @@ pub fn merge(dir: &Path) -> Result<Merged> {
     let mut missing = Vec::new();
     let mut foreign = Vec::new();
     let mut rows = Vec::with_capacity(manifest.points.len());
+    let mut currencies: Vec<String> = Vec::new();
     for p in &manifest.points {
         let name = || name_point(&manifest.keys, &p.id, &p.cells);
         let Some(side) = read_sidecar(dir, &p.id) else {
@@ -328,7 +332,11 @@ pub fn merge(dir: &Path) -> Result<Merged> {
                     }
                     continue;
                 }
-                Some(Headline::of(&read_summary(&folder)?))
+                let summary = read_summary(&folder)?;
+                if !currencies.contains(&summary.currency) {
+                    currencies.push(summary.currency.clone());
+                }
+                Some(Headline::of(&summary))
             }
         };
         rows.push(Row {
@@ -348,9 +356,15 @@ pub fn merge(dir: &Path) -> Result<Merged> {
         });
     }
     rows.sort_by(|a, b| a.id.cmp(&b.id));
+    currencies.sort();
     let table = Table {
         keys: manifest.keys.clone(),
         rows,
+        currency: if currencies.is_empty() {
+            crate::data::scenario::DEFAULT_CURRENCY.to_string()
+        } else {
+            currencies.join(" or ")
+        },
     };
     let csv_path = dir.join("sweep.csv");
     write_atomic(&csv_path, &table.to_csv())?;
@@ -412,6 +426,7 @@ mod tests {
                     error: Some("fleet.csv:2:4 (initial_kwh): bad, \"quoted\"".into()),
                 },
             ],
+            currency: "CNY".into(),
         }
     }
 

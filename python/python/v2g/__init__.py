@@ -63,7 +63,7 @@ PathLike = Union[str, "os.PathLike[str]"]
 _ALIASES = {"epsilon": "params.epsilon", "start": "horizon.start", "slots": "horizon.slots"}
 _TOP_KEYS = (
     "seed", "ledger", "byzantine", "solver", "horizon", "params", "workers",
-    "network_load_scale", "sites",
+    "network_load_scale", "sites", "currency",
 )
 
 
@@ -201,11 +201,17 @@ class Result:
 
         return plot(self)
 
+    @property
+    def currency(self) -> str:
+        """The currency of every amount and price of the run: the scenario's ``currency``
+        (an ISO 4217 code; ``"CNY"``, the paper's, unless the scenario says otherwise)."""
+        return self.summary.get("currency", "CNY")
+
     def __repr__(self) -> str:
         s = self.summary
         return (
             f"<v2g.Result: {s['slots']} slots from {s['start']}, {s['evs']['n_evs']} EVs, "
-            f"EVA revenue {s['eva']['revenue']:.2f} CNY>"
+            f"EVA revenue {s['eva']['revenue']:.2f} {self.currency}>"
         )
 
 

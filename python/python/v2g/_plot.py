@@ -12,6 +12,7 @@ def plot(result: Any) -> Tuple[Any, Any, Any]:
 
     s = result.slots
     g = result.grid
+    cur = result.currency
     t = s.column("time").to_numpy()
     col = lambda name: s.column(name).to_numpy()  # noqa: E731
 
@@ -33,7 +34,7 @@ def plot(result: Any) -> Tuple[Any, Any, Any]:
     ax2 = ax.twinx()
     ax2.step(t, col("p_rt"), where="post", color="black", label="p_rt")
     ax2.step(t, col("p_d"), where="post", color="red", label="p_d*")
-    ax2.set_ylabel("CNY/kWh")
+    ax2.set_ylabel(f"{cur}/kWh")
     lines = ax.get_legend_handles_labels()
     lines2 = ax2.get_legend_handles_labels()
     ax.legend(lines[0] + lines2[0], lines[1] + lines2[1])
@@ -51,7 +52,7 @@ def plot(result: Any) -> Tuple[Any, Any, Any]:
         v = col(name)
         ax.step(t, -v if label.startswith("-") else v, where="post", label=label)
     ax.axhline(0.0, color="grey", linewidth=0.5)
-    ax.set_ylabel("CNY per slot")
+    ax.set_ylabel(f"{cur} per slot")
     ax.set_xlabel("time")
     ax.set_title("Fig. 5: EVA revenue and costs")
     ax.legend()
