@@ -5,9 +5,15 @@
 //! The convention (docs/guide/README.md says it to writers):
 //!
 //! * a fenced block whose info string is `sh run` is runnable: its lines run in `bash`
-//!   with `-e -o pipefail`, in a scratch folder holding copies of `data/` and
-//!   `examples/`, with the built `v2g` first on `PATH`; the blocks of one page run in
+//!   with `-e -o pipefail`, in a scratch folder holding copies of `data/`, `docs/` and
+//!   `examples/`, with the built `v2g` first on `PATH` and `cargo run --release -- ARGS`
+//!   standing for `v2g ARGS` (the README's set-up form); the blocks of one page run in
 //!   order in the same folder, so a later block may read an earlier block's outputs;
+//! * a block whose info string is `sh run network` is runnable but needs the Python
+//!   package index (it downloads a wheel): `every_runnable_block_of_the_docs_runs_and_shows_what_it_prints`
+//!   stops a page at its first such block and says so, and the ignored test
+//!   `the_docs_blocks_that_need_the_package_index_run_too` (run by `./test`, which needs
+//!   the index anyway) runs those pages whole;
 //! * a block whose info string is `text output` shows output: its lines (trailing spaces
 //!   trimmed) must appear, consecutively, in what the page's previous runnable block
 //!   printed (standard output, then standard error);
@@ -33,7 +39,12 @@ struct Block {
 
 impl Block {
     fn runs(&self) -> bool {
-        self.info == ["sh", "run"]
+        self.info == ["sh", "run"] || self.needs_network()
+    }
+
+    /// A runnable block that needs the Python package index.
+    fn needs_network(&self) -> bool {
+        self.info == ["sh", "run", "network"]
     }
 
     fn shows_output(&self) -> bool {
@@ -129,9 +140,28 @@ fn shows(printed: &str, shown: &str) -> bool {
     shown.is_empty() || printed.windows(shown.len()).any(|w| w == shown.as_slice())
 }
 
+/// What a runnable block runs after: `cargo run --release -- ARGS` is the built `v2g ARGS`
+/// (the tests do not build a release binary); any other cargo command is refused.
+const PREAMBLE: &str = r#"cargo() {
+  if [ "$1 $2 $3" = "run --release --" ]; then shift 3; v2g "$@"
+  else echo "docs test: only 'cargo run --release -- ARGS' runs in a block" >&2; return 2; fi
+}
+"#;
+
+/// What checking a page did.
+#[derive(Debug, Default, PartialEq)]
+struct Checked {
+    /// Runnable blocks run.
+    ran: usize,
+    /// The line of the first block that needs the package index, when the page was
+    /// stopped there (`network` false).
+    stopped_at: Option<usize>,
+}
+
 /// Runs one page's runnable blocks in order in a fresh scratch folder; the first failure
-/// is returned as a message naming the page and line.
-fn check_page(page: &Path) -> Result<usize, String> {
+/// is returned as a message naming the page and line. Without `network` the page stops at
+/// its first block that needs the package index.
+fn check_page(page: &Path, network: bool) -> Result<Checked, String> {
     let md = std::fs::read_to_string(page).expect("read page");
     let name = page
         .strip_prefix(root())
@@ -141,6 +171,7 @@ fn check_page(page: &Path) -> Result<usize, String> {
     let scratch = tmp();
     let dir = scratch.path();
     copy_dir(&root().join("data"), &dir.join("data"));
+    copy_dir(&root().join("docs"), &dir.join("docs"));
     copy_dir(&root().join("examples"), &dir.join("examples"));
     let bin = Path::new(env!("CARGO_BIN_EXE_v2g"))
         .parent()
@@ -153,9 +184,16 @@ fn check_page(page: &Path) -> Result<usize, String> {
     let mut last: Option<(usize, String)> = None;
     let mut ran = 0;
     for b in blocks(&md) {
+        if b.needs_network() && !network {
+            return Ok(Checked {
+                ran,
+                stopped_at: Some(b.line),
+            });
+        }
         if b.runs() {
+            let script = format!("{PREAMBLE}{}", b.text);
             let out = Command::new("bash")
-                .args(["-e", "-o", "pipefail", "-c", &b.text])
+                .args(["-e", "-o", "pipefail", "-c", &script])
                 .current_dir(dir)
                 .env("PATH", &path)
                 .env_remove("V2G_FAULT")
@@ -198,7 +236,10 @@ fn check_page(page: &Path) -> Result<usize, String> {
             }
         }
     }
-    Ok(ran)
+    Ok(Checked {
+        ran,
+        stopped_at: None,
+    })
 }
 
 #[test]
@@ -224,26 +265,83 @@ fn a_page_whose_shown_output_is_stale_fails() {
         "```sh run\necho one; echo two\n```\n\n```text output\none\ntwo\n```\n\n```text output\nthree\n```\n",
     )
     .unwrap();
-    let e = check_page(&page).unwrap_err();
+    let e = check_page(&page, false).unwrap_err();
     assert!(
         e.contains(":10: the block of line 1 no longer prints"),
         "{e}"
     );
     std::fs::write(&page, "```sh run\nfalse\n```\n").unwrap();
-    let e = check_page(&page).unwrap_err();
+    let e = check_page(&page, false).unwrap_err();
     assert!(e.contains(":1: the block failed"), "{e}");
 }
 
+/// `cargo run --release --` stands for the built binary, other cargo commands fail; a
+/// page stops at its first block that needs the package index unless that is allowed.
+#[test]
+fn cargo_run_is_the_built_binary_and_network_blocks_stop_a_page() {
+    let dir = tmp();
+    let page = dir.path().join("page.md");
+    std::fs::write(
+        &page,
+        "```sh run\ncargo run --release -- --version\n```\n\n```text output\nv2g 0.1.0\n```\n\n```sh run network\nfalse\n```\n\n```sh run\nfalse\n```\n",
+    )
+    .unwrap();
+    assert_eq!(
+        check_page(&page, false).unwrap(),
+        Checked {
+            ran: 1,
+            stopped_at: Some(9)
+        }
+    );
+    let e = check_page(&page, true).unwrap_err();
+    assert!(e.contains(":9: the block failed"), "{e}");
+    std::fs::write(&page, "```sh run\ncargo build\n```\n").unwrap();
+    let e = check_page(&page, false).unwrap_err();
+    assert!(e.contains("only 'cargo run --release -- ARGS'"), "{e}");
+}
+
+/// Every page's runnable blocks, each page up to its first block that needs the package
+/// index (the ignored test below runs those pages whole).
 #[test]
 fn every_runnable_block_of_the_docs_runs_and_shows_what_it_prints() {
     let mut total = 0;
     let mut failures = Vec::new();
     for page in pages() {
-        match check_page(&page) {
-            Ok(n) => total += n,
+        match check_page(&page, false) {
+            Ok(c) => {
+                total += c.ran;
+                if let Some(line) = c.stopped_at {
+                    eprintln!(
+                        "{}: stopped at line {line}, a block that needs the package index \
+                         (the_docs_blocks_that_need_the_package_index_run_too runs it)",
+                        page.display()
+                    );
+                }
+            }
             Err(e) => failures.push(e),
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     assert!(total > 0, "no runnable block found in the docs");
+}
+
+/// The pages with blocks that download from the Python package index (the real-data
+/// quick start), run whole. `./test` runs it (it needs the index anyway).
+#[test]
+#[ignore = "needs the Python package index: ./test runs it (cargo test -- --ignored docs::)"]
+fn the_docs_blocks_that_need_the_package_index_run_too() {
+    let mut total = 0;
+    let mut failures = Vec::new();
+    for page in pages() {
+        let md = std::fs::read_to_string(&page).expect("read page");
+        if !blocks(&md).iter().any(Block::needs_network) {
+            continue;
+        }
+        match check_page(&page, true) {
+            Ok(c) => total += c.ran,
+            Err(e) => failures.push(e),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert!(total > 0, "no block that needs the package index");
 }

@@ -584,3 +584,88 @@ fn a_toml_local_date_time_starts_the_horizon_like_its_text() {
     );
     assert!(!out.exists());
 }
+
+/// Every scenario file shipped in `data/scenarios/` loads and passes every range check:
+/// each runs the small example fleet through the real CLI, ledger off.
+#[test]
+fn every_shipped_scenario_file_runs() {
+    let dir = tmp();
+    let mut n = 0;
+    let mut files: Vec<_> = std::fs::read_dir(root().join("data/scenarios"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for path in files {
+        let out = dir.path().join(path.file_stem().unwrap());
+        let o = simulate(
+            &[
+                "--fleet",
+                "data/example.csv",
+                "--scenario",
+                path.to_str().unwrap(),
+                "--ledger",
+                "off",
+            ],
+            &out,
+        );
+        let text = ok(&o);
+        assert!(
+            text.contains("net cost (USD)"),
+            "{}: {text}",
+            path.display()
+        );
+        n += 1;
+    }
+    assert_eq!(n, 4, "four SCE TOU-EV-4 scenario files");
+}
+
+/// A scenario in another currency names it in the printed summary, `summary.json`, the
+/// figures, `v2g report` and `v2g verify`; nothing says CNY.
+#[test]
+fn a_scenarios_currency_labels_every_table_figure_and_report() {
+    let dir = tmp();
+    let out = dir.path().join("out");
+    let o = simulate(
+        &[
+            "--fleet",
+            "data/example.csv",
+            "--scenario",
+            "data/scenarios/sce_tou_ev_4_winter_weekday.toml",
+        ],
+        &out,
+    );
+    let text = ok(&o);
+    for want in [
+        "epsilon 0.0001 USD/kWh",
+        "net cost (USD)",
+        "USD/kWh",
+        " USD  = R_service",
+    ] {
+        assert!(text.contains(want), "{want} not in {text}");
+    }
+    assert!(!text.contains("CNY"), "{text}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["currency"], "USD");
+    assert_eq!(summary["run"]["scenario"]["currency"], "USD");
+    let fig4 = std::fs::read_to_string(out.join("fig4_power_and_prices.svg")).unwrap();
+    assert!(fig4.contains("price (USD/kWh)"));
+    let fig5 = std::fs::read_to_string(out.join("fig5_revenue_and_costs.svg")).unwrap();
+    assert!(fig5.contains("USD per 15-min slot"));
+    let report = ok(&v2g(["report", out.to_str().unwrap()]));
+    assert!(
+        report.contains("net cost (USD)") && !report.contains("CNY"),
+        "{report}"
+    );
+    let verify = ok(&v2g([
+        "verify",
+        out.join("ledger.jsonl").to_str().unwrap(),
+        "--genesis",
+        out.join("genesis.json").to_str().unwrap(),
+    ]));
+    assert!(
+        verify.contains("µUSD") && !verify.contains("CNY"),
+        "{verify}"
+    );
+}
