@@ -134,11 +134,11 @@ struct SweepRunArgs {
     inputs: SweepInputArgs,
     /// Points run at once (default: one per core); each run's own parallel work shares
     /// the same threads.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole_usize)]
     jobs: Option<usize>,
     /// Run only shard I of N (0 <= I < N): every N-th point in id order, from the I-th.
     /// No sweep.csv is written; `v2g sweep merge DIR` builds it once every shard is done.
-    #[arg(long, value_name = "I/N")]
+    #[arg(long, value_name = "I/N", allow_hyphen_values = true)]
     shard: Option<v2g::sweep::Shard>,
     /// No progress on stderr.
     #[arg(long, short)]
@@ -156,13 +156,19 @@ struct SlurmArgs {
     #[command(flatten)]
     inputs: SweepInputArgs,
     /// Tasks of the job array, one shard each (default: one per point, at most 1000).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole_usize)]
     tasks: Option<usize>,
     /// At most M tasks running at once (--array=0-(N-1)%M).
-    #[arg(long, value_name = "M")]
+    #[arg(long, value_name = "M", allow_negative_numbers = true, value_parser = whole_usize)]
     array_limit: Option<usize>,
     /// CPUs per task, each running that many points at once.
-    #[arg(long, value_name = "C", default_value_t = 1)]
+    #[arg(
+        long,
+        value_name = "C",
+        default_value_t = 1,
+        allow_negative_numbers = true,
+        value_parser = whole_usize
+    )]
     cpus_per_task: usize,
     /// Another #SBATCH option for both jobs, e.g. --sbatch=--partition=short (repeatable).
     #[arg(long = "sbatch", value_name = "OPTION", allow_hyphen_values = true)]
@@ -216,7 +222,13 @@ struct FleetImportArgs {
     #[arg(long, value_name = "DATE")]
     day: Option<String>,
     /// Seed of the assumptions (capacity, energy at arrival).
-    #[arg(long, value_name = "S", default_value_t = 0)]
+    #[arg(
+        long,
+        value_name = "S",
+        default_value_t = 0,
+        allow_negative_numbers = true,
+        value_parser = whole_u64
+    )]
     seed: u64,
     /// csv: arrival column.
     #[arg(long, value_name = "COL")]
@@ -247,10 +259,22 @@ enum GridCommand {
 #[derive(Debug, Args)]
 struct FleetGenerateArgs {
     /// Number of sessions, Table II's six included.
-    #[arg(long, value_name = "N", default_value_t = 2000)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 2000,
+        allow_negative_numbers = true,
+        value_parser = whole_usize
+    )]
     n: usize,
     /// Seed of the random stream.
-    #[arg(long, value_name = "S", default_value_t = v2g::generate::SUSTECH_SEED)]
+    #[arg(
+        long,
+        value_name = "S",
+        default_value_t = v2g::generate::SUSTECH_SEED,
+        allow_negative_numbers = true,
+        value_parser = whole_u64
+    )]
     seed: u64,
     /// Share of buses, in [0, 1].
     #[arg(
@@ -271,13 +295,25 @@ struct FleetGenerateArgs {
 #[derive(Debug, Args)]
 struct GridGenerateArgs {
     /// Seed of the load noise.
-    #[arg(long, value_name = "S", default_value_t = v2g::generate::SUSTECH_SEED)]
+    #[arg(
+        long,
+        value_name = "S",
+        default_value_t = v2g::generate::SUSTECH_SEED,
+        allow_negative_numbers = true,
+        value_parser = whole_u64
+    )]
     seed: u64,
     /// First slot, YYYY-MM-DDTHH:MM.
     #[arg(long, value_name = "T", default_value = "2021-05-27T07:00")]
     start: String,
     /// Number of 15-minute slots.
-    #[arg(long, value_name = "N", default_value_t = 96)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 96,
+        allow_negative_numbers = true,
+        value_parser = whole_usize
+    )]
     slots: usize,
     /// Shaving threshold between the day's lowest (0) and highest (1) load.
     #[arg(
@@ -333,26 +369,26 @@ struct SimulateArgs {
     epsilon: Option<f64>,
     /// Number of SCP workers splitting the price search, of equal capacity (default 8);
     /// independent of the number of CPU threads.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole_usize)]
     workers: Option<usize>,
     /// Start of the horizon, YYYY-MM-DDTHH:MM (default 2021-05-27T07:00).
     #[arg(long, value_name = "T")]
     start: Option<String>,
     /// Number of 15-minute slots (default 96).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole_usize)]
     slots: Option<usize>,
     /// Record the run in the ledger (ledger.jsonl); off for large sweeps (default on).
     #[arg(long, value_name = "on|off")]
     ledger: Option<OnOff>,
     /// Number of byzantine SCPs among the workers (needs workers > 3F; default 0).
-    #[arg(long, value_name = "F")]
+    #[arg(long, value_name = "F", allow_negative_numbers = true, value_parser = whole_usize)]
     byzantine: Option<usize>,
     /// Price search: the paper's epsilon grid, or the exact supremum of the EVA's revenue
     /// over the whole price range (default grid).
     #[arg(long, value_name = "grid|exact")]
     solver: Option<SolverArg>,
     /// Seed recorded in the scenario (default 2021); the ledger's keys never derive from it.
-    #[arg(long, value_name = "S")]
+    #[arg(long, value_name = "S", allow_negative_numbers = true, value_parser = whole_u64)]
     seed: Option<u64>,
     /// The ledger's keystore (JSON, outside --out): its keys are used; when the file does
     /// not exist it is created with fresh random keys (rw-------). Without it the keys
@@ -393,8 +429,115 @@ fn go_on() -> Result<(), Error> {
     }
 }
 
+/// `--workers`, `--slots`, … : a whole number ≥ 0, or a usage error saying so.
+fn whole_usize(s: &str) -> Result<usize, String> {
+    whole(s, usize::MAX as u128).map(|n| n as usize)
+}
+
+/// `--seed`: a whole number ≥ 0 that fits 64 bits, or a usage error saying so.
+fn whole_u64(s: &str) -> Result<u64, String> {
+    whole(s, u128::from(u64::MAX)).map(|n| n as u64)
+}
+
+/// The rule of the unsigned flags, in words: a whole number ≥ 0, at most `max`.
+fn whole(s: &str, max: u128) -> Result<u128, String> {
+    let digits = s.strip_prefix('+').unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("must be a whole number ≥ 0".into());
+    }
+    match digits.parse::<u128>() {
+        Ok(n) if n <= max => Ok(n),
+        _ => Err(format!("must be a whole number from 0 to {max}")),
+    }
+}
+
+/// A usage error of clap as one line: `invalid value '-1' for --byzantine: must be a
+/// whole number ≥ 0`, or clap's own words (its tips in parentheses) without the usage
+/// block, then the help to read.
+fn usage_error(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let rendered = e.render().to_string();
+    // `Usage: v2g simulate [OPTIONS] --fleet <FILE>`: the command whose help to read.
+    let command = rendered
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Usage: "))
+        .map(|u| {
+            u.split_whitespace()
+                .take_while(|w| !w.starts_with(['[', '<', '-']))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|| "v2g".into());
+    let see = format!("(see '{command} --help')");
+    if matches!(
+        e.kind(),
+        ErrorKind::ValueValidation | ErrorKind::InvalidValue
+    ) {
+        let arg = match e.get(ContextKind::InvalidArg) {
+            // `--byzantine <F>` is named `--byzantine`.
+            Some(ContextValue::String(a)) => a.split(' ').next().unwrap_or(a).to_string(),
+            _ => String::new(),
+        };
+        let value = match e.get(ContextKind::InvalidValue) {
+            Some(ContextValue::String(v)) => v.clone(),
+            _ => String::new(),
+        };
+        let rule = match (e.kind(), e.get(ContextKind::ValidValue)) {
+            (ErrorKind::InvalidValue, Some(ContextValue::Strings(valid))) => {
+                format!("must be one of {}", valid.join(", "))
+            }
+            (ErrorKind::InvalidValue, _) if value.is_empty() => "a value is required".into(),
+            _ => std::error::Error::source(e)
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "not a valid value".into()),
+        };
+        if !arg.is_empty() {
+            // `'-1'`, or the excerpt's own form of a long or odd value.
+            let shown = v2g::error::excerpt(&value);
+            let shown = match shown.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+                Some(plain) if !plain.contains(['"', '\\', '\'']) => format!("'{plain}'"),
+                _ => shown,
+            };
+            return format!("invalid value {shown} for {arg}: {rule}");
+        }
+    }
+    // Clap's message: its first line, the lines it lists, its tips; not the usage block.
+    let mut words: Vec<String> = Vec::new();
+    for line in rendered.lines() {
+        let line = line.trim();
+        if line.starts_with("Usage:") || line.starts_with("For more information") {
+            break;
+        }
+        if line.is_empty() {
+            continue;
+        }
+        let line = line.strip_prefix("error: ").unwrap_or(line);
+        match line.strip_prefix("tip: ") {
+            Some(tip) => words.push(format!("(tip: {tip})")),
+            None => words.push(line.to_string()),
+        }
+    }
+    format!("{} {see}", v2g::error::excerpt_message(&words.join(" ")))
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            match e.kind() {
+                // What was asked for (exit 0), and the help shown for a bare `v2g` or a
+                // command without its subcommand (exit 2), as clap prints them.
+                ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+                _ => {
+                    eprintln!("v2g: error: {}", usage_error(&e));
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    };
     match run(cli) {
         Ok(code) => code,
         Err(e @ Error::SweepIncomplete { .. }) => {

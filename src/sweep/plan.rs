@@ -844,22 +844,17 @@ impl std::fmt::Display for Shard {
 impl std::str::FromStr for Shard {
     type Err = String;
 
-    /// `I/N` with `0 <= I < N`.
+    /// `I/N` with `0 <= I < N`. The error is the rule broken, without the value (which
+    /// the caller names, with the flag).
     fn from_str(s: &str) -> std::result::Result<Self, String> {
-        let (i, n) = s.split_once('/').ok_or_else(|| {
-            format!(
-                "{}: a shard is written I/N (e.g. 0/4)",
-                crate::error::excerpt(s)
-            )
-        })?;
+        let (i, n) = s
+            .split_once('/')
+            .ok_or_else(|| "a shard is written I/N (e.g. 0/4)".to_string())?;
         let parse = |v: &str| v.trim().parse::<usize>().ok();
         match (parse(i), parse(n)) {
             (Some(index), Some(count)) if index < count => Ok(Shard { index, count }),
-            (Some(_), Some(_)) => Err(format!("{s}: the shard I of N must have 0 <= I < N")),
-            _ => Err(format!(
-                "{}: a shard is written I/N with whole numbers (e.g. 0/4)",
-                crate::error::excerpt(s)
-            )),
+            (Some(_), Some(_)) => Err("the shard I of N must have 0 <= I < N".into()),
+            _ => Err("a shard is written I/N with whole numbers ≥ 0 (e.g. 0/4)".into()),
         }
     }
 }
