@@ -521,6 +521,47 @@ fn a_killed_sweep_resumes_without_recomputing_finished_points() {
     assert!(text.contains("9 points: 0 run, 9 already done"), "{text}");
 }
 
+/// A point whose folder another process is writing (the same sweep run twice at once)
+/// is refused, not recorded: the run holding its lock records it.
+#[test]
+fn a_point_another_run_is_writing_is_refused_and_left_to_it() {
+    let dir = tmp();
+    let s = spec(
+        dir.path(),
+        "s.toml",
+        &example(),
+        "[sweep]\n\"params.w_grid\" = [0.5, 1.2]\n",
+    );
+    let out = dir.path().join("out");
+    let plan = v2g::sweep::Plan::new(
+        &v2g::sweep::SweepSpec::load(&s).unwrap(),
+        &v2g::sweep::InputFlags::default(),
+    )
+    .unwrap();
+    let busy = &plan.points[0].id;
+    let folder = out.join("runs").join(busy);
+    std::fs::create_dir_all(out.join("runs")).unwrap();
+    let lock = v2g::report::output::OutputLock::take(&folder).unwrap();
+    let o = sweep(&[s.as_os_str(), os("--out"), out.as_os_str()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "v2g: point {busy} failed: the output folder '{}' is being written by another run",
+            folder.display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!folder.exists());
+    assert!(!out.join("runs").join(format!("{busy}.json")).exists());
+    drop(lock);
+    let text = ok(&sweep(&[s.as_os_str(), os("--out"), out.as_os_str()]));
+    assert!(
+        text.contains("2 points: 1 run, 1 already done, 0 failed"),
+        "{text}"
+    );
+}
+
 #[test]
 fn a_failing_point_is_recorded_and_the_others_run() {
     let dir = tmp();
