@@ -351,11 +351,15 @@ enum SolverArg {
 
 #[derive(Debug, Args)]
 struct SimulateArgs {
-    /// Fleet CSV: ev_id,kind,capacity_kwh,initial_kwh,arrival,departure[,beta][,a][,u_idle].
+    /// Fleet CSV, one row per session, with the columns
+    /// ev_id,kind,capacity_kwh,initial_kwh,arrival,departure and optionally
+    /// beta,a,u_idle,target_kwh,max_kw,max_discharge_kw,session_id,site (docs/model.md
+    /// §6.1).
     #[arg(long, value_name = "FILE")]
     fleet: PathBuf,
-    /// Grid-signal CSV: time,base_load_kw,e_limit_kwh[,p_rt]. Default: <fleet stem>_grid.csv
-    /// beside the fleet when it exists; otherwise no auxiliary task and the tariff applies.
+    /// Grid-signal CSV, one row per slot, with the columns time,base_load_kw,e_limit_kwh
+    /// and optionally p_rt (docs/model.md §6.2). Default: <fleet stem>_grid.csv beside the
+    /// fleet when it exists; otherwise no auxiliary task and the tariff applies.
     #[arg(long, value_name = "FILE")]
     grid: Option<PathBuf>,
     /// Scenario TOML with Table I parameters, horizon, epsilon, workers and seed.

@@ -163,7 +163,8 @@ pub struct Fleet {
     evs: Vec<Ev>,
 }
 
-const REQUIRED: [&str; 6] = [
+/// The fleet file's required columns, in the order it is written (docs/model.md §6.1).
+pub const REQUIRED: [&str; 6] = [
     "ev_id",
     "kind",
     "capacity_kwh",
@@ -171,7 +172,8 @@ const REQUIRED: [&str; 6] = [
     "arrival",
     "departure",
 ];
-const OPTIONAL: [&str; 8] = [
+/// The fleet file's optional columns (docs/model.md §6.1).
+pub const OPTIONAL: [&str; 8] = [
     "beta",
     "a",
     "u_idle",
