@@ -880,13 +880,42 @@ fn command_line() -> Vec<String> {
         .collect()
 }
 
-fn sweep_plan(spec: &std::path::Path, inputs: SweepInputArgs) -> Result<v2g::sweep::Plan, Error> {
+/// Plans a sweep, with a line of progress on stderr at most every [`line_every`] (the
+/// stage, points through it, rate, time left) unless `quiet`: a million points take a
+/// while to plan.
+fn sweep_plan(
+    spec: &std::path::Path,
+    inputs: SweepInputArgs,
+    quiet: bool,
+) -> Result<v2g::sweep::Plan, Error> {
     let spec = v2g::sweep::SweepSpec::load(spec)?;
     let flags = v2g::sweep::InputFlags {
         fleet: inputs.fleet,
         grid: inputs.grid,
     };
-    v2g::sweep::Plan::new(&spec, &flags)
+    let every = line_every();
+    let mut last_line = Instant::now();
+    let mut stage = (v2g::sweep::PlanStage::Resolving, last_line);
+    v2g::sweep::Plan::new_with(&spec, &flags, &mut |p| {
+        let now = Instant::now();
+        if p.stage != stage.0 {
+            stage = (p.stage, now);
+        }
+        if !quiet && now.duration_since(last_line) >= every && p.done < p.total {
+            last_line = now;
+            let secs = (now - stage.1).as_secs_f64().max(1e-9);
+            let rate = p.done as f64 / secs;
+            eprintln!(
+                "v2g: planning the sweep: {}, {}/{} points ({:.1}%), {rate:.0} points/s, about {:.0} s left",
+                p.stage,
+                p.done,
+                p.total,
+                100.0 * p.done as f64 / p.total.max(1) as f64,
+                (p.total - p.done) as f64 / rate.max(1e-9)
+            );
+        }
+        Ok(())
+    })
 }
 
 fn sweep(cmd: SweepCmd) -> Result<ExitCode, Error> {
@@ -935,7 +964,7 @@ fn sweep_run(args: SweepRunArgs) -> Result<ExitCode, Error> {
     if args.jobs == Some(0) {
         return Err(Error::param("--jobs", "must be at least 1"));
     }
-    let plan = sweep_plan(&spec, args.inputs)?;
+    let plan = sweep_plan(&spec, args.inputs, args.quiet)?;
     let opts = v2g::sweep::Options {
         out,
         jobs: args.jobs.unwrap_or(0),
@@ -1003,7 +1032,7 @@ fn sweep_slurm(args: SlurmArgs) -> Result<ExitCode, Error> {
             grid: args.inputs.grid.clone(),
         },
     };
-    let plan = sweep_plan(&args.spec, args.inputs)?;
+    let plan = sweep_plan(&args.spec, args.inputs, false)?;
     let scripts = v2g::sweep::slurm::write_scripts(&plan, &args.spec, &args.out, &opts)?;
     let mut text = format!(
         "{} in {} tasks\nwrote {}, {}\n",

@@ -28,7 +28,8 @@
 //! `seed`, so `seed = [1, 2, 3]` sweeps fleets drawn with three seeds.
 //!
 //! * [`SweepSpec`] parses the file with every error located ([`spec`]).
-//! * [`Plan::new`] resolves, validates and names every point ([`plan`]).
+//! * [`Plan::new`] resolves, validates and names every point ([`plan`]);
+//!   [`Plan::new_with`] reports how far it is ([`Planning`]).
 //! * [`run`] runs the points of one shard into `DIR/runs/<id>/` (each the ordinary
 //!   output folder of [`pipeline::run`](crate::pipeline::run)) and records each in
 //!   `DIR/runs/<id>.json`; the whole sweep ends with [`merge`].
@@ -54,7 +55,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-pub use plan::{InputFlags, Manifest, Plan, Point, PointFleet, Shard};
+pub use plan::{InputFlags, Manifest, Plan, PlanStage, Planning, Point, PointFleet, Shard};
 pub use spec::SweepSpec;
 pub use table::{merge, Merged, Table};
 

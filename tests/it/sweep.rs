@@ -563,6 +563,86 @@ fn a_point_another_run_is_writing_is_refused_and_left_to_it() {
     );
 }
 
+/// A large sweep says how its planning goes, rate-limited like a run's progress
+/// (`V2G_PROGRESS_EVERY_MS=0` here: a line per chunk of points), and `--quiet` silences it.
+#[test]
+fn planning_a_large_sweep_reports_its_progress() {
+    let dir = tmp();
+    let values = |n: usize, step: f64| -> String {
+        (1..=n)
+            .map(|i| format!("{}", 0.01 + i as f64 * step))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    // 110 × 100 = 11000 points: three chunks of 4096 and a bit.
+    let sweep_keys = format!(
+        "[sweep]\n\"params.w_grid\" = [{}]\n\"params.beta\" = [{}]\n",
+        values(110, 0.01),
+        values(100, 0.001)
+    );
+    let s = spec(dir.path(), "s.toml", &example(), &sweep_keys);
+    let run = |args: &[&std::ffi::OsStr]| {
+        Command::new(env!("CARGO_BIN_EXE_v2g"))
+            .args(args)
+            .env("V2G_PROGRESS_EVERY_MS", "0")
+            .current_dir(root())
+            .output()
+            .unwrap()
+    };
+    let out = dir.path().join("out");
+    let o = run(&[
+        os("sweep"),
+        os("slurm"),
+        s.as_os_str(),
+        os("--out"),
+        out.as_os_str(),
+    ]);
+    assert!(
+        stdout(&o).starts_with("11000 points in 1000 tasks"),
+        "{}",
+        stdout(&o)
+    );
+    let err = stderr(&o);
+    for line in [
+        "v2g: planning the sweep: resolving the points' scenarios, 4096/11000 points (37.2%), ",
+        "v2g: planning the sweep: resolving the points' scenarios, 8192/11000 points (74.5%), ",
+        "v2g: planning the sweep: checking the points' inputs and naming them, 8192/11000 points (74.5%), ",
+    ] {
+        assert!(err.contains(line), "'{line}' not in:\n{err}");
+    }
+    assert!(err.lines().all(|l| l.ends_with(" s left")), "{err}");
+    // A sweep prints the same while it plans; --quiet prints nothing. (Its fleet is
+    // missing, so every point is invalid and the plan is refused: nothing runs.)
+    let missing = spec(
+        dir.path(),
+        "m.toml",
+        &dir.path().join("none.csv"),
+        &sweep_keys,
+    );
+    let o = run(&[
+        os("sweep"),
+        missing.as_os_str(),
+        os("--out"),
+        out.as_os_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("v2g: planning the sweep: checking the points' inputs"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&[
+        os("sweep"),
+        missing.as_os_str(),
+        os("--out"),
+        out.as_os_str(),
+        os("-q"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    assert!(stderr(&o).starts_with("v2g: error: "), "{}", stderr(&o));
+}
+
 #[test]
 fn a_failing_point_is_recorded_and_the_others_run() {
     let dir = tmp();
