@@ -35,8 +35,9 @@ enum Command {
     /// fig3_load_and_aux_demand.svg, fig4_power_and_prices.svg,
     /// fig5_revenue_and_costs.svg and, with the ledger on, ledger.jsonl and genesis.json
     /// (the trust anchor to keep for `v2g verify --genesis`). --out must be
-    /// new, empty, or hold only such files. Inputs are validated before anything is
-    /// simulated; bad input exits 2 with one located line and writes nothing.
+    /// new, empty, or hold only such files, and one run at a time writes it (a lock file
+    /// beside it; a second run meanwhile is refused). Inputs are validated before anything
+    /// is simulated; bad input exits 2 with one located line and writes nothing.
     Simulate(Box<SimulateArgs>),
     /// Reprint the summary of a finished run and what produced it.
     Report {
