@@ -282,7 +282,8 @@ struct FleetGenerateArgs {
         long,
         value_name = "X",
         default_value_t = 0.1,
-        allow_negative_numbers = true
+        allow_negative_numbers = true,
+        value_parser = number
     )]
     bus_share: f64,
     /// First day, YYYY-MM-DD (clock times of the sessions are relative to it).
@@ -321,7 +322,8 @@ struct GridGenerateArgs {
         long,
         value_name = "X",
         default_value_t = 0.4,
-        allow_negative_numbers = true
+        allow_negative_numbers = true,
+        value_parser = number
     )]
     threshold: f64,
     /// Share of the load above the threshold asked of the EV fleet, in [0, 1].
@@ -329,7 +331,8 @@ struct GridGenerateArgs {
         long,
         value_name = "X",
         default_value_t = 0.8,
-        allow_negative_numbers = true
+        allow_negative_numbers = true,
+        value_parser = number
     )]
     fleet_share: f64,
     /// Output CSV file (written atomically).
@@ -370,7 +373,7 @@ struct SimulateArgs {
     #[arg(long, value_name = "DIR", default_value = "results")]
     out: PathBuf,
     /// Precision of the discharging-price search, CNY/kWh (default 0.001).
-    #[arg(long, value_name = "X", allow_negative_numbers = true)]
+    #[arg(long, value_name = "X", allow_negative_numbers = true, value_parser = number)]
     epsilon: Option<f64>,
     /// Number of SCP workers splitting the price search, of equal capacity (default 8);
     /// independent of the number of CPU threads.
@@ -442,6 +445,14 @@ fn whole_usize(s: &str) -> Result<usize, String> {
 /// `--seed`: a whole number ≥ 0 that fits 64 bits, or a usage error saying so.
 fn whole_u64(s: &str) -> Result<u64, String> {
     whole(s, u128::from(u64::MAX)).map(|n| n as u64)
+}
+
+/// `--epsilon`, `--bus-share`, …: a number (its range is the library's to check), or a
+/// usage error saying so.
+fn number(s: &str) -> Result<f64, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| "must be a number (such as 0.001 or 1e-3)".to_string())
 }
 
 /// The rule of the unsigned flags, in words: a whole number ≥ 0, at most `max`.

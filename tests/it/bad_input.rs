@@ -568,6 +568,14 @@ fn negative_and_fractional_counts_are_usage_errors_with_the_rule() {
         &["invalid value '2/2' for --shard: ", "0 <= I < N"],
     );
     usage_refused(
+        &["simulate", "--fleet", "x.csv", "--epsilon", "tiny"],
+        &["invalid value 'tiny' for --epsilon: must be a number (such as 0.001 or 1e-3)"],
+    );
+    usage_refused(
+        &["fleet", "generate", "--out", "f.csv", "--bus-share", "half"],
+        &["invalid value 'half' for --bus-share: must be a number"],
+    );
+    usage_refused(
         &["simulate", "--fleet", "x.csv", "--solver", "fast"],
         &["invalid value 'fast' for --solver: must be one of grid, exact"],
     );
