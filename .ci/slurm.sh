@@ -2,7 +2,7 @@
 # (tests/it/sweep.rs, run when V2G_SLURM=1). Sourced by .ci/run; by hand:
 #
 #   source .ci/slurm.sh && slurm_up     # then SLURM_CONF and V2G_SLURM=1 are exported
-#   cargo test --test it sweep
+#   cargo test --test it -- --ignored slurm     # the Slurm test is #[ignore]d otherwise
 #   slurm_down
 #
 # Needs root. Installs slurm-wlm and munge from the distribution's packages when sbatch

@@ -87,6 +87,23 @@ pub enum Error {
         /// The solver's account of why.
         reason: String,
     },
+    /// Another run is writing the output folder `dir`: it holds the folder's lock file
+    /// `lock` (docs/model.md §8), so this run is refused before it simulates anything.
+    #[error(
+        "the output folder '{}' is being written by another run{} (it holds the lock {}): \
+         wait for that run to end, or choose another output folder",
+        dir.display(),
+        holder.map(|p| format!(", process {p}")).unwrap_or_default(),
+        lock.display()
+    )]
+    OutputBusy {
+        /// The output folder.
+        dir: PathBuf,
+        /// Its lock file, `.NAME.v2g-lock` beside it.
+        lock: PathBuf,
+        /// The process id the holder wrote into the lock file, when it could be read.
+        holder: Option<u32>,
+    },
     /// Drawing a figure failed.
     #[error("drawing a figure failed: {0}")]
     Plot(String),

@@ -35,8 +35,9 @@ enum Command {
     /// fig3_load_and_aux_demand.svg, fig4_power_and_prices.svg,
     /// fig5_revenue_and_costs.svg and, with the ledger on, ledger.jsonl and genesis.json
     /// (the trust anchor to keep for `v2g verify --genesis`). --out must be
-    /// new, empty, or hold only such files. Inputs are validated before anything is
-    /// simulated; bad input exits 2 with one located line and writes nothing.
+    /// new, empty, or hold only such files, and one run at a time writes it (a lock file
+    /// beside it; a second run meanwhile is refused). Inputs are validated before anything
+    /// is simulated; bad input exits 2 with one located line and writes nothing.
     Simulate(Box<SimulateArgs>),
     /// Reprint the summary of a finished run and what produced it.
     Report {
@@ -134,11 +135,11 @@ struct SweepRunArgs {
     inputs: SweepInputArgs,
     /// Points run at once (default: one per core); each run's own parallel work shares
     /// the same threads.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole_usize)]
     jobs: Option<usize>,
     /// Run only shard I of N (0 <= I < N): every N-th point in id order, from the I-th.
     /// No sweep.csv is written; `v2g sweep merge DIR` builds it once every shard is done.
-    #[arg(long, value_name = "I/N")]
+    #[arg(long, value_name = "I/N", allow_hyphen_values = true)]
     shard: Option<v2g::sweep::Shard>,
     /// No progress on stderr.
     #[arg(long, short)]
@@ -156,13 +157,19 @@ struct SlurmArgs {
     #[command(flatten)]
     inputs: SweepInputArgs,
     /// Tasks of the job array, one shard each (default: one per point, at most 1000).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole_usize)]
     tasks: Option<usize>,
     /// At most M tasks running at once (--array=0-(N-1)%M).
-    #[arg(long, value_name = "M")]
+    #[arg(long, value_name = "M", allow_negative_numbers = true, value_parser = whole_usize)]
     array_limit: Option<usize>,
     /// CPUs per task, each running that many points at once.
-    #[arg(long, value_name = "C", default_value_t = 1)]
+    #[arg(
+        long,
+        value_name = "C",
+        default_value_t = 1,
+        allow_negative_numbers = true,
+        value_parser = whole_usize
+    )]
     cpus_per_task: usize,
     /// Another #SBATCH option for both jobs, e.g. --sbatch=--partition=short (repeatable).
     #[arg(long = "sbatch", value_name = "OPTION", allow_hyphen_values = true)]
@@ -216,7 +223,13 @@ struct FleetImportArgs {
     #[arg(long, value_name = "DATE")]
     day: Option<String>,
     /// Seed of the assumptions (capacity, energy at arrival).
-    #[arg(long, value_name = "S", default_value_t = 0)]
+    #[arg(
+        long,
+        value_name = "S",
+        default_value_t = 0,
+        allow_negative_numbers = true,
+        value_parser = whole_u64
+    )]
     seed: u64,
     /// csv: arrival column.
     #[arg(long, value_name = "COL")]
@@ -247,17 +260,30 @@ enum GridCommand {
 #[derive(Debug, Args)]
 struct FleetGenerateArgs {
     /// Number of sessions, Table II's six included.
-    #[arg(long, value_name = "N", default_value_t = 2000)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 2000,
+        allow_negative_numbers = true,
+        value_parser = whole_usize
+    )]
     n: usize,
     /// Seed of the random stream.
-    #[arg(long, value_name = "S", default_value_t = v2g::generate::SUSTECH_SEED)]
+    #[arg(
+        long,
+        value_name = "S",
+        default_value_t = v2g::generate::SUSTECH_SEED,
+        allow_negative_numbers = true,
+        value_parser = whole_u64
+    )]
     seed: u64,
     /// Share of buses, in [0, 1].
     #[arg(
         long,
         value_name = "X",
         default_value_t = 0.1,
-        allow_negative_numbers = true
+        allow_negative_numbers = true,
+        value_parser = number
     )]
     bus_share: f64,
     /// First day, YYYY-MM-DD (clock times of the sessions are relative to it).
@@ -271,20 +297,33 @@ struct FleetGenerateArgs {
 #[derive(Debug, Args)]
 struct GridGenerateArgs {
     /// Seed of the load noise.
-    #[arg(long, value_name = "S", default_value_t = v2g::generate::SUSTECH_SEED)]
+    #[arg(
+        long,
+        value_name = "S",
+        default_value_t = v2g::generate::SUSTECH_SEED,
+        allow_negative_numbers = true,
+        value_parser = whole_u64
+    )]
     seed: u64,
     /// First slot, YYYY-MM-DDTHH:MM.
     #[arg(long, value_name = "T", default_value = "2021-05-27T07:00")]
     start: String,
     /// Number of 15-minute slots.
-    #[arg(long, value_name = "N", default_value_t = 96)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 96,
+        allow_negative_numbers = true,
+        value_parser = whole_usize
+    )]
     slots: usize,
     /// Shaving threshold between the day's lowest (0) and highest (1) load.
     #[arg(
         long,
         value_name = "X",
         default_value_t = 0.4,
-        allow_negative_numbers = true
+        allow_negative_numbers = true,
+        value_parser = number
     )]
     threshold: f64,
     /// Share of the load above the threshold asked of the EV fleet, in [0, 1].
@@ -292,7 +331,8 @@ struct GridGenerateArgs {
         long,
         value_name = "X",
         default_value_t = 0.8,
-        allow_negative_numbers = true
+        allow_negative_numbers = true,
+        value_parser = number
     )]
     fleet_share: f64,
     /// Output CSV file (written atomically).
@@ -315,11 +355,15 @@ enum SolverArg {
 
 #[derive(Debug, Args)]
 struct SimulateArgs {
-    /// Fleet CSV: ev_id,kind,capacity_kwh,initial_kwh,arrival,departure[,beta][,a][,u_idle].
+    /// Fleet CSV, one row per session, with the columns
+    /// ev_id,kind,capacity_kwh,initial_kwh,arrival,departure and optionally
+    /// beta,a,u_idle,target_kwh,max_kw,max_discharge_kw,session_id,site (docs/model.md
+    /// §6.1).
     #[arg(long, value_name = "FILE")]
     fleet: PathBuf,
-    /// Grid-signal CSV: time,base_load_kw,e_limit_kwh[,p_rt]. Default: <fleet stem>_grid.csv
-    /// beside the fleet when it exists; otherwise no auxiliary task and the tariff applies.
+    /// Grid-signal CSV, one row per slot, with the columns time,base_load_kw,e_limit_kwh
+    /// and optionally p_rt (docs/model.md §6.2). Default: <fleet stem>_grid.csv beside the
+    /// fleet when it exists; otherwise no auxiliary task and the tariff applies.
     #[arg(long, value_name = "FILE")]
     grid: Option<PathBuf>,
     /// Scenario TOML with Table I parameters, horizon, epsilon, workers and seed.
@@ -329,30 +373,30 @@ struct SimulateArgs {
     #[arg(long, value_name = "DIR", default_value = "results")]
     out: PathBuf,
     /// Precision of the discharging-price search, CNY/kWh (default 0.001).
-    #[arg(long, value_name = "X", allow_negative_numbers = true)]
+    #[arg(long, value_name = "X", allow_negative_numbers = true, value_parser = number)]
     epsilon: Option<f64>,
     /// Number of SCP workers splitting the price search, of equal capacity (default 8);
     /// independent of the number of CPU threads.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole_usize)]
     workers: Option<usize>,
     /// Start of the horizon, YYYY-MM-DDTHH:MM (default 2021-05-27T07:00).
     #[arg(long, value_name = "T")]
     start: Option<String>,
     /// Number of 15-minute slots (default 96).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole_usize)]
     slots: Option<usize>,
     /// Record the run in the ledger (ledger.jsonl); off for large sweeps (default on).
     #[arg(long, value_name = "on|off")]
     ledger: Option<OnOff>,
     /// Number of byzantine SCPs among the workers (needs workers > 3F; default 0).
-    #[arg(long, value_name = "F")]
+    #[arg(long, value_name = "F", allow_negative_numbers = true, value_parser = whole_usize)]
     byzantine: Option<usize>,
     /// Price search: the paper's epsilon grid, or the exact supremum of the EVA's revenue
     /// over the whole price range (default grid).
     #[arg(long, value_name = "grid|exact")]
     solver: Option<SolverArg>,
     /// Seed recorded in the scenario (default 2021); the ledger's keys never derive from it.
-    #[arg(long, value_name = "S")]
+    #[arg(long, value_name = "S", allow_negative_numbers = true, value_parser = whole_u64)]
     seed: Option<u64>,
     /// The ledger's keystore (JSON, outside --out): its keys are used; when the file does
     /// not exist it is created with fresh random keys (rw-------). Without it the keys
@@ -393,8 +437,123 @@ fn go_on() -> Result<(), Error> {
     }
 }
 
+/// `--workers`, `--slots`, … : a whole number ≥ 0, or a usage error saying so.
+fn whole_usize(s: &str) -> Result<usize, String> {
+    whole(s, usize::MAX as u128).map(|n| n as usize)
+}
+
+/// `--seed`: a whole number ≥ 0 that fits 64 bits, or a usage error saying so.
+fn whole_u64(s: &str) -> Result<u64, String> {
+    whole(s, u128::from(u64::MAX)).map(|n| n as u64)
+}
+
+/// `--epsilon`, `--bus-share`, …: a number (its range is the library's to check), or a
+/// usage error saying so.
+fn number(s: &str) -> Result<f64, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| "must be a number (such as 0.001 or 1e-3)".to_string())
+}
+
+/// The rule of the unsigned flags, in words: a whole number ≥ 0, at most `max`.
+fn whole(s: &str, max: u128) -> Result<u128, String> {
+    let digits = s.strip_prefix('+').unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("must be a whole number ≥ 0".into());
+    }
+    match digits.parse::<u128>() {
+        Ok(n) if n <= max => Ok(n),
+        _ => Err(format!("must be a whole number from 0 to {max}")),
+    }
+}
+
+/// A usage error of clap as one line: `invalid value '-1' for --byzantine: must be a
+/// whole number ≥ 0`, or clap's own words (its tips in parentheses) without the usage
+/// block, then the help to read.
+fn usage_error(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let rendered = e.render().to_string();
+    // `Usage: v2g simulate [OPTIONS] --fleet <FILE>`: the command whose help to read.
+    let command = rendered
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Usage: "))
+        .map(|u| {
+            u.split_whitespace()
+                .take_while(|w| !w.starts_with(['[', '<', '-']))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|| "v2g".into());
+    let see = format!("(see '{command} --help')");
+    if matches!(
+        e.kind(),
+        ErrorKind::ValueValidation | ErrorKind::InvalidValue
+    ) {
+        let arg = match e.get(ContextKind::InvalidArg) {
+            // `--byzantine <F>` is named `--byzantine`.
+            Some(ContextValue::String(a)) => a.split(' ').next().unwrap_or(a).to_string(),
+            _ => String::new(),
+        };
+        let value = match e.get(ContextKind::InvalidValue) {
+            Some(ContextValue::String(v)) => v.clone(),
+            _ => String::new(),
+        };
+        let rule = match (e.kind(), e.get(ContextKind::ValidValue)) {
+            (ErrorKind::InvalidValue, Some(ContextValue::Strings(valid))) => {
+                format!("must be one of {}", valid.join(", "))
+            }
+            (ErrorKind::InvalidValue, _) if value.is_empty() => "a value is required".into(),
+            _ => std::error::Error::source(e)
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "not a valid value".into()),
+        };
+        if !arg.is_empty() {
+            // `'-1'`, or the excerpt's own form of a long or odd value.
+            let shown = v2g::error::excerpt(&value);
+            let shown = match shown.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+                Some(plain) if !plain.contains(['"', '\\', '\'']) => format!("'{plain}'"),
+                _ => shown,
+            };
+            return format!("invalid value {shown} for {arg}: {rule}");
+        }
+    }
+    // Clap's message: its first line, the lines it lists, its tips; not the usage block.
+    let mut words: Vec<String> = Vec::new();
+    for line in rendered.lines() {
+        let line = line.trim();
+        if line.starts_with("Usage:") || line.starts_with("For more information") {
+            break;
+        }
+        if line.is_empty() {
+            continue;
+        }
+        let line = line.strip_prefix("error: ").unwrap_or(line);
+        match line.strip_prefix("tip: ") {
+            Some(tip) => words.push(format!("(tip: {tip})")),
+            None => words.push(line.to_string()),
+        }
+    }
+    format!("{} {see}", v2g::error::excerpt_message(&words.join(" ")))
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            match e.kind() {
+                // What was asked for (exit 0), and the help shown for a bare `v2g` or a
+                // command without its subcommand (exit 2), as clap prints them.
+                ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+                _ => {
+                    eprintln!("v2g: error: {}", usage_error(&e));
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    };
     match run(cli) {
         Ok(code) => code,
         Err(e @ Error::SweepIncomplete { .. }) => {
@@ -733,13 +892,42 @@ fn command_line() -> Vec<String> {
         .collect()
 }
 
-fn sweep_plan(spec: &std::path::Path, inputs: SweepInputArgs) -> Result<v2g::sweep::Plan, Error> {
+/// Plans a sweep, with a line of progress on stderr at most every [`line_every`] (the
+/// stage, points through it, rate, time left) unless `quiet`: a million points take a
+/// while to plan.
+fn sweep_plan(
+    spec: &std::path::Path,
+    inputs: SweepInputArgs,
+    quiet: bool,
+) -> Result<v2g::sweep::Plan, Error> {
     let spec = v2g::sweep::SweepSpec::load(spec)?;
     let flags = v2g::sweep::InputFlags {
         fleet: inputs.fleet,
         grid: inputs.grid,
     };
-    v2g::sweep::Plan::new(&spec, &flags)
+    let every = line_every();
+    let mut last_line = Instant::now();
+    let mut stage = (v2g::sweep::PlanStage::Resolving, last_line);
+    v2g::sweep::Plan::new_with(&spec, &flags, &mut |p| {
+        let now = Instant::now();
+        if p.stage != stage.0 {
+            stage = (p.stage, now);
+        }
+        if !quiet && now.duration_since(last_line) >= every && p.done < p.total {
+            last_line = now;
+            let secs = (now - stage.1).as_secs_f64().max(1e-9);
+            let rate = p.done as f64 / secs;
+            eprintln!(
+                "v2g: planning the sweep: {}, {}/{} points ({:.1}%), {rate:.0} points/s, about {:.0} s left",
+                p.stage,
+                p.done,
+                p.total,
+                100.0 * p.done as f64 / p.total.max(1) as f64,
+                (p.total - p.done) as f64 / rate.max(1e-9)
+            );
+        }
+        Ok(())
+    })
 }
 
 fn sweep(cmd: SweepCmd) -> Result<ExitCode, Error> {
@@ -788,7 +976,7 @@ fn sweep_run(args: SweepRunArgs) -> Result<ExitCode, Error> {
     if args.jobs == Some(0) {
         return Err(Error::param("--jobs", "must be at least 1"));
     }
-    let plan = sweep_plan(&spec, args.inputs)?;
+    let plan = sweep_plan(&spec, args.inputs, args.quiet)?;
     let opts = v2g::sweep::Options {
         out,
         jobs: args.jobs.unwrap_or(0),
@@ -856,7 +1044,7 @@ fn sweep_slurm(args: SlurmArgs) -> Result<ExitCode, Error> {
             grid: args.inputs.grid.clone(),
         },
     };
-    let plan = sweep_plan(&args.spec, args.inputs)?;
+    let plan = sweep_plan(&args.spec, args.inputs, false)?;
     let scripts = v2g::sweep::slurm::write_scripts(&plan, &args.spec, &args.out, &opts)?;
     let mut text = format!(
         "{} in {} tasks\nwrote {}, {}\n",

@@ -8,7 +8,9 @@
 //!    range of docs/model.md §7), the fleet and grid files (read once, hashed), the paths
 //!    (no output or keystore may be an input, no keystore inside the output folder), the
 //!    horizon against the grid rows, and the output folder itself (created and writable,
-//!    holding nothing but a previous run's outputs) — all before any slot is simulated;
+//!    holding nothing but a previous run's outputs, and written by no other run: its lock
+//!    is taken and held to the end, and what interrupted runs left beside it is removed)
+//!    — all before any slot is simulated;
 //! 2. simulates slot by slot, with the ledger when it is on, reporting each slot to the
 //!    caller's progress callback, which may stop the run ([`Error::Stopped`]);
 //! 3. sums the [`Summary`] with its provenance (the `run` object of `summary.json`);
@@ -541,6 +543,12 @@ pub fn run(spec: &RunSpec, progress: &mut dyn FnMut(Event<'_>) -> Result<()>) ->
     let run = Run::new(fleet.value, grid.as_ref().map(|g| &g.value), scenario)?;
     run.require_sessions()?;
     let mut out_dir = spec.out.as_deref().map(OutputDir::prepare).transpose()?;
+    if let Some(note) = out_dir
+        .as_ref()
+        .and_then(|d| crate::report::output::stale_note(d.removed()))
+    {
+        progress(Event::Note(&note))?;
+    }
     // The ledger's keys: the keystore's (created with fresh keys when absent), or fresh
     // ones that live only as long as the run.
     let builder = if run.scenario().ledger {

@@ -12,7 +12,9 @@
 
 #![forbid(unsafe_code)]
 
-use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{
+    PyBlockingIOError, PyFileNotFoundError, PyOSError, PyRuntimeError, PyValueError,
+};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
@@ -35,8 +37,9 @@ pub(crate) fn package_error(py: Python<'_>, name: &str, msg: String) -> PyErr {
 
 /// The library's error as the package's exception: input and parameter errors are
 /// `v2g.InputError` (a `ValueError`) with the same located message the CLI prints after
-/// `v2g: error: `; files that cannot be read are `FileNotFoundError` / `OSError`; a failed
-/// ledger check is `v2g.LedgerError`.
+/// `v2g: error: `; files that cannot be read are `FileNotFoundError` / `OSError`; an output
+/// folder another run is writing is `BlockingIOError` (an `OSError`); a failed ledger
+/// check is `v2g.LedgerError`.
 pub(crate) fn to_py_err(py: Python<'_>, e: v2g::Error) -> PyErr {
     let msg = e.to_string();
     match e {
@@ -50,6 +53,7 @@ pub(crate) fn to_py_err(py: Python<'_>, e: v2g::Error) -> PyErr {
                 PyOSError::new_err(msg)
             }
         }
+        v2g::Error::OutputBusy { .. } => PyBlockingIOError::new_err(msg),
         v2g::Error::Ledger(_) => package_error(py, "LedgerError", msg),
         v2g::Error::Stopped => package_error(py, "Stopped", msg),
         _ => PyRuntimeError::new_err(msg),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import pytest
 
@@ -113,3 +115,109 @@ def test_generators_refuse_bad_arguments_as_the_cli_does(tmp_path):
     with pytest.raises(v2g.InputError) as e:
         v2g.generate_grid(threshold=2.0)
     assert str(e.value) == want
+
+
+@pytest.mark.parametrize(
+    "keyword, value",
+    [
+        ("workers", -1),
+        ("workers", 2.5),
+        ("workers", "3"),
+        ("seed", -5),
+        ("seed", 1.0),
+        ("byzantine", -1),
+        ("slots", -1),
+        ("slots", 2.5),
+        ("slots", True),
+    ],
+)
+def test_a_whole_number_keyword_out_of_its_rule_is_an_input_error_naming_it(keyword, value):
+    with pytest.raises(
+        v2g.InputError, match=rf"^invalid parameter {keyword}: must be a whole number ≥ 0, not "
+    ):
+        v2g.simulate("data/example.csv", **{keyword: value})
+
+
+def test_whole_numbers_are_checked_in_scenario_dicts_generators_and_games():
+    with pytest.raises(v2g.InputError, match=r"^invalid parameter horizon\.slots: must be a whole number ≥ 0, not -4$"):
+        v2g.simulate("data/example.csv", scenario={"horizon": {"slots": -4}})
+    with pytest.raises(v2g.InputError, match=r"^invalid parameter seed: must be a whole number from 0 to 9223372036854775807"):
+        v2g.simulate("data/example.csv", seed=2**64)
+    with pytest.raises(v2g.InputError, match=r"^invalid parameter n: must be a whole number ≥ 0, not -1$"):
+        v2g.generate_fleet(-1)
+    with pytest.raises(v2g.InputError, match=r"^invalid parameter seed: must be a whole number ≥ 0, not 2\.5"):
+        v2g.generate_grid(2.5)
+    game = v2g.SlotGame({"energy_kwh": [10.0], "capacity_kwh": [40.0]}, p_rt=0.7)
+    with pytest.raises(v2g.InputError, match=r"^invalid parameter workers: must be a whole number ≥ 0, not -2$"):
+        game.search(workers=-2)
+    # NumPy integers are whole numbers.
+    import numpy as np
+
+    r = v2g.simulate("data/example.csv", slots=np.int64(2), workers=np.int32(4), seed=np.uint8(3))
+    assert r.summary["slots"] == 2
+
+
+def test_a_missing_value_in_a_required_column_is_named_missing_with_its_row_and_column(tmp_path):
+    missing = "is missing: the cell is empty \\(in a table: NaN, None or NaT\\), and {} is required$"
+    df = pd.read_csv(DATA / "example.csv")
+    df.loc[1, "capacity_kwh"] = float("nan")
+    with pytest.raises(v2g.InputError, match=r"^<fleet table>:3:3 \(capacity_kwh\): capacity_kwh " + missing.format("capacity_kwh")):
+        v2g.simulate(df)
+    df = pd.read_csv(DATA / "example.csv", parse_dates=["arrival", "departure"])
+    df.loc[0, "departure"] = pd.NaT
+    with pytest.raises(v2g.InputError, match=r"^<fleet table>:2:6 \(departure\): departure " + missing.format("departure")):
+        v2g.simulate(df)
+    df = pd.read_csv(DATA / "example.csv")
+    df.loc[2, "kind"] = None
+    with pytest.raises(v2g.InputError, match=r"^<fleet table>:4:2 \(kind\): kind " + missing.format("kind")):
+        v2g.simulate(df)
+    grid = pd.read_csv(DATA / "example_grid.csv")
+    grid.loc[0, "base_load_kw"] = float("nan")
+    with pytest.raises(v2g.InputError, match=r"^<grid table>:2:2 \(base_load_kw\): base_load_kw " + missing.format("base_load_kw")):
+        v2g.simulate("data/example.csv", grid)
+    # A file's empty cell says the same as the CLI.
+    bad = tmp_path / "bad.csv"
+    bad.write_text((DATA / "example.csv").read_text().replace(",160,", ",,", 1))
+    want = cli_error("simulate", "--fleet", str(bad), "--ledger", "off", "--out", str(tmp_path / "o"))
+    assert want.endswith("capacity_kwh is missing: the cell is empty (in a table: NaN, None or NaT), and capacity_kwh is required")
+    with pytest.raises(v2g.InputError) as e:
+        v2g.simulate(bad)
+    assert str(e.value) == want
+
+
+def test_time_zone_aware_times_are_refused_naming_the_column_and_the_conversion():
+    df = pd.read_csv(DATA / "example.csv", parse_dates=["arrival", "departure"])
+    aware = df.copy()
+    aware["arrival"] = aware["arrival"].dt.tz_localize("Europe/Berlin")
+    with pytest.raises(v2g.InputError) as e:
+        v2g.simulate(aware)
+    msg = str(e.value)
+    assert msg.startswith("<fleet table> (arrival): the column holds time-zone-aware times (Europe/Berlin)"), msg
+    assert ".dt.tz_localize(None)" in msg and ".dt.tz_convert(" in msg
+    # Converted as the message says, it runs, and as the naive times do.
+    aware["arrival"] = aware["arrival"].dt.tz_localize(None)
+    assert v2g.simulate(aware, slots=4).summary["eva"] == v2g.simulate(df, slots=4).summary["eva"]
+    # Aware datetimes in a dict of columns, and a grid's time column.
+    rows = df.to_dict("list")
+    rows["departure"] = [t.to_pydatetime().replace(tzinfo=dt.timezone.utc) for t in df["departure"]]
+    with pytest.raises(v2g.InputError, match=r"^<fleet table> \(departure\): the column holds time-zone-aware times"):
+        v2g.simulate(rows)
+    grid = pd.read_csv(DATA / "example_grid.csv", parse_dates=["time"])
+    grid["time"] = grid["time"].dt.tz_localize("UTC")
+    with pytest.raises(v2g.InputError, match=r"^<grid table> \(time\): the column holds time-zone-aware times \(UTC\)"):
+        v2g.simulate("data/example.csv", grid)
+
+
+def test_an_output_folder_another_run_is_writing_is_a_blocking_io_error(tmp_path):
+    import fcntl
+
+    out = tmp_path / "o"
+    # Another run holds the folder's lock (an OS lock on .o.v2g-lock beside it).
+    with open(tmp_path / ".o.v2g-lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(BlockingIOError, match=r"the output folder '.*o' is being written by another run"):
+            v2g.simulate("data/example.csv", out=out)
+        assert not out.exists()
+    v2g.simulate("data/example.csv", slots=2, out=out)
+    assert (out / "summary.json").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]

@@ -96,3 +96,24 @@ def v2g_root() -> str:
     from conftest import ROOT
 
     return str(ROOT)
+
+
+def test_verify_names_a_missing_or_folder_ledger_as_the_cli_does(tmp_path):
+    from conftest import cli_error
+    import pytest
+
+    out = tmp_path / "o"
+    v2g.simulate("data/example.csv", ledger=True, slots=2, out=out)
+    missing = tmp_path / "MISSING.jsonl"
+    for pin in ([], ["--genesis", str(out / "genesis.json")]):
+        genesis = out / "genesis.json" if pin else None
+        want = cli_error("verify", str(missing), *pin)
+        assert want.startswith(f"{missing}: no such file: the ledger to verify"), want
+        with pytest.raises(FileNotFoundError) as e:
+            v2g.verify(missing, genesis)
+        assert str(e.value) == want
+        want = cli_error("verify", str(out), *pin)
+        assert want == f"{out}: is a directory, not a ledger file (the run's ledger is {out / 'ledger.jsonl'})"
+        with pytest.raises(OSError) as e:
+            v2g.verify(out, genesis)
+        assert str(e.value) == want

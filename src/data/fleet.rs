@@ -163,7 +163,8 @@ pub struct Fleet {
     evs: Vec<Ev>,
 }
 
-const REQUIRED: [&str; 6] = [
+/// The fleet file's required columns, in the order it is written (docs/model.md §6.1).
+pub const REQUIRED: [&str; 6] = [
     "ev_id",
     "kind",
     "capacity_kwh",
@@ -171,7 +172,8 @@ const REQUIRED: [&str; 6] = [
     "arrival",
     "departure",
 ];
-const OPTIONAL: [&str; 8] = [
+/// The fleet file's optional columns (docs/model.md §6.1).
+pub const OPTIONAL: [&str; 8] = [
     "beta",
     "a",
     "u_idle",
@@ -366,7 +368,7 @@ impl Fleet {
             if let Some(rule) = id_rule(id) {
                 return Err(f.err("ev_id", rule));
             }
-            let kind = match f.str("kind")? {
+            let kind = match f.required("kind")? {
                 "bus" => Kind::Bus,
                 "private" => Kind::Private,
                 other => {
@@ -736,6 +738,14 @@ impl Columns {
     }
 }
 
+/// The rule a required cell left empty breaks: it is missing (a table's NaN, None or NaT
+/// is written as an empty cell).
+pub(crate) fn missing(col: &str) -> String {
+    format!(
+        "{col} is missing: the cell is empty (in a table: NaN, None or NaT), and {col} is required"
+    )
+}
+
 /// Typed access to one CSV record's fields, with positioned errors.
 pub(crate) struct Fields<'a> {
     pub(crate) record: &'a csv::StringRecord,
@@ -755,13 +765,23 @@ impl Fields<'_> {
         Ok(self.record.get(i).unwrap_or(""))
     }
 
+    /// A required column's cell, refused when it is empty (as a table's missing value,
+    /// NaN, None or NaT, is written): the cell is named as missing, not quoted as `""`.
+    pub(crate) fn required(&self, col: &str) -> Result<&str> {
+        let s = self.str(col)?;
+        if s.is_empty() {
+            return Err(self.err(col, missing(col)));
+        }
+        Ok(s)
+    }
+
     pub(crate) fn opt_str(&self, col: &str) -> Option<&str> {
         let s = self.cols.index(col).and_then(|i| self.record.get(i))?;
         (!s.is_empty()).then_some(s)
     }
 
     pub(crate) fn num(&self, col: &str) -> Result<f64> {
-        let s = self.str(col)?;
+        let s = self.required(col)?;
         self.parse_num(col, s)
     }
 
@@ -783,7 +803,7 @@ impl Fields<'_> {
     }
 
     pub(crate) fn time(&self, col: &str) -> Result<NaiveDateTime> {
-        let s = self.str(col)?;
+        let s = self.required(col)?;
         parse_time(s).ok_or_else(|| {
             self.err(
                 col,
@@ -1202,6 +1222,28 @@ mod tests {
         let e = load(&format!("{HEAD},{huge}\n")).unwrap_err().to_string();
         assert!(e.len() < 250 && !e.contains('\u{1b}'), "{e}");
         assert!(e.starts_with("f.csv:1:7: unknown column \"\\u{1b}"), "{e}");
+    }
+
+    #[test]
+    fn an_empty_required_cell_is_named_missing() {
+        let t = "2021-05-27T08:00";
+        for (row, at) in [
+            (format!("1,bus,,1,{t},{t}"), "2:3 (capacity_kwh)"),
+            (format!("1,bus,10,,{t},{t}"), "2:4 (initial_kwh)"),
+            (format!("1,bus,10,1,,{t}"), "2:5 (arrival)"),
+            (format!("1,bus,10,1,{t},"), "2:6 (departure)"),
+            (format!("1,,10,1,{t},{t}"), "2:2 (kind)"),
+        ] {
+            let e = load(&format!("{HEAD}\n{row}\n")).unwrap_err().to_string();
+            let col = at.split(['(', ')']).nth(1).unwrap();
+            assert_eq!(
+                e,
+                format!(
+                    "f.csv:{at}: {col} is missing: the cell is empty (in a table: NaN, None \
+                     or NaT), and {col} is required"
+                )
+            );
+        }
     }
 
     #[test]

@@ -37,8 +37,10 @@ pub struct GridSignals {
     source: Option<PathBuf>,
 }
 
-const REQUIRED: [&str; 3] = ["time", "base_load_kw", "e_limit_kwh"];
-const OPTIONAL: [&str; 1] = ["p_rt"];
+/// The grid file's required columns, in the order it is written (docs/model.md §6.2).
+pub const REQUIRED: [&str; 3] = ["time", "base_load_kw", "e_limit_kwh"];
+/// The grid file's optional columns (docs/model.md §6.2).
+pub const OPTIONAL: [&str; 1] = ["p_rt"];
 
 /// Largest `base_load_kw` and `e_limit_kwh` (10 GW, 10 GWh: far above any campus or
 /// feeder, yet small enough that every sum and figure axis stays finite).

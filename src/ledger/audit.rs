@@ -273,9 +273,15 @@ pub fn verify_files(files: &Files) -> Result<AuditReport, crate::error::Error> {
         source,
     };
     // The ledger first: a missing or unreadable ledger is named as such.
-    let (_, len) = store::open_regular(&files.ledger).map_err(|e| Error::io(&files.ledger, e))?;
+    let (_, len) = store::open_regular(&files.ledger)
+        .map_err(|e| file_error(&files.ledger, e, Role::Ledger))?;
+    let role = if files.genesis_pinned {
+        Role::GenesisGiven
+    } else {
+        Role::GenesisBeside
+    };
     let gbytes = store::read_regular(&files.genesis, store::GENESIS_MAX_BYTES)
-        .map_err(|e| Error::io(&files.genesis, e))?;
+        .map_err(|e| file_error(&files.genesis, e, role))?;
     let g = store::parse_genesis(&gbytes).map_err(|source| Error::LedgerFile {
         path: files.genesis.clone(),
         source,
@@ -289,8 +295,8 @@ pub fn verify_files(files: &Files) -> Result<AuditReport, crate::error::Error> {
     let grid = match &files.grid {
         None => None,
         Some(path) => {
-            let bytes =
-                store::read_regular(path, GRID_MAX_BYTES).map_err(|e| Error::io(path, e))?;
+            let bytes = store::read_regular(path, GRID_MAX_BYTES)
+                .map_err(|e| file_error(path, e, Role::Grid))?;
             Some(grid_of(&g, path, &bytes)?)
         }
     };
@@ -300,6 +306,54 @@ pub fn verify_files(files: &Files) -> Result<AuditReport, crate::error::Error> {
     verify_stream(open, len, &g, &Trust { pin, grid }).map_err(in_ledger)
 }
 
+/// Which of `verify`'s files a path was meant to be.
+#[derive(Debug, Clone, Copy)]
+enum Role {
+    Ledger,
+    GenesisBeside,
+    GenesisGiven,
+    Grid,
+}
+
+/// A file of `verify` that cannot be read, said in words: what is wrong with the path and
+/// which file it was meant to be (`no such file`, `is a directory, not a ledger file`).
+/// The error keeps its kind (a missing file is `NotFound`).
+fn file_error(path: &std::path::Path, e: std::io::Error, role: Role) -> crate::error::Error {
+    use std::io::ErrorKind;
+    let is_dir = std::fs::metadata(path).is_ok_and(|m| m.is_dir());
+    let text = match (e.kind(), role) {
+        (ErrorKind::NotFound, Role::Ledger) => {
+            "no such file: the ledger to verify (a run's ledger.jsonl)".to_string()
+        }
+        (ErrorKind::NotFound, Role::GenesisBeside) => {
+            "no such file: the genesis beside the ledger (a run with the ledger on writes \
+             it beside ledger.jsonl; give a copy you kept with --genesis FILE)"
+                .to_string()
+        }
+        (ErrorKind::NotFound, Role::GenesisGiven) => {
+            "no such file: the trusted genesis given to verify against".to_string()
+        }
+        (ErrorKind::NotFound, Role::Grid) => "no such file: the run's grid file".to_string(),
+        (_, role) if is_dir => {
+            let what = match role {
+                Role::Ledger => "a ledger file",
+                Role::GenesisBeside | Role::GenesisGiven => "a genesis file",
+                Role::Grid => "a grid file",
+            };
+            let mut text = format!("is a directory, not {what}");
+            let inside = path.join("ledger.jsonl");
+            if matches!(role, Role::Ledger) && inside.is_file() {
+                text += &format!(" (the run's ledger is {})", inside.display());
+            }
+            text
+        }
+        // `a FIFO, not a regular file` and the like.
+        (ErrorKind::InvalidInput, _) => format!("is {e}"),
+        _ => return crate::error::Error::io(path, e),
+    };
+    crate::error::Error::io(path, std::io::Error::new(e.kind(), text))
+}
+
 /// [`verify_files`] of a ledger and its genesis bytes (the Python binding's and older
 /// callers' form): `pin` as in [`verify`].
 pub fn verify_file(
@@ -307,8 +361,7 @@ pub fn verify_file(
     genesis: &[u8],
     pin: Option<&Hash>,
 ) -> Result<AuditReport, crate::error::Error> {
-    use crate::error::Error;
-    let (_, len) = store::open_regular(path).map_err(|e| Error::io(path, e))?;
+    let (_, len) = store::open_regular(path).map_err(|e| file_error(path, e, Role::Ledger))?;
     let g = store::parse_genesis(genesis)?;
     let open =
         || store::open_regular(path).map(|(f, _)| std::io::BufReader::with_capacity(1 << 20, f));

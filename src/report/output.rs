@@ -15,6 +15,15 @@
 //! The folder is checked before anything is simulated ([`OutputDir::prepare`]): it must
 //! be creatable and writable, and hold nothing but files v2g writes, because the swap
 //! replaces it whole.
+//!
+//! One run at a time writes a folder: [`OutputDir::prepare`] takes the folder's lock, an
+//! operating-system lock (`flock`) on the file `.NAME.v2g-lock` beside it
+//! ([`OutputLock`]), and holds it until the swap is done; a second run into the same
+//! folder is refused at once ([`Error::OutputBusy`]). The operating system releases the
+//! lock of a process that dies, so a killed run never blocks the next one. Holding the
+//! lock, the next run knows that no run is writing the folder, so the staging folders
+//! beside it are leftovers of interrupted runs (a second Ctrl-C, `kill -9`, a crash): it
+//! removes them and says so ([`OutputDir::removed`]).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -102,19 +111,205 @@ fn injected_fault() -> Option<Fault> {
     }
 }
 
-/// An output folder checked and ready to receive a run: its staging directory exists
-/// beside it. Dropping it without [`OutputDir::commit`] removes the staging directory.
+/// The lock of an output folder: an exclusive operating-system lock (`flock`, through
+/// `fs4`) on the file `.NAME.v2g-lock` beside the folder `NAME`, held while this value
+/// lives. The file holds the holder's process id (for the message of a refused run) and
+/// is removed when the lock is released; one left by a killed process is unlocked (the
+/// operating system released it) and is simply taken again.
+#[derive(Debug)]
+pub struct OutputLock {
+    file: std::fs::File,
+    path: PathBuf,
+}
+
+impl OutputLock {
+    /// The lock file of the folder `dir`: `.NAME.v2g-lock` beside it.
+    pub fn path_of(dir: &Path) -> PathBuf {
+        let name = dir.file_name().unwrap_or_default().to_string_lossy();
+        parent_of(dir).join(format!(".{name}.v2g-lock"))
+    }
+
+    /// Takes the lock of the folder `dir` (whose parent folder must exist), without
+    /// waiting: [`Error::OutputBusy`] when another run holds it.
+    pub fn take(dir: &Path) -> Result<Self> {
+        use std::io::{Read, Seek};
+        let path = Self::path_of(dir);
+        // The previous holder removes the file as it lets go: a lock taken on a file that
+        // is no longer at the path is let go and taken again on the path's new file.
+        for _ in 0..64 {
+            let mut file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .map_err(|e| Error::io(&path, e))?;
+            match fs4::FileExt::try_lock(&file) {
+                Ok(()) => {}
+                Err(fs4::TryLockError::WouldBlock) => {
+                    let mut text = String::new();
+                    let _ = file.read_to_string(&mut text);
+                    return Err(Error::OutputBusy {
+                        dir: dir.to_path_buf(),
+                        lock: path,
+                        holder: text.trim().parse().ok(),
+                    });
+                }
+                Err(fs4::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+            }
+            if !same_file(&file, &path) {
+                continue;
+            }
+            let pid = std::process::id().to_string();
+            file.set_len(0)
+                .and_then(|_| file.rewind())
+                .and_then(|_| file.write_all(pid.as_bytes()))
+                .map_err(|e| Error::io(&path, e))?;
+            return Ok(OutputLock { file, path });
+        }
+        Err(Error::io(
+            &path,
+            std::io::Error::other("the lock file kept being replaced while it was taken"),
+        ))
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for OutputLock {
+    /// Removes the lock file while still holding the lock, then lets go (closing the file).
+    fn drop(&mut self) {
+        if same_file(&self.file, &self.path) {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Whether the open `file` is the file at `path` now.
+fn same_file(file: &std::fs::File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), std::fs::metadata(path)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        path.exists()
+    }
+}
+
+/// The folder holding `dir` (`.` for a bare name).
+fn parent_of(dir: &Path) -> PathBuf {
+    match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Whether `name` is a staging (`.NAME.v2g-stage-XXXXXX`) or set-aside
+/// (`.NAME.v2g-old-XXXXXX`) folder of the output folder `NAME` (`tempfile`'s six random
+/// characters), and which.
+fn leftover_of<'a>(name: &'a str, target: &str) -> Option<(&'a str, Leftover)> {
+    let rest = name.strip_prefix('.')?.strip_prefix(target)?;
+    let (kind, random) = if let Some(r) = rest.strip_prefix(".v2g-stage-") {
+        (Leftover::Stage, r)
+    } else if let Some(r) = rest.strip_prefix(".v2g-old-") {
+        (Leftover::Old, r)
+    } else {
+        return None;
+    };
+    (random.len() == 6 && random.bytes().all(|b| b.is_ascii_alphanumeric())).then_some((name, kind))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Leftover {
+    Stage,
+    Old,
+}
+
+/// Removes what interrupted runs left beside the folder `dir`: its staging folders, and
+/// its set-aside folders (`.NAME.v2g-old-*`, whose `old/` holds the previous outputs while
+/// two renames replace them where the file system cannot exchange: when the folder itself
+/// is missing, that `old/` is put back first). Call it only holding the folder's lock
+/// ([`OutputLock`]): then no run is writing any of them. Returns the folders removed.
+pub fn remove_stale(dir: &Path) -> Result<Vec<PathBuf>> {
+    let Some(target) = dir.file_name().and_then(|n| n.to_str()) else {
+        return Ok(Vec::new());
+    };
+    let parent = parent_of(dir);
+    let entries = match std::fs::read_dir(&parent) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(&parent, e)),
+    };
+    let mut found: Vec<(PathBuf, Leftover)> = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if let Some((_, kind)) = leftover_of(name, target) {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                found.push((entry.path(), kind));
+            }
+        }
+    }
+    found.sort();
+    let mut removed = Vec::new();
+    for (path, kind) in found {
+        let old = path.join("old");
+        if kind == Leftover::Old && std::fs::symlink_metadata(dir).is_err() && old.is_dir() {
+            std::fs::rename(&old, dir).map_err(|e| Error::io(dir, e))?;
+        }
+        std::fs::remove_dir_all(&path).map_err(|e| Error::io(&path, e))?;
+        removed.push(path);
+    }
+    Ok(removed)
+}
+
+/// The note on stale folders removed: `removed 1 stale staging folder of an interrupted
+/// run: PATH`.
+pub fn stale_note(removed: &[PathBuf]) -> Option<String> {
+    if removed.is_empty() {
+        return None;
+    }
+    let n = removed.len();
+    Some(format!(
+        "removed {n} stale staging folder{} of an interrupted run: {}",
+        if n == 1 { "" } else { "s" },
+        removed
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
+/// An output folder checked and ready to receive a run: its lock is held
+/// ([`OutputLock`]) and its staging directory exists beside it. Dropping it without
+/// [`OutputDir::commit`] removes the staging directory, then lets go of the lock.
 #[derive(Debug)]
 pub struct OutputDir {
     target: PathBuf,
     stage: tempfile::TempDir,
     streamed: Vec<String>,
+    removed: Vec<PathBuf>,
+    // Last: dropped after the staging directory is removed.
+    lock: OutputLock,
 }
 
 impl OutputDir {
     /// Checks that `dir` can take a run's outputs before anything is simulated: its parent
     /// is created if needed and must be writable (the staging directory is created there
     /// now), and `dir`, when it exists, must be a folder holding only [`OUTPUT_FILES`].
+    /// Takes the folder's lock ([`OutputLock`]; [`Error::OutputBusy`] when another run
+    /// holds it) and removes the leftovers of interrupted runs ([`remove_stale`],
+    /// [`OutputDir::removed`]).
     pub fn prepare(dir: &Path) -> Result<Self> {
         let name = dir
             .file_name()
@@ -141,6 +336,8 @@ impl OutputDir {
             Err(e) => return Err(Error::io(dir, e)),
         }
         std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
+        let lock = OutputLock::take(dir)?;
+        let removed = remove_stale(dir)?;
         let stage = tempfile::Builder::new()
             .prefix(&format!(".{}.v2g-stage-", name.to_string_lossy()))
             .tempdir_in(&parent)
@@ -149,7 +346,20 @@ impl OutputDir {
             target: dir.to_path_buf(),
             stage,
             streamed: Vec::new(),
+            removed,
+            lock,
         })
+    }
+
+    /// The leftovers of interrupted runs removed by [`OutputDir::prepare`] (see
+    /// [`stale_note`]).
+    pub fn removed(&self) -> &[PathBuf] {
+        &self.removed
+    }
+
+    /// The folder's lock file, held until the commit is done.
+    pub fn lock_path(&self) -> &Path {
+        self.lock.path()
     }
 
     /// A file of the output set to be written while the run goes on (the ledger): its
@@ -565,6 +775,104 @@ mod tests {
         let written = dir.commit(OutputSet::new()).unwrap();
         assert_eq!(written, vec![parent.path().join("out/ledger.jsonl")]);
         assert_eq!(std::fs::read(&written[0]).unwrap(), bytes);
+    }
+
+    #[test]
+    fn a_folder_being_written_is_refused_until_its_run_lets_go() {
+        let parent = tempfile::tempdir().unwrap();
+        let out = parent.path().join("out");
+        let first = OutputDir::prepare(&out).unwrap();
+        let lock = parent.path().join(".out.v2g-lock");
+        assert_eq!(first.lock_path(), lock);
+        assert_eq!(
+            std::fs::read_to_string(&lock).unwrap(),
+            std::process::id().to_string()
+        );
+        // Another open file description of the lock file is another run.
+        let e = OutputDir::prepare(&out).unwrap_err();
+        assert!(matches!(e, Error::OutputBusy { .. }), "{e}");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "the output folder '{}' is being written by another run, process {} (it \
+                 holds the lock {}): wait for that run to end, or choose another output folder",
+                out.display(),
+                std::process::id(),
+                lock.display()
+            )
+        );
+        // Another folder beside it is free.
+        let other = OutputDir::prepare(&parent.path().join("out2")).unwrap();
+        drop(other);
+        // Committed, the lock is let go and its file removed; the next run goes on.
+        first.commit(OutputSet::new()).unwrap();
+        assert!(!lock.exists());
+        let second = OutputDir::prepare(&out).unwrap();
+        drop(second);
+        // A lock file left by a killed run is not a lock: the OS let go of it.
+        std::fs::write(&lock, "999999").unwrap();
+        drop(OutputDir::prepare(&out).unwrap());
+        let mut left: Vec<_> = std::fs::read_dir(parent.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["out"]);
+    }
+
+    #[test]
+    fn leftovers_of_interrupted_runs_are_removed_by_the_next_run_only_its_own() {
+        let parent = tempfile::tempdir().unwrap();
+        let p = parent.path();
+        for name in [
+            ".aa.v2g-stage-AbC123",
+            ".aa.v2g-old-x1y2z3",
+            ".bb.v2g-stage-AbC123",
+            "aa",
+            ".aab.v2g-stage-AbC123",
+            ".aa.v2g-stage-short",
+        ] {
+            std::fs::create_dir(p.join(name)).unwrap();
+        }
+        let dir = OutputDir::prepare(&p.join("aa")).unwrap();
+        assert_eq!(
+            dir.removed(),
+            [p.join(".aa.v2g-old-x1y2z3"), p.join(".aa.v2g-stage-AbC123")]
+        );
+        assert_eq!(
+            stale_note(&dir.removed()[1..]).unwrap(),
+            format!(
+                "removed 1 stale staging folder of an interrupted run: {}",
+                p.join(".aa.v2g-stage-AbC123").display()
+            )
+        );
+        assert!(stale_note(&[]).is_none());
+        drop(dir);
+        let mut left: Vec<String> = std::fs::read_dir(p)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                ".aa.v2g-stage-short",
+                ".aab.v2g-stage-AbC123",
+                ".bb.v2g-stage-AbC123",
+                "aa"
+            ]
+        );
+        // A folder set aside by a run killed between its two renames is put back.
+        let old = p.join(".cc.v2g-old-Q1w2E3");
+        std::fs::create_dir_all(old.join("old")).unwrap();
+        std::fs::write(old.join("old/summary.json"), "{}").unwrap();
+        let dir = OutputDir::prepare(&p.join("cc")).unwrap();
+        assert_eq!(dir.removed(), std::slice::from_ref(&old));
+        assert_eq!(
+            std::fs::read_to_string(p.join("cc/summary.json")).unwrap(),
+            "{}"
+        );
+        assert!(!old.exists());
     }
 
     #[test]

@@ -28,7 +28,8 @@
 //! `seed`, so `seed = [1, 2, 3]` sweeps fleets drawn with three seeds.
 //!
 //! * [`SweepSpec`] parses the file with every error located ([`spec`]).
-//! * [`Plan::new`] resolves, validates and names every point ([`plan`]).
+//! * [`Plan::new`] resolves, validates and names every point ([`plan`]);
+//!   [`Plan::new_with`] reports how far it is ([`Planning`]).
 //! * [`run`] runs the points of one shard into `DIR/runs/<id>/` (each the ordinary
 //!   output folder of [`pipeline::run`](crate::pipeline::run)) and records each in
 //!   `DIR/runs/<id>.json`; the whole sweep ends with [`merge`].
@@ -54,7 +55,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-pub use plan::{InputFlags, Manifest, Plan, Point, PointFleet, Shard};
+pub use plan::{InputFlags, Manifest, Plan, PlanStage, Planning, Point, PointFleet, Shard};
 pub use spec::SweepSpec;
 pub use table::{merge, Merged, Table};
 
@@ -233,24 +234,6 @@ pub fn prepare_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(&runs).map_err(|e| Error::io(&runs, e))
 }
 
-/// Removes what a killed run of point `id` left in `runs/`: its staging and set-aside
-/// folders (`.ID.v2g-stage-*`, `.ID.v2g-old-*`). Only this point's: other shards may be
-/// writing theirs.
-fn clean_leftovers(runs: &Path, id: &str) {
-    let Ok(entries) = std::fs::read_dir(runs) else {
-        return;
-    };
-    let stage = format!(".{id}.v2g-stage-");
-    let old = format!(".{id}.v2g-old-");
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with(&stage) || name.starts_with(&old) {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
-}
-
 /// The most points a sweep runs at once (`--jobs`): a thread each.
 pub const MAX_JOBS: usize = 1024;
 
@@ -396,11 +379,21 @@ pub fn run(
             if stop.load(Ordering::Relaxed) {
                 return Err(Error::Stopped);
             }
-            let (error, wall_s) = run_point(plan, p, opts, &stop).inspect_err(|_| {
+            let PointEnd {
+                error,
+                wall_s,
+                notes,
+            } = run_point(plan, p, opts, &stop).inspect_err(|_| {
                 stop.store(true, Ordering::Relaxed);
             })?;
             let mut guard = shared.lock().unwrap_or_else(|e| e.into_inner());
             let (progress, done, failed) = &mut *guard;
+            for n in &notes {
+                if let Err(e) = progress(Event::Note(n)) {
+                    stop.store(true, Ordering::Relaxed);
+                    return Err(e);
+                }
+            }
             *done += 1;
             if let Some(e) = &error {
                 failed.push((p.id.clone(), e.clone()));
@@ -446,18 +439,13 @@ fn point_map(plan: &Plan, p: &Point) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Runs one point and records it; returns its error (if it failed) and wall time. `Err`
-/// only for a stop or a sidecar that cannot be written.
-fn run_point(
-    plan: &Plan,
-    p: &Point,
-    opts: &Options,
-    stop: &AtomicBool,
-) -> Result<(Option<String>, f64)> {
+/// Runs one point and records it (unless another process is running it); returns its
+/// error (if it failed), wall time and notes. `Err` only for a stop or a sidecar that
+/// cannot be written.
+fn run_point(plan: &Plan, p: &Point, opts: &Options, stop: &AtomicBool) -> Result<PointEnd> {
     let dir = &opts.out;
-    let runs = dir.join("runs");
-    clean_leftovers(&runs, &p.id);
     let t0 = Instant::now();
+    let mut notes = Vec::new();
     let error = match &p.invalid {
         Some(e) => Some(e.clone()),
         None => {
@@ -484,7 +472,13 @@ fn run_point(
                         command_line: opts.command_line.clone(),
                         network: None,
                     };
-                    let out = crate::pipeline::run(&spec, &mut |_| {
+                    // The point's folder is locked as any run's: a point another process
+                    // is running (the same sweep run twice at once) is refused, and what
+                    // a killed run of it left is removed (a note).
+                    let out = crate::pipeline::run(&spec, &mut |e| {
+                        if let crate::pipeline::Event::Note(n) = e {
+                            notes.push(format!("point {}: {n}", p.id));
+                        }
                         if stop.load(Ordering::Relaxed) {
                             Err(Error::Stopped)
                         } else {
@@ -493,6 +487,15 @@ fn run_point(
                     });
                     match out {
                         Err(Error::Stopped) => return Err(Error::Stopped),
+                        // Not this process's to record: the run holding the lock records
+                        // the point when it ends.
+                        Err(e @ Error::OutputBusy { .. }) => {
+                            return Ok(PointEnd {
+                                error: Some(e.to_string()),
+                                wall_s: 0.0,
+                                notes,
+                            })
+                        }
                         Err(e) => Some(e.to_string()),
                         Ok(out) => {
                             let run = out.summary.run.as_ref();
@@ -539,7 +542,21 @@ fn run_point(
         command_line: opts.command_line.clone(),
     };
     write_json(&sidecar_path(dir, &p.id), &side)?;
-    Ok((error, wall_s))
+    Ok(PointEnd {
+        error,
+        wall_s,
+        notes,
+    })
+}
+
+/// How a point's run ended ([`run_point`]).
+struct PointEnd {
+    /// Why it failed, if it did.
+    error: Option<String>,
+    /// Its wall time, seconds.
+    wall_s: f64,
+    /// What its run noted (leftovers of an interrupted run removed).
+    notes: Vec<String>,
 }
 
 #[cfg(test)]
@@ -609,28 +626,6 @@ mod tests {
             prepare_dir(&link).unwrap();
             assert!(real.join("runs").is_dir());
         }
-    }
-
-    #[test]
-    fn only_the_points_own_leftovers_are_removed() {
-        let dir = tempfile::tempdir().unwrap();
-        for name in [
-            ".aa.v2g-stage-1",
-            ".aa.v2g-old-2",
-            ".bb.v2g-stage-3",
-            "aa",
-            ".aab.v2g-stage-4",
-        ] {
-            std::fs::create_dir(dir.path().join(name)).unwrap();
-        }
-        clean_leftovers(dir.path(), "aa");
-        let mut left: Vec<String> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        left.sort();
-        assert_eq!(left, [".aab.v2g-stage-4", ".bb.v2g-stage-3", "aa"]);
-        clean_leftovers(&dir.path().join("none"), "aa");
     }
 
     #[test]

@@ -45,6 +45,40 @@ pub const MAX_POINTS: usize = 1_000_000;
 /// Digits of the point digest that make its id.
 pub const ID_LEN: usize = 16;
 
+/// Points resolved or checked between two reports of [`Plan::new_with`]'s progress.
+pub const PLAN_CHUNK: usize = 4096;
+
+/// A stage of planning a sweep ([`Planning`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PlanStage {
+    /// Each point's scenario: the base, the point's values, the ranges.
+    Resolving,
+    /// Each point's inputs and the run's checks, its digest and id.
+    Checking,
+}
+
+impl std::fmt::Display for PlanStage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PlanStage::Resolving => "resolving the points' scenarios",
+            PlanStage::Checking => "checking the points' inputs and naming them",
+        })
+    }
+}
+
+/// How far [`Plan::new_with`] is: `done` of `total` points through `stage`. Reported
+/// every [`PLAN_CHUNK`] points of each stage and at its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Planning {
+    /// The stage.
+    pub stage: PlanStage,
+    /// Points through it.
+    pub done: usize,
+    /// Points of the sweep.
+    pub total: usize,
+}
+
 /// Input files given on the command line (`--fleet`, `--grid`): they replace the spec's
 /// `fleet` and `grid` (paths relative to the working directory).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -273,6 +307,16 @@ impl Plan {
     /// Resolves and validates every point of `spec` (module docs); `flags` are the
     /// command line's `--fleet` and `--grid`.
     pub fn new(spec: &SweepSpec, flags: &InputFlags) -> Result<Plan> {
+        Plan::new_with(spec, flags, &mut |_| Ok(()))
+    }
+
+    /// [`Plan::new`], reporting its progress to `progress` (a million points take a while
+    /// to plan); an error it returns ([`Error::Stopped`]) stops the planning.
+    pub fn new_with(
+        spec: &SweepSpec,
+        flags: &InputFlags,
+        progress: &mut dyn FnMut(Planning) -> Result<()>,
+    ) -> Result<Plan> {
         let folder = spec.folder();
         let err_at =
             |at: At, key: &str, rule: String| Error::input(&spec.path, at.line, at.col, key, rule);
@@ -453,75 +497,86 @@ impl Plan {
             err_at(at, &name, rule)
         };
 
-        // Resolve each point's scenario, fleet and grid (no file read yet).
-        let resolved: Vec<Resolved> = combos
-            .par_iter()
-            .enumerate()
-            .map(|(n, c)| -> Result<Resolved> {
-                let mut sc = spec.base.clone();
-                let mut fleet = base_fleet.clone();
-                let mut grid = base_grid.clone();
-                for (key, kind, v) in &c.values {
-                    match kind {
-                        KeyKind::Scenario => sc
-                            .set(canonical(key), v.value.clone())
-                            .map_err(|e| locate(c, e))?,
-                        KeyKind::Fleet => {
-                            let s = v.value.as_str().unwrap_or_default();
-                            fleet = FleetChoice::File(folder.join(s), s.to_string());
-                        }
-                        KeyKind::Grid => {
-                            let s = v.value.as_str().unwrap_or_default();
-                            grid = Some((folder.join(s), s.to_string()));
-                        }
-                        KeyKind::Generate => {
-                            let FleetChoice::Generate(g) = &mut fleet else {
-                                unreachable!("generate keys make a generated fleet")
-                            };
-                            let field = key.strip_prefix("generate.").unwrap_or(key);
-                            g.set(field, v.value.clone())
-                                .map_err(|rule| err_at(v.at, key, rule))?;
-                        }
+        // Resolve each point's scenario, fleet and grid (no file read yet), a chunk at a
+        // time (in parallel within it) to report the progress.
+        let resolve = |n: usize, c: &Combo<'_>| -> Result<Resolved> {
+            let mut sc = spec.base.clone();
+            let mut fleet = base_fleet.clone();
+            let mut grid = base_grid.clone();
+            for (key, kind, v) in &c.values {
+                match kind {
+                    KeyKind::Scenario => sc
+                        .set(canonical(key), v.value.clone())
+                        .map_err(|e| locate(c, e))?,
+                    KeyKind::Fleet => {
+                        let s = v.value.as_str().unwrap_or_default();
+                        fleet = FleetChoice::File(folder.join(s), s.to_string());
+                    }
+                    KeyKind::Grid => {
+                        let s = v.value.as_str().unwrap_or_default();
+                        grid = Some((folder.join(s), s.to_string()));
+                    }
+                    KeyKind::Generate => {
+                        let FleetChoice::Generate(g) = &mut fleet else {
+                            unreachable!("generate keys make a generated fleet")
+                        };
+                        let field = key.strip_prefix("generate.").unwrap_or(key);
+                        g.set(field, v.value.clone())
+                            .map_err(|rule| err_at(v.at, key, rule))?;
                     }
                 }
-                sc.validate().map_err(|e| locate(c, e))?;
-                let fleet = match fleet {
-                    FleetChoice::File(p, shown) => ResolvedFleet::File(p, shown),
-                    FleetChoice::Generate(g) => {
-                        let fs = g.fleet_spec(sc.seed).ok_or_else(|| {
-                            locate(
-                                c,
-                                Error::param(
-                                    "generate.day",
-                                    format!("{}: not a date YYYY-MM-DD", crate::error::excerpt(&g.day)),
-                                ),
-                            )
-                        })?;
-                        ResolvedFleet::Generated(fs, g)
-                    }
-                    FleetChoice::None => {
-                        let at = match c.origin {
-                            Origin::Explicit(n) => spec.points[n].at,
-                            Origin::Product(_) => spec.sweep_at,
-                        };
-                        return Err(err_at(
-                            at,
-                            "fleet",
-                            format!(
-                                "the point {} has no fleet: `fleet` is swept, so every point needs one",
-                                describe(c)
+            }
+            sc.validate().map_err(|e| locate(c, e))?;
+            let fleet = match fleet {
+                FleetChoice::File(p, shown) => ResolvedFleet::File(p, shown),
+                FleetChoice::Generate(g) => {
+                    let fs = g.fleet_spec(sc.seed).ok_or_else(|| {
+                        locate(
+                            c,
+                            Error::param(
+                                "generate.day",
+                                format!("{}: not a date YYYY-MM-DD", crate::error::excerpt(&g.day)),
                             ),
-                        ));
-                    }
-                };
-                Ok(Resolved {
-                    combo: n,
-                    scenario: sc,
-                    fleet,
-                    grid,
-                })
+                        )
+                    })?;
+                    ResolvedFleet::Generated(fs, g)
+                }
+                FleetChoice::None => {
+                    let at = match c.origin {
+                        Origin::Explicit(n) => spec.points[n].at,
+                        Origin::Product(_) => spec.sweep_at,
+                    };
+                    return Err(err_at(
+                        at,
+                        "fleet",
+                        format!(
+                            "the point {} has no fleet: `fleet` is swept, so every point needs one",
+                            describe(c)
+                        ),
+                    ));
+                }
+            };
+            Ok(Resolved {
+                combo: n,
+                scenario: sc,
+                fleet,
+                grid,
             })
-            .collect::<Result<_>>()?;
+        };
+        let mut resolved: Vec<Resolved> = Vec::with_capacity(combos.len());
+        for (k, chunk) in combos.chunks(PLAN_CHUNK).enumerate() {
+            let part: Vec<Resolved> = chunk
+                .par_iter()
+                .enumerate()
+                .map(|(i, c)| resolve(k * PLAN_CHUNK + i, c))
+                .collect::<Result<_>>()?;
+            resolved.extend(part);
+            progress(Planning {
+                stage: PlanStage::Resolving,
+                done: resolved.len(),
+                total: combos.len(),
+            })?;
+        }
 
         // Generated fleets: each distinct one generated once, to hash it.
         let mut generated: HashMap<String, (FleetSpec, usize)> = HashMap::new();
@@ -616,7 +671,14 @@ impl Plan {
         let mut points = Vec::with_capacity(resolved.len());
         let mut networks: HashMap<PathBuf, String> = HashMap::new();
         let mut first_invalid: Option<Error> = None;
-        for r in &resolved {
+        for (n, r) in resolved.iter().enumerate() {
+            if n % PLAN_CHUNK == 0 && n > 0 {
+                progress(Planning {
+                    stage: PlanStage::Checking,
+                    done: n,
+                    total: resolved.len(),
+                })?;
+            }
             let (fleet, fleet_input, fleet_err) = match &r.fleet {
                 ResolvedFleet::File(p, _) => {
                     let f = &fleets[p];
@@ -687,6 +749,11 @@ impl Plan {
                 invalid,
             });
         }
+        progress(Planning {
+            stage: PlanStage::Checking,
+            done: resolved.len(),
+            total: resolved.len(),
+        })?;
         if points.iter().all(|p| p.invalid.is_some()) {
             // No point can run: refuse the first one's input, as `simulate` would.
             let first = &resolved[0];
@@ -844,22 +911,17 @@ impl std::fmt::Display for Shard {
 impl std::str::FromStr for Shard {
     type Err = String;
 
-    /// `I/N` with `0 <= I < N`.
+    /// `I/N` with `0 <= I < N`. The error is the rule broken, without the value (which
+    /// the caller names, with the flag).
     fn from_str(s: &str) -> std::result::Result<Self, String> {
-        let (i, n) = s.split_once('/').ok_or_else(|| {
-            format!(
-                "{}: a shard is written I/N (e.g. 0/4)",
-                crate::error::excerpt(s)
-            )
-        })?;
+        let (i, n) = s
+            .split_once('/')
+            .ok_or_else(|| "a shard is written I/N (e.g. 0/4)".to_string())?;
         let parse = |v: &str| v.trim().parse::<usize>().ok();
         match (parse(i), parse(n)) {
             (Some(index), Some(count)) if index < count => Ok(Shard { index, count }),
-            (Some(_), Some(_)) => Err(format!("{s}: the shard I of N must have 0 <= I < N")),
-            _ => Err(format!(
-                "{}: a shard is written I/N with whole numbers (e.g. 0/4)",
-                crate::error::excerpt(s)
-            )),
+            (Some(_), Some(_)) => Err("the shard I of N must have 0 <= I < N".into()),
+            _ => Err("a shard is written I/N with whole numbers ≥ 0 (e.g. 0/4)".into()),
         }
     }
 }

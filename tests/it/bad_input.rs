@@ -500,3 +500,111 @@ fn a_horizon_without_sessions_names_the_fleets_dates_and_the_start() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(out.join("evs.csv").exists());
 }
+
+/// One usage error: exit 2, nothing on stdout, one line on stderr starting
+/// `v2g: error: ` and holding each of `words`.
+fn usage_refused(args: &[&str], words: &[&str]) {
+    let o = v2g(args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+    assert!(stdout(&o).is_empty(), "{args:?}: {}", stdout(&o));
+    assert_eq!(err.lines().count(), 1, "{args:?}: one line expected: {err}");
+    assert!(err.starts_with("v2g: error: "), "{args:?}: {err}");
+    for w in words {
+        assert!(err.contains(w), "{args:?}: '{w}' not in: {err}");
+    }
+}
+
+#[test]
+fn negative_and_fractional_counts_are_usage_errors_with_the_rule() {
+    let fleet = ["simulate", "--fleet", "data/example.csv"];
+    for (flag, value) in [
+        ("--byzantine", "-1"),
+        ("--seed", "-5"),
+        ("--workers", "-1"),
+        ("--workers", "2.5"),
+        ("--slots", "-96"),
+        ("--slots", "many"),
+    ] {
+        let args: Vec<&str> = fleet.iter().copied().chain([flag, value]).collect();
+        usage_refused(
+            &args,
+            &[&format!(
+                "v2g: error: invalid value '{value}' for {flag}: must be a whole number ≥ 0"
+            )],
+        );
+    }
+    usage_refused(
+        &[
+            "simulate",
+            "--fleet",
+            "x.csv",
+            "--seed",
+            "18446744073709551616",
+        ],
+        &["for --seed: must be a whole number from 0 to 18446744073709551615"],
+    );
+    usage_refused(
+        &["fleet", "generate", "--n", "-3", "--out", "f.csv"],
+        &["invalid value '-3' for --n: must be a whole number ≥ 0"],
+    );
+    usage_refused(
+        &["grid", "generate", "--slots", "-1", "--out", "g.csv"],
+        &["invalid value '-1' for --slots: must be a whole number ≥ 0"],
+    );
+    usage_refused(
+        &["sweep", "spec.toml", "--out", "s", "--jobs", "-2"],
+        &["invalid value '-2' for --jobs: must be a whole number ≥ 0"],
+    );
+    usage_refused(
+        &["sweep", "spec.toml", "--out", "s", "--shard", "-1/2"],
+        &[
+            "invalid value '-1/2' for --shard: ",
+            "I/N with whole numbers",
+        ],
+    );
+    usage_refused(
+        &["sweep", "spec.toml", "--out", "s", "--shard", "2/2"],
+        &["invalid value '2/2' for --shard: ", "0 <= I < N"],
+    );
+    usage_refused(
+        &["simulate", "--fleet", "x.csv", "--epsilon", "tiny"],
+        &["invalid value 'tiny' for --epsilon: must be a number (such as 0.001 or 1e-3)"],
+    );
+    usage_refused(
+        &["fleet", "generate", "--out", "f.csv", "--bus-share", "half"],
+        &["invalid value 'half' for --bus-share: must be a number"],
+    );
+    usage_refused(
+        &["simulate", "--fleet", "x.csv", "--solver", "fast"],
+        &["invalid value 'fast' for --solver: must be one of grid, exact"],
+    );
+}
+
+#[test]
+fn other_usage_errors_are_one_prefixed_line_naming_the_help() {
+    usage_refused(
+        &["simulate", "--fleat", "x"],
+        &["unexpected argument '--fleat'", "'v2g simulate --help'"],
+    );
+    usage_refused(
+        &["simulate"],
+        &["required arguments were not provided: --fleet <FILE>"],
+    );
+    usage_refused(&["simulat"], &["unrecognized subcommand 'simulat'"]);
+    usage_refused(
+        &[
+            "verify",
+            "l.jsonl",
+            "--genesis",
+            "g.json",
+            "--genesis-hash",
+            "00",
+        ],
+        &["--genesis", "cannot be used with", "'v2g verify --help'"],
+    );
+    // Help and version are what was asked for: clap's text, exit 0.
+    let help = ok(&v2g(["simulate", "--help"]));
+    assert!(help.starts_with("Replay a fleet"), "{help}");
+    assert!(ok(&v2g(["--version"])).starts_with("v2g "));
+}

@@ -191,6 +191,92 @@ fn only_regular_files_are_read() {
     );
 }
 
+/// A ledger path that is missing or a folder is blamed, in words, with or without a
+/// trusted genesis, and never the genesis beside it; a missing genesis is named as the
+/// genesis, beside the ledger or given.
+#[test]
+fn a_missing_or_folder_ledger_is_named_in_words() {
+    let f = fixture(false);
+    let dir = tmp();
+    let run = dir.path().join("run");
+    std::fs::create_dir(&run).unwrap();
+    let ledger = f.ledger_in(&run);
+    let genesis = run.join("genesis.json");
+    let missing = dir.path().join("MISSING.jsonl");
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let one_line = |args: &[&str]| {
+        let (code, err, _) = verify_limited(args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("v2g: error: "), "{args:?}: {err}");
+        assert!(!err.contains("os error"), "{args:?}: {err}");
+        err
+    };
+    for with in [vec![], vec!["--genesis", s(&genesis)]] {
+        let args: Vec<&str> = [s(&missing)].into_iter().chain(with.clone()).collect();
+        let err = one_line(&args);
+        assert!(
+            err.starts_with(&format!(
+                "v2g: error: {}: no such file: the ledger to verify",
+                s(&missing)
+            )),
+            "{err}"
+        );
+        assert!(!err.contains("genesis.json"), "{err}");
+        // A folder as the ledger; a run's folder points at its ledger.jsonl.
+        let args: Vec<&str> = [s(&empty)].into_iter().chain(with.clone()).collect();
+        let err = one_line(&args);
+        assert_eq!(
+            err.trim_end(),
+            format!(
+                "v2g: error: {}: is a directory, not a ledger file",
+                s(&empty)
+            )
+        );
+        let args: Vec<&str> = [s(&run)].into_iter().chain(with).collect();
+        let err = one_line(&args);
+        assert!(
+            err.contains(&format!(
+                "{}: is a directory, not a ledger file (the run's ledger is {})",
+                s(&run),
+                s(&ledger)
+            )),
+            "{err}"
+        );
+    }
+    // The genesis missing: beside the ledger, or the trusted one given.
+    let alone = dir.path().join("alone");
+    std::fs::create_dir(&alone).unwrap();
+    let lonely = alone.join("ledger.jsonl");
+    std::fs::copy(&ledger, &lonely).unwrap();
+    let err = one_line(&[s(&lonely)]);
+    assert!(
+        err.contains(&format!(
+            "{}: no such file: the genesis beside the ledger",
+            s(&alone.join("genesis.json"))
+        )) && err.contains("--genesis FILE"),
+        "{err}"
+    );
+    let kept = dir.path().join("kept.json");
+    let err = one_line(&[s(&ledger), "--genesis", s(&kept)]);
+    assert!(
+        err.contains(&format!(
+            "{}: no such file: the trusted genesis given",
+            s(&kept)
+        )),
+        "{err}"
+    );
+    let err = one_line(&[s(&ledger), "--genesis", s(&empty)]);
+    assert!(
+        err.contains(&format!(
+            "{}: is a directory, not a genesis file",
+            s(&empty)
+        )),
+        "{err}"
+    );
+}
+
 /// An unpinned genesis is bounded before it is parsed: a chain id of a megabyte is
 /// refused by a scan of the line, with its column.
 #[test]

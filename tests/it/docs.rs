@@ -25,7 +25,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{root, tmp};
+use crate::common::{ok, root, tmp, v2g};
 
 /// One fenced block of a Markdown page.
 #[derive(Debug, Clone, PartialEq)]
@@ -344,4 +344,101 @@ fn the_docs_blocks_that_need_the_package_index_run_too() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     assert!(total > 0, "no block that needs the package index");
+}
+
+/// `(required, optional, every column of the table)` of a data file's section of
+/// docs/model.md: its signature line (`a,b[,c][,d]`) and the first column of its table.
+fn model_columns(section: &str, next: &str) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let model = std::fs::read_to_string(root().join("docs/model.md")).unwrap();
+    let start = model.find(section).expect("the section");
+    let end = start + model[start..].find(next).expect("the next section");
+    let text = &model[start..end];
+    let signature = text
+        .lines()
+        .find(|l| l.starts_with('`') && l.contains(','))
+        .expect("a signature line")
+        .trim_matches('`');
+    let (required, optional) = signature.split_once('[').unwrap_or((signature, ""));
+    let split = |s: &str| -> Vec<String> {
+        s.split([',', '[', ']'])
+            .filter(|c| !c.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    let table = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split_once('`'))
+        .map(|(c, _)| c.to_string())
+        .collect();
+    (split(required), split(optional), table)
+}
+
+/// `(required, optional)` of a flag's entry in `v2g simulate --help`: the lists after
+/// `with the columns ` and `optionally `.
+fn help_columns(help: &str, flag: &str) -> (Vec<String>, Vec<String>) {
+    let mut lines = help
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with(flag));
+    let mut text = lines.next().expect("the flag's entry").to_string();
+    for l in lines.take_while(|l| !l.trim_start().starts_with('-')) {
+        text.push(' ');
+        text.push_str(l.trim());
+    }
+    let after = |word: &str| -> Vec<String> {
+        let i = text
+            .find(word)
+            .unwrap_or_else(|| panic!("no '{word}' in {text}"));
+        text[i + word.len()..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .split(',')
+            .map(String::from)
+            .collect()
+    };
+    (after("with the columns "), after("optionally "))
+}
+
+/// `simulate --help` names every fleet and grid column, as docs/model.md §6 lists them
+/// (its signature line and its table) and as the reader takes them.
+#[test]
+fn simulate_help_names_every_column_of_the_models_data_files() {
+    let help = ok(&v2g(["simulate", "--help"]));
+    for (flag, section, next, required, optional) in [
+        (
+            "--fleet",
+            "### 6.1 Fleet file",
+            "### 6.2",
+            &v2g::data::fleet::REQUIRED[..],
+            &v2g::data::fleet::OPTIONAL[..],
+        ),
+        (
+            "--grid",
+            "### 6.2 Grid file",
+            "### 6.3",
+            &v2g::data::grid::REQUIRED[..],
+            &v2g::data::grid::OPTIONAL[..],
+        ),
+    ] {
+        let (m_req, m_opt, mut table) = model_columns(section, next);
+        let (h_req, h_opt) = help_columns(&help, flag);
+        assert_eq!(
+            h_req, m_req,
+            "{flag}: required columns of --help and model.md"
+        );
+        assert_eq!(
+            h_opt, m_opt,
+            "{flag}: optional columns of --help and model.md"
+        );
+        assert_eq!(h_req, required, "{flag}: the reader's required columns");
+        assert_eq!(h_opt, optional, "{flag}: the reader's optional columns");
+        let mut all: Vec<String> = m_req.into_iter().chain(m_opt).collect();
+        all.sort();
+        table.sort();
+        assert_eq!(
+            table, all,
+            "{section}: the table's columns and the signature's"
+        );
+    }
 }

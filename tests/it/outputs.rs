@@ -289,6 +289,124 @@ fn a_kill_right_after_the_swap_leaves_the_complete_new_set() {
     assert_eq!(snapshot(&dir.path().join(&stray[0])), old);
 }
 
+/// `v2g simulate` of the whole case study (with the ledger: seconds) into `out`, started.
+fn slow_run(out: &Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_v2g"))
+        .current_dir(root())
+        .args(["simulate", "--fleet", "data/sustech.csv", "-q", "--out"])
+        .arg(out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("v2g starts")
+}
+
+/// Waits until a name in `dir` starts with `prefix` (a minute at most).
+fn wait_for(dir: &Path, prefix: &str) {
+    let started = Instant::now();
+    while !names(dir).iter().any(|n| n.starts_with(prefix)) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no {prefix}* in {}",
+            dir.display()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn a_second_run_into_a_folder_being_written_is_refused() {
+    let dir = tmp();
+    let out = dir.path().join("out");
+    ok(&run_env(&out, &["--slots", "4", "-q"], &[]));
+    let before = snapshot(&out);
+    // Another run holds the folder's lock (here, this process, as `simulate` takes it).
+    let lock = v2g::report::output::OutputLock::take(&out).unwrap();
+    let o = run_env(&out, &["--slots", "6", "--ledger", "off", "-q"], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "v2g: error: the output folder '{}' is being written by another run, process {} \
+             (it holds the lock {}): wait for that run to end, or choose another output folder\n",
+            out.display(),
+            std::process::id(),
+            dir.path().join(".out.v2g-lock").display()
+        )
+    );
+    assert!(stdout(&o).is_empty());
+    assert_eq!(snapshot(&out), before, "the folder is untouched");
+    drop(lock);
+    assert_eq!(
+        names(dir.path()),
+        ["out"],
+        "the lock file goes with the lock"
+    );
+    ok(&run_env(
+        &out,
+        &["--slots", "6", "--ledger", "off", "-q"],
+        &[],
+    ));
+    assert_ne!(snapshot(&out), before);
+    assert_eq!(names(dir.path()), ["out"]);
+
+    // Two real runs at once: the second is refused while the first writes, and the
+    // first's outputs are whole.
+    let first = slow_run(&out);
+    wait_for(dir.path(), ".out.v2g-lock");
+    let o = run_env(&out, &["--slots", "4", "--ledger", "off"], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "'{}' is being written by another run, process {} (it holds",
+            out.display(),
+            first.id()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    let o = first.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(summary(&out)["evs"]["n_evs"], 2000);
+    assert_eq!(names(dir.path()), ["out"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn the_next_run_removes_the_staging_folder_a_killed_run_left_and_says_so() {
+    let dir = tmp();
+    let out = dir.path().join("out");
+    ok(&run_env(&out, &["--slots", "4", "-q"], &[]));
+    let before = snapshot(&out);
+    // kill -9 while the run is staging: nothing cleans up, the lock file stays.
+    let mut child = slow_run(&out);
+    wait_for(dir.path(), ".out.v2g-stage-");
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9)
+    );
+    let stage: Vec<String> = names(dir.path())
+        .into_iter()
+        .filter(|n| n.starts_with(".out.v2g-stage-"))
+        .collect();
+    assert_eq!(stage.len(), 1, "{:?}", names(dir.path()));
+    assert_eq!(snapshot(&out), before);
+    // The next run takes the dead run's lock, removes its staging folder and says so.
+    let o = run_env(&out, &["--slots", "6", "--ledger", "off"], &[]);
+    ok(&o);
+    let note = format!(
+        "v2g: removed 1 stale staging folder of an interrupted run: {}\n",
+        dir.path().join(&stage[0]).display()
+    );
+    assert!(stderr(&o).contains(&note), "{}", stderr(&o));
+    assert_eq!(names(dir.path()), ["out"]);
+    // Once: the run after it has nothing to remove.
+    let o = run_env(&out, &["--slots", "6", "--ledger", "off"], &[]);
+    assert!(!stderr(&o).contains("stale"), "{}", stderr(&o));
+}
+
 #[test]
 fn the_output_folder_is_checked_before_anything_is_simulated() {
     let dir = tmp();

@@ -1,6 +1,7 @@
 //! `v2g sweep`: many runs from one spec, through the real CLI (issue 14). Small fleets,
-//! few slots and the ledger off keep these fast; the Slurm test runs only on a machine
-//! with a cluster (`V2G_SLURM=1`, set by `.ci/run`, which starts a one-node cluster).
+//! few slots and the ledger off keep these fast; the Slurm test is ignored by
+//! `cargo test` and run by `./test` on a machine with a cluster (`V2G_SLURM=1`, set by
+//! `.ci/run`, which starts a one-node cluster).
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -521,6 +522,127 @@ fn a_killed_sweep_resumes_without_recomputing_finished_points() {
     assert!(text.contains("9 points: 0 run, 9 already done"), "{text}");
 }
 
+/// A point whose folder another process is writing (the same sweep run twice at once)
+/// is refused, not recorded: the run holding its lock records it.
+#[test]
+fn a_point_another_run_is_writing_is_refused_and_left_to_it() {
+    let dir = tmp();
+    let s = spec(
+        dir.path(),
+        "s.toml",
+        &example(),
+        "[sweep]\n\"params.w_grid\" = [0.5, 1.2]\n",
+    );
+    let out = dir.path().join("out");
+    let plan = v2g::sweep::Plan::new(
+        &v2g::sweep::SweepSpec::load(&s).unwrap(),
+        &v2g::sweep::InputFlags::default(),
+    )
+    .unwrap();
+    let busy = &plan.points[0].id;
+    let folder = out.join("runs").join(busy);
+    std::fs::create_dir_all(out.join("runs")).unwrap();
+    let lock = v2g::report::output::OutputLock::take(&folder).unwrap();
+    let o = sweep(&[s.as_os_str(), os("--out"), out.as_os_str()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "v2g: point {busy} failed: the output folder '{}' is being written by another run",
+            folder.display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!folder.exists());
+    assert!(!out.join("runs").join(format!("{busy}.json")).exists());
+    drop(lock);
+    let text = ok(&sweep(&[s.as_os_str(), os("--out"), out.as_os_str()]));
+    assert!(
+        text.contains("2 points: 1 run, 1 already done, 0 failed"),
+        "{text}"
+    );
+}
+
+/// A large sweep says how its planning goes, rate-limited like a run's progress
+/// (`V2G_PROGRESS_EVERY_MS=0` here: a line per chunk of points), and `--quiet` silences it.
+#[test]
+fn planning_a_large_sweep_reports_its_progress() {
+    let dir = tmp();
+    let values = |n: usize, step: f64| -> String {
+        (1..=n)
+            .map(|i| format!("{}", 0.01 + i as f64 * step))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    // 110 × 100 = 11000 points: three chunks of 4096 and a bit.
+    let sweep_keys = format!(
+        "[sweep]\n\"params.w_grid\" = [{}]\n\"params.beta\" = [{}]\n",
+        values(110, 0.01),
+        values(100, 0.001)
+    );
+    let s = spec(dir.path(), "s.toml", &example(), &sweep_keys);
+    let run = |args: &[&std::ffi::OsStr]| {
+        Command::new(env!("CARGO_BIN_EXE_v2g"))
+            .args(args)
+            .env("V2G_PROGRESS_EVERY_MS", "0")
+            .current_dir(root())
+            .output()
+            .unwrap()
+    };
+    let out = dir.path().join("out");
+    let o = run(&[
+        os("sweep"),
+        os("slurm"),
+        s.as_os_str(),
+        os("--out"),
+        out.as_os_str(),
+    ]);
+    assert!(
+        stdout(&o).starts_with("11000 points in 1000 tasks"),
+        "{}",
+        stdout(&o)
+    );
+    let err = stderr(&o);
+    for line in [
+        "v2g: planning the sweep: resolving the points' scenarios, 4096/11000 points (37.2%), ",
+        "v2g: planning the sweep: resolving the points' scenarios, 8192/11000 points (74.5%), ",
+        "v2g: planning the sweep: checking the points' inputs and naming them, 8192/11000 points (74.5%), ",
+    ] {
+        assert!(err.contains(line), "'{line}' not in:\n{err}");
+    }
+    assert!(err.lines().all(|l| l.ends_with(" s left")), "{err}");
+    // A sweep prints the same while it plans; --quiet prints nothing. (Its fleet is
+    // missing, so every point is invalid and the plan is refused: nothing runs.)
+    let missing = spec(
+        dir.path(),
+        "m.toml",
+        &dir.path().join("none.csv"),
+        &sweep_keys,
+    );
+    let o = run(&[
+        os("sweep"),
+        missing.as_os_str(),
+        os("--out"),
+        out.as_os_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("v2g: planning the sweep: checking the points' inputs"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&[
+        os("sweep"),
+        missing.as_os_str(),
+        os("--out"),
+        out.as_os_str(),
+        os("-q"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    assert!(stderr(&o).starts_with("v2g: error: "), "{}", stderr(&o));
+}
+
 #[test]
 fn a_failing_point_is_recorded_and_the_others_run() {
     let dir = tmp();
@@ -745,13 +867,17 @@ fn slurm_scripts_run_the_shards_and_then_the_merge() {
 
 /// On a machine with Slurm (`V2G_SLURM=1`, set by `.ci/run` once its one-node cluster is
 /// up): the generated job array and merge job, submitted with `--submit`, give the local
-/// sweep's table.
+/// sweep's table. Ignored by `cargo test` (listed as such, with the reason); `./test` runs
+/// it when `V2G_SLURM=1` (docs/guide/testing.md, "Tests that need a machine's service").
 #[test]
+#[ignore = "needs a Slurm cluster: V2G_SLURM=1 (set by .ci/run)"]
 fn on_slurm_the_job_array_and_merge_job_give_the_local_table() {
-    if std::env::var("V2G_SLURM").as_deref() != Ok("1") {
-        eprintln!("skipped: V2G_SLURM=1 is not set (.ci/run sets it once its Slurm cluster is up)");
-        return;
-    }
+    assert_eq!(
+        std::env::var("V2G_SLURM").as_deref(),
+        Ok("1"),
+        "this test needs a Slurm cluster: V2G_SLURM=1 says there is one (.ci/run starts a \
+         one-node cluster and sets it)"
+    );
     // Slurm's jobs run outside the test's temporary folder's lifetime guarantees, so the
     // folder is kept until the jobs are done.
     let dir = tmp();

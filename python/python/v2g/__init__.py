@@ -21,6 +21,7 @@ Every computation is the Rust library's own (``v2g::pipeline::run``, ``v2g::game
 from __future__ import annotations
 
 import json
+import operator
 import os
 from functools import cached_property
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
@@ -67,6 +68,34 @@ _TOP_KEYS = (
 )
 
 
+# The scenario keys that are whole numbers ≥ 0, checked before they reach the library (a
+# negative or fractional value there would be an OverflowError or a TypeError without the
+# parameter's name).
+_WHOLE_KEYS = ("seed", "byzantine", "horizon.slots")
+
+# The largest whole number a keyword may be: the scenario travels as TOML, whose integers
+# are 64-bit signed.
+_WHOLE_MAX = 2**63 - 1
+
+
+def _whole(name: str, v: Any) -> int:
+    """``v`` as an int if it is a whole number ≥ 0 (an int or anything with ``__index__``,
+    not a bool or a float), else :class:`InputError` naming ``name`` and the rule."""
+    if isinstance(v, bool) or not hasattr(v, "__index__"):
+        raise InputError(
+            f"invalid parameter {name}: must be a whole number ≥ 0, not {v!r} "
+            f"({type(v).__name__})"
+        )
+    i = operator.index(v)
+    if i < 0:
+        raise InputError(f"invalid parameter {name}: must be a whole number ≥ 0, not {i}")
+    if i > _WHOLE_MAX:
+        raise InputError(
+            f"invalid parameter {name}: must be a whole number from 0 to {_WHOLE_MAX}, not {i}"
+        )
+    return i
+
+
 def _is_path(x: Any) -> bool:
     return isinstance(x, (str, os.PathLike))
 
@@ -109,6 +138,11 @@ def _scenario_args(
     for name, v in params.items():
         key = _key(name)
         keys.append((key, _value(key, v)))
+    # Named as the caller wrote them: `slots`, `seed`, or a dict's dotted key.
+    names = {_key(n): n for n in params}
+    keys = [
+        (k, _whole(names.get(k, k), v) if k in _WHOLE_KEYS else v) for k, v in keys
+    ]
     return path, keys
 
 
@@ -264,9 +298,15 @@ def simulate(
         (``**{"horizon.slots": 8}``).
 
     Raises :class:`InputError` (a ``ValueError``) with the CLI's located message for bad
-    input, ``FileNotFoundError``/``OSError`` for unreadable files.
+    input (a table's missing value in a required column is named missing; a column of
+    time-zone-aware times is refused: convert it to naive local times first), and naming
+    the keyword for a whole-number keyword (``workers``, ``seed``, ``byzantine``,
+    ``slots``) that is negative or not whole; ``FileNotFoundError``/``OSError`` for
+    unreadable files; ``BlockingIOError`` when another run is writing ``out``.
     """
     scenario_path, keys = _scenario_args(scenario, params)
+    if workers is not None:
+        workers = _whole("workers", workers)
     given = [("solver", solver), ("epsilon", epsilon), ("workers", workers), ("ledger", ledger)]
     command_line = ["v2g.simulate"]
     command_line.append(f"fleet={os.fspath(fleet)}" if _is_path(fleet) else "fleet=<table>")
@@ -335,7 +375,7 @@ def generate_fleet(
     included) as a pandas DataFrame with the fleet file's columns."""
     if not isinstance(day, str):
         day = day.strftime("%Y-%m-%d")
-    return _frame(_v2g.generate_fleet(int(n), int(seed), float(bus_share), day))
+    return _frame(_v2g.generate_fleet(_whole("n", n), _whole("seed", seed), float(bus_share), day))
 
 
 def generate_grid(
@@ -350,7 +390,11 @@ def generate_grid(
     pandas DataFrame with the grid file's columns."""
     if not isinstance(start, str):
         start = start.strftime("%Y-%m-%dT%H:%M")
-    return _frame(_v2g.generate_grid(int(seed), start, int(slots), float(threshold), float(fleet_share)))
+    return _frame(
+        _v2g.generate_grid(
+            _whole("seed", seed), start, _whole("slots", slots), float(threshold), float(fleet_share)
+        )
+    )
 
 
 def import_fleet(
@@ -379,7 +423,7 @@ def import_fleet(
     if day is not None and not isinstance(day, str):
         day = day.strftime("%Y-%m-%d")
     cols, summary = _v2g.import_fleet(
-        os.fspath(path), format, tz, day, int(seed), arrival, departure, energy, id, time_format, delimiter
+        os.fspath(path), format, tz, day, _whole("seed", seed), arrival, departure, energy, id, time_format, delimiter
     )
     df = _frame(cols)
     df.attrs["summary"] = summary
@@ -512,11 +556,11 @@ class SlotGame:
     def search(self, epsilon: Optional[float] = None, workers: Optional[int] = None) -> Dict[str, Any]:
         """The paper's grid search (Eq. 12) with step ``epsilon`` (default: the game's)
         over ``workers`` SCP workers: ``{"p_d", "k", "revenue", parts…}``."""
-        return dict(self._core.search(epsilon, workers))
+        return dict(self._core.search(epsilon, None if workers is None else _whole("workers", workers)))
 
     def solve_exact(self, workers: Optional[int] = None) -> Dict[str, Any]:
         """The exact solver: the supremum of ``R`` over the whole price range."""
-        return dict(self._core.solve_exact(workers))
+        return dict(self._core.solve_exact(None if workers is None else _whole("workers", workers)))
 
     def __repr__(self) -> str:
         lo, hi = self.price_range

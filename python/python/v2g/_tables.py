@@ -26,6 +26,8 @@ from typing import Any, Iterable, List, Sequence, Tuple
 import numpy as np
 import pyarrow as pa
 
+from ._errors import InputError
+
 Column = Tuple[str, str, Any]
 
 
@@ -50,6 +52,17 @@ def as_arrow(table: Any, what: str) -> pa.Table:
     )
 
 
+def _zoned(what: str, name: str, zone: Any) -> InputError:
+    """The refusal of a column of time-zone-aware times: the library reads naive local
+    times, and dropping the zone silently would shift every session."""
+    return InputError(
+        f"<{what} table> ({name}): the column holds time-zone-aware times ({zone}); v2g "
+        f"reads naive local times: convert them first, with .dt.tz_localize(None) to keep "
+        f"the wall-clock times, or .dt.tz_convert(\"ZONE\").dt.tz_localize(None) for the "
+        f"times in ZONE"
+    )
+
+
 def _cell(v: Any, optional: bool) -> str:
     if v is None:
         return ""
@@ -68,12 +81,22 @@ def _cell(v: Any, optional: bool) -> str:
 
 
 def to_csv_bytes(table: Any, what: str, optional: Sequence[str]) -> bytes:
-    """The table as the CSV text the library reads; NaN in an optional column is empty."""
+    """The table as the CSV text the library reads; NaN in an optional column is empty.
+    A missing value (NaN, None, NaT: a null) is an empty cell, which the library refuses in
+    a required column, naming the row and the column. Time-zone-aware times are refused
+    (:func:`_zoned`)."""
     t = as_arrow(table, what)
     columns: List[Iterable[str]] = []
     for name, col in zip(t.column_names, t.columns):
+        if pa.types.is_timestamp(col.type) and col.type.tz is not None:
+            raise _zoned(what, name, col.type.tz)
         opt = name in optional
-        columns.append([_cell(v, opt) for v in col.to_pylist()])
+        values = col.to_pylist()
+        for v in values:
+            # Aware datetimes in a column of objects (a dict of lists, say).
+            if isinstance(v, _dt.datetime) and v.tzinfo is not None:
+                raise _zoned(what, name, v.tzinfo)
+        columns.append([_cell(v, opt) for v in values])
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(t.column_names)
