@@ -660,4 +660,121 @@ mod tests {
         );
         assert!(!e.contains('\u{1b}') && !e.contains('\0'), "{e}");
     }
+
+    /// A genesis of sessions `(arrival, departure)` over `slots` slots from 07:00.
+    fn genesis_of(sessions: &[(&str, &str)], slots: usize) -> Genesis {
+        let t = |s: &str| crate::data::time::parse_time(&format!("2021-05-27T{s}")).unwrap();
+        let evs = sessions
+            .iter()
+            .enumerate()
+            .map(|(i, (a, d))| crate::data::fleet::Ev {
+                site: None,
+                session_id: None,
+                id: format!("ev{i}"),
+                kind: crate::data::fleet::Kind::Private,
+                capacity_kwh: 60.0,
+                initial_kwh: 30.0,
+                arrival: t(a),
+                departure: t(d),
+                beta: None,
+                a: None,
+                u_idle: None,
+                limits: Default::default(),
+            })
+            .collect();
+        let mut sc = crate::data::scenario::Scenario::default();
+        sc.horizon.slots = slots;
+        let run =
+            crate::sim::Run::new(crate::data::fleet::Fleet::new(evs).unwrap(), None, sc).unwrap();
+        crate::ledger::record::LedgerBuilder::fresh(&run)
+            .unwrap()
+            .genesis()
+            .clone()
+    }
+
+    /// A block's limit is 64 KiB, 2 KiB per SCP and 2 KiB per session present at some
+    /// time of its slot (arrivals and departures off the slot grid, before and after the
+    /// horizon); the anchor's is 4 KiB and the seal's 4 KiB and 256 bytes per SCP, which
+    /// also holds any line after the seal; the file's is every line with its newline.
+    #[test]
+    fn limits_count_the_sessions_present_in_each_slot() {
+        let g = genesis_of(
+            &[
+                ("07:00", "07:15"), // slot 0
+                ("07:10", "07:20"), // slots 0, 1
+                ("06:00", "07:31"), // from before the horizon: slots 0, 1, 2
+                ("07:45", "09:00"), // past the horizon: slot 3
+                ("05:00", "06:30"), // wholly before: none
+                ("07:15", "07:30"), // on the grid: slot 1
+            ],
+            4,
+        );
+        let scps = g.scps.len();
+        assert_eq!(scps, 8);
+        let fixed = 65_536 + 2_048 * scps;
+        let limits = Limits::of(&g);
+        let sessions = [3, 3, 1, 1];
+        for (t, n) in sessions.iter().enumerate() {
+            assert_eq!(limits.line(t as u64 + 2), fixed + 2_048 * n, "slot {t}");
+        }
+        let seal = 4_096 + 256 * scps;
+        assert_eq!(
+            (limits.line(0), limits.line(1), limits.line(6), limits.line(7)),
+            (4_096, 4_096, seal, seal)
+        );
+        assert_eq!(limits.line(u64::MAX), seal);
+        assert_eq!(limits.lines(), 6);
+        let blocks: usize = sessions.iter().map(|n| fixed + 2_048 * n + 1).sum();
+        assert_eq!(limits.bytes(), (4_097 + blocks + seal + 1) as u64);
+    }
+
+    /// Strings are measured as written, escapes included, from their opening quote to
+    /// the next unescaped one (or the end of the line); the column is the opening
+    /// quote's, 1-based; text between strings does not count.
+    #[test]
+    fn long_string_measures_each_string_as_written() {
+        let ls = |s: &str, max| long_string(s.as_bytes(), max);
+        assert_eq!(ls(r#""abcd""#, 4), None);
+        assert_eq!(ls(r#""abcde""#, 4), Some(1));
+        assert_eq!(ls(r#"{"k":"abcde"}"#, 4), Some(6));
+        assert_eq!(ls(r#"{"k":"abcd"}"#, 4), None);
+        // An escaped quote does not end the string: `a\"b` is 4 bytes as written.
+        assert_eq!(ls(r#""a\"b""#, 4), None);
+        assert_eq!(ls(r#""a\"bc""#, 4), Some(1));
+        // A short string then a long one: the long one's column.
+        assert_eq!(ls(r#"["ab","abcde"]"#, 4), Some(7));
+        // Text between strings is not a string: `"ab" xyzzy "cd"`.
+        assert_eq!(ls(r#""ab" xyzzy "cd""#, 2), None);
+        // An unterminated string runs to the end of the line, a final backslash too.
+        assert_eq!(ls(r#"x"abcd"#, 4), None);
+        assert_eq!(ls(r#"x"abcde"#, 4), Some(2));
+        assert_eq!(ls("\"abc\\", 4), None);
+        assert_eq!(ls("\"abcd\\", 4), Some(1));
+        assert_eq!(ls("", 0), None);
+        assert_eq!(ls(r#""""#, 0), None);
+        assert_eq!(ls(r#""a""#, 0), Some(1));
+        // parse_genesis names the rule and the column.
+        let g = genesis_of(&[("07:00", "08:00")], 4);
+        let text = String::from_utf8(write_genesis(&g)).unwrap();
+        let long = text.replacen(
+            &format!("\"{}\"", g.chain_id),
+            &format!("\"{}\"", "c".repeat(GENESIS_MAX_STRING + 1)),
+            1,
+        );
+        let column = long.find(&"c".repeat(10)).unwrap();
+        assert_eq!(
+            parse_genesis(long.as_bytes()).unwrap_err().to_string(),
+            format!(
+                "ledger check failed: malformed record: genesis: a string of more than \
+                 {GENESIS_MAX_STRING} bytes at column {column}"
+            )
+        );
+        let exact = text.replacen(
+            &format!("\"{}\"", g.chain_id),
+            &format!("\"{}\"", "c".repeat(GENESIS_MAX_STRING)),
+            1,
+        );
+        let e = parse_genesis(exact.as_bytes()).unwrap_err().to_string();
+        assert!(!e.contains("a string of more than"), "{e}");
+    }
 }
