@@ -39,10 +39,25 @@ enum Command {
     /// beside it; a second run meanwhile is refused). Inputs are validated before anything
     /// is simulated; bad input exits 2 with one located line and writes nothing.
     Simulate(Box<SimulateArgs>),
-    /// Reprint the summary of a finished run and what produced it.
+    /// Reprint the summary of a finished run and what produced it, or write its HTML
+    /// report.
+    ///
+    /// With --html (or --html-out FILE) nothing is printed but the path written: one
+    /// self-contained HTML file (no external resource, figures embedded) with, for a run's
+    /// output folder, its summary tables, provenance and figures (Figs. 3-5, and 6 with a
+    /// network) or, for a merged sweep's folder, its table and figures. It is written
+    /// atomically to DIR/report.html (a file a run's or sweep's folder may hold; a new run
+    /// or merge removes it), or to FILE.
     Report {
-        /// The run's output folder (holding summary.json).
+        /// The run's output folder (holding summary.json); with --html, also a sweep's
+        /// folder (holding sweep.csv).
         dir: PathBuf,
+        /// Write the HTML report to DIR/report.html instead of printing the summary.
+        #[arg(long)]
+        html: bool,
+        /// Write the HTML report to FILE instead (implies --html).
+        #[arg(long, value_name = "FILE")]
+        html_out: Option<PathBuf>,
     },
     /// Synthetic fleets (the SUSTech records are not public).
     Fleet {
@@ -571,7 +586,15 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Command::Simulate(args) => simulate(*args),
         Command::Sweep(cmd) => sweep(*cmd),
-        Command::Report { dir } => {
+        Command::Report {
+            dir,
+            html,
+            html_out,
+        } if html || html_out.is_some() => {
+            let path = v2g::sweep::html::write(&dir, html_out.as_deref(), "--html-out")?;
+            Ok(print_stdout(&format!("wrote {}\n", path.display())))
+        }
+        Command::Report { dir, .. } => {
             let summary = read_summary(&dir)?;
             let mut text = summary.render();
             if let Some(run) = &summary.run {

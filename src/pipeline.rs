@@ -282,6 +282,36 @@ impl RunOutput {
     pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>> {
         self.output_set()?.commit(dir)
     }
+
+    /// The run's figures, as its folder holds them: Figs. 3–5 and, with a network,
+    /// `fig6_network.svg`.
+    pub fn figures(&self) -> Result<Vec<crate::report::html::Figure>> {
+        use crate::report::html::Figure;
+        let mut figures: Vec<Figure> = crate::report::figures::case_study_figures(
+            &self.result.slots,
+            &self.grid_rows,
+            &self.summary.currency,
+        )?
+        .into_iter()
+        .map(|(name, svg)| Figure::new(name, svg))
+        .collect();
+        if let Some(net) = &self.network {
+            let svg = crate::report::network::fig_network(net, net.vmin_limit)?;
+            figures.push(Figure::new("fig6_network.svg", svg));
+        }
+        Ok(figures)
+    }
+
+    /// The run's HTML report (docs/model.md §8.4), made in memory: the same bytes as
+    /// `v2g report DIR --html` writes for the run's folder.
+    pub fn html(&self) -> Result<String> {
+        use crate::report::html::{Page, RunPage};
+        let page = RunPage {
+            summary: self.summary.clone(),
+            figures: self.figures()?,
+        };
+        Ok(Page::Run(Box::new(page)).render())
+    }
 }
 
 /// An input read once: its bytes described for provenance.
@@ -447,10 +477,15 @@ fn absolute(p: &Path) -> PathBuf {
 /// `v2g fleet import`) that is one of the command's inputs, links resolved: writing it
 /// would destroy the input it was made from.
 pub fn check_output_file(out: &Path, inputs: &[&Path]) -> Result<()> {
+    check_output("--out", out, inputs)
+}
+
+/// [`check_output_file`] for an output file given by the flag `flag`.
+pub fn check_output(flag: &str, out: &Path, inputs: &[&Path]) -> Result<()> {
     let o = absolute(out);
     match inputs.iter().find(|p| absolute(p) == o) {
         Some(given) => Err(Error::param(
-            "--out",
+            flag,
             format!(
                 "'{}' is the input '{}': writing it would destroy the input",
                 out.display(),

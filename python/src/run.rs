@@ -275,6 +275,20 @@ impl PyRunOutput {
         self.notes.clone()
     }
 
+    /// The run's HTML report (`v2g report DIR --html`'s bytes for its folder), written
+    /// atomically to `path` too when one is given; the GIL is released.
+    #[pyo3(signature = (path=None))]
+    fn html(&self, py: Python<'_>, path: Option<PathBuf>) -> PyResult<String> {
+        py.detach(|| {
+            let html = self.out.html()?;
+            if let Some(p) = &path {
+                v2g::report::output::write_atomic(p, html.as_bytes())?;
+            }
+            Ok(html)
+        })
+        .map_err(|e: v2g::Error| to_py_err(py, e))
+    }
+
     /// Writes the CLI's output folder `dir` (replaced whole); the GIL is released.
     fn write(&self, py: Python<'_>, dir: PathBuf) -> PyResult<Vec<String>> {
         let written = py

@@ -719,7 +719,12 @@ mod tests {
         }
         let seal = 4_096 + 256 * scps;
         assert_eq!(
-            (limits.line(0), limits.line(1), limits.line(6), limits.line(7)),
+            (
+                limits.line(0),
+                limits.line(1),
+                limits.line(6),
+                limits.line(7)
+            ),
             (4_096, 4_096, seal, seal)
         );
         assert_eq!(limits.line(u64::MAX), seal);

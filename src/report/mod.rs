@@ -1,6 +1,8 @@
-//! Reports: the summary, its provenance, the output folder and the figures.
+//! Reports: the summary, its provenance, the output folder, the figures and the HTML
+//! report.
 
 pub mod figures;
+pub mod html;
 pub mod network;
 pub mod output;
 pub mod provenance;

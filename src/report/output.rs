@@ -14,7 +14,9 @@
 //! complete new one at the folder's path; a normal failure removes the staging directory.
 //! The folder is checked before anything is simulated ([`OutputDir::prepare`]): it must
 //! be creatable and writable, and hold nothing but files v2g writes, because the swap
-//! replaces it whole.
+//! replaces it whole. Those are [`OUTPUT_FILES`] and the HTML report that `v2g report DIR
+//! --html` adds ([`html::REPORT_FILE`](crate::report::html::REPORT_FILE)); a new run's set
+//! has no report, so the swap removes the old run's with the rest.
 //!
 //! One run at a time writes a folder: [`OutputDir::prepare`] takes the folder's lock, an
 //! operating-system lock (`flock`) on the file `.NAME.v2g-lock` beside it
@@ -37,7 +39,7 @@ use crate::report::summary::Summary;
 use crate::sim::RunResult;
 
 /// Every file name a run may write into its output folder; a folder holding anything
-/// else is not replaced.
+/// else (but the HTML report, [`crate::report::html::is_report_file`]) is not replaced.
 pub const OUTPUT_FILES: [&str; 11] = [
     "slots.csv",
     "evs.csv",
@@ -306,10 +308,10 @@ pub struct OutputDir {
 impl OutputDir {
     /// Checks that `dir` can take a run's outputs before anything is simulated: its parent
     /// is created if needed and must be writable (the staging directory is created there
-    /// now), and `dir`, when it exists, must be a folder holding only [`OUTPUT_FILES`].
-    /// Takes the folder's lock ([`OutputLock`]; [`Error::OutputBusy`] when another run
-    /// holds it) and removes the leftovers of interrupted runs ([`remove_stale`],
-    /// [`OutputDir::removed`]).
+    /// now), and `dir`, when it exists, must be a folder holding only [`OUTPUT_FILES`]
+    /// and the HTML report. Takes the folder's lock ([`OutputLock`]; [`Error::OutputBusy`]
+    /// when another run holds it) and removes the leftovers of interrupted runs
+    /// ([`remove_stale`], [`OutputDir::removed`]).
     pub fn prepare(dir: &Path) -> Result<Self> {
         let name = dir
             .file_name()
@@ -529,15 +531,17 @@ impl Write for StreamFile {
     }
 }
 
-/// Refuses a folder holding anything but files a run writes: the swap replaces the
-/// folder whole, so anything else in it would be lost.
+/// Refuses a folder holding anything but files a run writes and the HTML report made
+/// from them: the swap replaces the folder whole, so anything else in it would be lost.
 fn check_only_outputs(dir: &Path) -> Result<()> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
         let name = entry.file_name();
         let is_file = entry.file_type().map(|t| t.is_file()).unwrap_or(false);
-        if !is_file || !OUTPUT_FILES.iter().any(|n| name == *n) {
+        let ours = OUTPUT_FILES.iter().any(|n| name == *n)
+            || crate::report::html::is_report_file(&name.to_string_lossy());
+        if !is_file || !ours {
             return Err(Error::param(
                 "--out",
                 format!(

@@ -169,13 +169,21 @@ fn value(row: &Row, column: &str, scale: f64) -> Option<f64> {
         .map(|v| v * scale)
 }
 
-/// The sweep's figures as `(file name, SVG)` (module docs).
-pub fn sweep_figures(table: &Table) -> Result<Vec<(&'static str, String)>> {
-    if table.keys.is_empty() || table.keys.len() > 2 {
-        return Ok(Vec::new());
+/// The figures a sweep's table gets, by the number of its keys and whether any of its
+/// points ran (has results): the lines for one or two keys, and the heat map for two;
+/// none for more keys or when every point failed.
+pub fn figure_files(keys: usize, any_ran: bool) -> &'static [&'static str] {
+    match (keys, any_ran) {
+        (1, true) => &[LINES_FILE],
+        (2, true) => &[LINES_FILE, HEATMAP_FILE],
+        _ => &[],
     }
+}
+
+/// The sweep's figures as `(file name, SVG)` (module docs), those of [`figure_files`].
+pub fn sweep_figures(table: &Table) -> Result<Vec<(&'static str, String)>> {
     let rows: Vec<&Row> = table.rows.iter().filter(|r| r.results.is_some()).collect();
-    if rows.is_empty() {
+    if figure_files(table.keys.len(), !rows.is_empty()).is_empty() {
         return Ok(Vec::new());
     }
     let x = Axis::of(&rows, 0, &table.keys[0], &table.currency);

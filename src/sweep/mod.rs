@@ -36,11 +36,14 @@
 //! * [`merge`] builds `DIR/sweep.csv` and the figures from whatever the shards wrote
 //!   ([`table`], [`figures`]), refusing missing points and points of another spec.
 //! * [`slurm`] writes (and submits) a job array running the shards and a merge job.
+//! * [`html`] writes the HTML report of a sweep's folder, or of a run's.
 //!
 //! The folder of a sweep holds `sweep.json` (the plan: points, ids, digests),
-//! `sweep.csv`, `sweep_*.svg`, `runs/` and `slurm/`, nothing else.
+//! `sweep.csv`, `sweep_*.svg`, `runs/` and `slurm/`, and the HTML report made from them
+//! (`report.html`, [`crate::report::html`]), nothing else.
 
 pub mod figures;
+pub mod html;
 pub mod plan;
 pub mod slurm;
 pub mod spec;
@@ -192,9 +195,9 @@ fn finished(dir: &Path, point: &Point) -> Option<Sidecar> {
     ok.then_some(side)
 }
 
-/// Checks that `dir` can hold a sweep (new, empty, or holding only a sweep's files) and
-/// creates it with its `runs/` folder. `dir` may be a link to a folder (scratch space on
-/// a cluster): a sweep writes inside it and never replaces it.
+/// Checks that `dir` can hold a sweep (new, empty, or holding only a sweep's files and
+/// its HTML report) and creates it with its `runs/` folder. `dir` may be a link to a
+/// folder (scratch space on a cluster): a sweep writes inside it and never replaces it.
 pub fn prepare_dir(dir: &Path) -> Result<()> {
     match std::fs::metadata(dir) {
         Ok(m) if m.is_dir() => {
@@ -206,6 +209,7 @@ pub fn prepare_dir(dir: &Path) -> Result<()> {
                 let kind = entry.file_type().map_err(|e| Error::io(dir, e))?;
                 let ours = (kind.is_file() && SWEEP_FILES.contains(&name.as_ref()))
                     || (kind.is_dir() && SWEEP_DIRS.contains(&name.as_ref()))
+                    || (kind.is_file() && crate::report::html::is_report_file(&name))
                     // A temporary file of an interrupted atomic write.
                     || (kind.is_file() && name.starts_with(".sweep") && name.ends_with(".tmp"));
                 if !ours {
@@ -586,6 +590,9 @@ mod tests {
         }
         std::fs::create_dir(out.join("slurm")).unwrap();
         std::fs::write(out.join(".sweep.csv.abc.tmp"), "x").unwrap();
+        // The HTML report, and what an interrupted write of it leaves.
+        std::fs::write(out.join("report.html"), "x").unwrap();
+        std::fs::write(out.join(".report.html.abc.tmp"), "x").unwrap();
         prepare_dir(&out).unwrap();
         // Anything else is refused, by name.
         for (name, dir_entry) in [

@@ -293,7 +293,8 @@ fn name_point(keys: &[String], id: &str, cells: &[String]) -> String {
 /// and whatever the shards wrote in `DIR/runs/`. Refuses ([`Error::SweepIncomplete`],
 /// nothing written) when a point has no complete run, or was run for another spec (its
 /// sidecar's `spec_digest` differs from the manifest's, or its outputs are of another
-/// run). A point that failed is a row with its error.
+/// run). A point that failed is a row with its error. A `report.html` made from the
+/// folder's previous table is removed: it would show the table this merge replaces.
 pub fn merge(dir: &Path) -> Result<Merged> {
     let manifest = read_manifest(dir)?;
     let mut missing = Vec::new();
@@ -366,6 +367,7 @@ pub fn merge(dir: &Path) -> Result<Merged> {
             currencies.join(" or ")
         },
     };
+    remove_if_there(&dir.join(crate::report::html::REPORT_FILE))?;
     let csv_path = dir.join("sweep.csv");
     write_atomic(&csv_path, &table.to_csv())?;
     let mut written = vec![csv_path];
@@ -378,14 +380,19 @@ pub fn merge(dir: &Path) -> Result<Merged> {
                 written.push(path);
             }
             // A figure of an earlier sweep in this folder that this one does not draw.
-            None => match std::fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io(&path, e)),
-            },
+            None => remove_if_there(&path)?,
         }
     }
     Ok(Merged { table, written })
+}
+
+/// Removes a file; one that is not there is no error.
+fn remove_if_there(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(path, e)),
+    }
 }
 
 #[cfg(test)]

@@ -40,16 +40,23 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_v2g"));
+    cmd.args(args).current_dir(root());
+    output_within(cmd, limit)
+}
+
+/// Runs `cmd` to completion, but kills it (and fails the test) when it runs longer than
+/// `limit`, so that a hang fails instead of stalling the test run.
+pub fn output_within(mut cmd: Command, limit: std::time::Duration) -> Output {
     use std::io::Read;
     use std::process::Stdio;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_v2g"))
-        .args(args)
-        .current_dir(root())
+    let name = cmd.get_program().to_string_lossy().into_owned();
+    let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("v2g starts");
+        .unwrap_or_else(|e| panic!("{name} does not start: {e}"));
     // Drain both pipes on threads so that a chatty child never blocks on a full pipe.
     let drain = |mut r: Box<dyn Read + Send>| {
         std::thread::spawn(move || {
@@ -62,13 +69,13 @@ where
     let err = drain(Box::new(child.stderr.take().unwrap()));
     let started = std::time::Instant::now();
     let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for v2g") {
+        if let Some(status) = child.try_wait().expect("wait for the child") {
             break status;
         }
         if started.elapsed() > limit {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("v2g ran longer than {limit:?}");
+            panic!("{name} ran longer than {limit:?}");
         }
         std::thread::sleep(std::time::Duration::from_millis(2));
     };

@@ -13,6 +13,7 @@ mod ledger;
 mod network;
 mod outputs;
 mod realism;
+mod report;
 mod sessions;
 mod simulate;
 mod solver;

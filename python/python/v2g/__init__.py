@@ -10,7 +10,7 @@ Every computation is the Rust library's own (``v2g::pipeline::run``, ``v2g::game
 >>> r.summary["eva"]["revenue"]                   # doctest: +SKIP
 
 * :func:`simulate` → :class:`Result` (``.slots``, ``.evs`` as pyarrow Tables,
-  ``.summary`` as ``summary.json``'s dict, ``.write(dir)``, ``.plot()``; with a
+  ``.summary`` as ``summary.json``'s dict, ``.write(dir)``, ``.to_html()``, ``.plot()``; with a
   distribution network, ``.network`` and ``.network_buses``)
 * :func:`verify`: ``v2g verify``'s checks and verdict as a dict
 * :func:`generate_fleet`, :func:`generate_grid`, :func:`case_study`: input tables
@@ -227,6 +227,13 @@ class Result:
         in memory). The
         folder is replaced whole, as ``v2g simulate --out`` does; returns the files."""
         return list(self._core.write(os.fspath(dir)))
+
+    def to_html(self, path: Optional[PathLike] = None) -> str:
+        """The run's HTML report: one self-contained page with the summary tables, the
+        provenance and Figs. 3–5 (and Fig. 6 with a network) embedded, the same bytes as
+        ``v2g report DIR --html`` writes for the run's folder. With ``path`` it is also
+        written there, atomically. Returns the HTML."""
+        return self._core.html(None if path is None else os.fspath(path))
 
     def plot(self) -> Tuple[Any, Any, Any]:
         """Matplotlib figures of Figs. 3–5 (needs ``matplotlib``): load and auxiliary
