@@ -577,6 +577,9 @@ pub fn run(spec: &RunSpec, progress: &mut dyn FnMut(Event<'_>) -> Result<()>) ->
     };
     let run = Run::new(fleet.value, grid.as_ref().map(|g| &g.value), scenario)?;
     run.require_sessions()?;
+    if let Some(note) = run.grid_worst_case_note() {
+        progress(Event::Note(&note))?;
+    }
     let mut out_dir = spec.out.as_deref().map(OutputDir::prepare).transpose()?;
     if let Some(note) = out_dir
         .as_ref()

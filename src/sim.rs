@@ -25,6 +25,11 @@ use crate::settlement::{settle, Cash, Trade};
 /// running for days); the exact solver is not bound by it.
 pub const MAX_CANDIDATES: usize = 100_000_000;
 
+/// What one follower's response costs in a scan of the grid, seconds: about 3 ns
+/// (`SlotGame.revenue` over 20,000 prices and 2,000 EVs, release build, 2026-12-07,
+/// docs/benchmarks.md); the basis of [`Run::grid_worst_case_note`]'s estimate.
+pub const RESPONSE_SECONDS: f64 = 3e-9;
+
 /// One row of `slots.csv` (docs/model.md §8).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SlotRecord {
@@ -256,6 +261,53 @@ impl Run {
             }
         }
         Ok(run)
+    }
+
+    /// The grid search's worst case (docs/model.md §4.2): `(the most candidates of a slot,
+    /// follower responses if every candidate of every slot were evaluated for every EV
+    /// plugged in then)`; `None` for the exact solver. The search skips the candidates that
+    /// cannot hold the best price, so a run usually evaluates a tiny share of them.
+    pub fn grid_worst_case(&self) -> Option<(f64, f64)> {
+        if self.scenario.solver != Solver::Grid {
+            return None;
+        }
+        let h = self.scenario.horizon;
+        let mut delta = vec![0i64; h.slots + 1];
+        for e in self.fleet.evs() {
+            let r = h.plugged_slots(e.arrival, e.departure);
+            if !r.is_empty() {
+                delta[r.start] += 1;
+                delta[r.end] -= 1;
+            }
+        }
+        let (mut plugged, mut most, mut total) = (0i64, 0.0f64, 0.0f64);
+        for (t, d) in delta[..h.slots].iter().enumerate() {
+            plugged += d;
+            let p = self.prices(t);
+            let n = ((p.p_d_max - p.p_d_min) / self.scenario.params.epsilon).floor() + 1.0;
+            most = most.max(n);
+            total += n * plugged as f64;
+        }
+        Some((most, total))
+    }
+
+    /// A note for a grid search whose worst case ([`Run::grid_worst_case`]) would take
+    /// more than a minute at [`RESPONSE_SECONDS`] a response, saying why and what does
+    /// not depend on `epsilon`; `None` otherwise.
+    pub fn grid_worst_case_note(&self) -> Option<String> {
+        let (most, responses) = self.grid_worst_case()?;
+        let seconds = responses * RESPONSE_SECONDS;
+        (seconds > 60.0).then(|| {
+            format!(
+                "epsilon {} gives up to {most:.0} price candidates a slot: the grid search \
+                 skips those that cannot hold the best price, so a run usually takes seconds, \
+                 but one whose revenue stays flat over many candidates evaluates them all, \
+                 about {:.0} min for this fleet at worst; --solver exact does not depend on \
+                 epsilon (docs/model.md §4.2)",
+                self.scenario.params.epsilon,
+                seconds / 60.0
+            )
+        })
     }
 
     /// Refuses a horizon in which no session of the fleet is plugged in for a whole slot
@@ -787,6 +839,68 @@ mod tests {
             }
             prop_assert!(targets <= fleet.len());
         }
+    }
+
+    /// The grid's worst case counts every candidate of each slot for each EV plugged in
+    /// then; a fine epsilon on a big fleet gets a note, the default and the exact solver
+    /// none.
+    #[test]
+    fn the_grid_worst_case_counts_candidates_times_plugged_evs() {
+        let ev = |id: &str, a: &str, d: &str| Ev {
+            site: None,
+            session_id: None,
+            id: id.into(),
+            kind: Kind::Private,
+            capacity_kwh: 60.0,
+            initial_kwh: 30.0,
+            arrival: parse_time(a).unwrap(),
+            departure: parse_time(d).unwrap(),
+            beta: None,
+            a: None,
+            u_idle: None,
+            limits: Default::default(),
+        };
+        // Slot 0 (07:00, valley 0.26): one EV; slot 1: two; slot 2: none.
+        let fleet = Fleet::new(vec![
+            ev("a", "2021-05-27T07:00", "2021-05-27T07:30"),
+            ev("b", "2021-05-27T07:15", "2021-05-27T07:30"),
+        ])
+        .unwrap();
+        let mut sc = Scenario::default();
+        sc.ledger = false;
+        sc.horizon.slots = 3;
+        sc.params.epsilon = 0.01;
+        let run = Run::new(fleet.clone(), None, sc.clone()).unwrap();
+        // p_d in [-3 x 0.26, 0]: 78 steps of 0.01, 79 candidates.
+        let n = (0.78f64 / 0.01).floor() + 1.0;
+        assert_eq!(run.grid_worst_case(), Some((n, n * 3.0)));
+        assert_eq!(run.grid_worst_case_note(), None);
+        let mut exact = sc.clone();
+        exact.solver = Solver::Exact;
+        assert_eq!(
+            Run::new(fleet.clone(), None, exact)
+                .unwrap()
+                .grid_worst_case(),
+            None
+        );
+        // 400 EVs plugged for three slots at epsilon 1e-8: 78,000,001 candidates a slot,
+        // 1,200 EV-slots, 9.36e10 responses, about 281 s at 3 ns: "about 5 min".
+        let many: Vec<Ev> = (0..400)
+            .map(|i| ev(&format!("e{i}"), "2021-05-27T07:00", "2021-05-27T07:45"))
+            .collect();
+        sc.params.epsilon = 1e-8;
+        let run = Run::new(Fleet::new(many).unwrap(), None, sc).unwrap();
+        assert_eq!(
+            run.grid_worst_case(),
+            Some((78_000_001.0, 78_000_001.0 * 1200.0))
+        );
+        let note = run.grid_worst_case_note().expect("a note");
+        assert!(
+            note.starts_with("epsilon 0.00000001 gives up to 78000001 price candidates a slot")
+                && note.contains("about 5 min for this fleet at worst")
+                && note.contains("--solver exact"),
+            "{note}"
+        );
     }
 
     /// docs/model.md §3.1 and §8.2: a target is reachable from arrival when

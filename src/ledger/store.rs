@@ -779,7 +779,9 @@ mod tests {
             &format!("\"{}\"", "c".repeat(GENESIS_MAX_STRING)),
             1,
         );
-        let e = parse_genesis(exact.as_bytes()).unwrap_err().to_string();
-        assert!(!e.contains("a string of more than"), "{e}");
+        // At the limit the string passes the scan (what comes after is not its business).
+        if let Err(e) = parse_genesis(exact.as_bytes()) {
+            assert!(!e.to_string().contains("a string of more than"), "{e}");
+        }
     }
 }
