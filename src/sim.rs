@@ -866,8 +866,10 @@ mod tests {
             ev("b", "2021-05-27T07:15", "2021-05-27T07:30"),
         ])
         .unwrap();
-        let mut sc = Scenario::default();
-        sc.ledger = false;
+        let mut sc = Scenario {
+            ledger: false,
+            ..Scenario::default()
+        };
         sc.horizon.slots = 3;
         sc.params.epsilon = 0.01;
         let run = Run::new(fleet.clone(), None, sc.clone()).unwrap();
@@ -927,8 +929,10 @@ mod tests {
             },
         };
         for (eta, reachable, final_kwh) in [(1.0, true, 3.75), (0.9, false, 3.375)] {
-            let mut sc = Scenario::default();
-            sc.ledger = false;
+            let mut sc = Scenario {
+                ledger: false,
+                ..Scenario::default()
+            };
             sc.horizon.slots = 1;
             sc.params.charge_efficiency = eta;
             let run = Run::new(Fleet::new(vec![ev(3.75)]).unwrap(), None, sc).unwrap();
