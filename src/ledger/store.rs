@@ -600,6 +600,10 @@ mod tests {
         not_canonical(&spaced);
         let text = String::from_utf8(bytes.clone()).unwrap();
         not_canonical(text.replace(',', ", ").as_bytes());
+        // The canonical line and then whitespace (which JSON allows): not canonical either.
+        let mut trailing = bytes[..bytes.len() - 1].to_vec();
+        trailing.extend_from_slice(b" \n");
+        not_canonical(&trailing);
         let ledger = Ledger {
             genesis: g.clone(),
             blocks: vec![],
