@@ -788,4 +788,44 @@ mod tests {
             assert!(!e.to_string().contains("a string of more than"), "{e}");
         }
     }
+
+    /// `read_regular` reads a regular file whole up to its limit and refuses one byte
+    /// more unread, a file longer than its size said (as /proc's are) at `limit + 1`
+    /// bytes; `open_regular` names a folder, a device and a FIFO and follows a link.
+    #[test]
+    fn only_regular_files_are_read_and_only_up_to_their_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("f");
+        std::fs::write(&f, b"0123456789").unwrap();
+        assert_eq!(read_regular(&f, 10).unwrap(), b"0123456789");
+        assert_eq!(read_regular(&f, 11).unwrap(), b"0123456789");
+        let too_big = |p: &std::path::Path, limit| read_regular(p, limit).unwrap_err().to_string();
+        assert_eq!(
+            too_big(&f, 9),
+            "10 bytes or more, more than the 9 it may have"
+        );
+        assert_eq!(
+            too_big(&f, 4),
+            "10 bytes or more, more than the 4 it may have"
+        );
+        assert_eq!(open_regular(&f).unwrap().1, 10);
+        #[cfg(target_os = "linux")]
+        assert_eq!(
+            too_big(std::path::Path::new("/proc/self/status"), 100),
+            "101 bytes or more, more than the 100 it may have"
+        );
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&f, &link).unwrap();
+        assert_eq!(read_regular(&link, 10).unwrap(), b"0123456789");
+        let refused = |p: &std::path::Path| open_regular(p).unwrap_err().to_string();
+        assert_eq!(refused(dir.path()), "a directory, not a regular file");
+        assert_eq!(
+            refused(std::path::Path::new("/dev/null")),
+            "a device, not a regular file"
+        );
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success());
+        assert_eq!(refused(&fifo), "a FIFO, not a regular file");
+    }
 }
