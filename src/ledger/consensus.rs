@@ -317,6 +317,63 @@ mod tests {
     use super::*;
     use crate::ledger::units::Bytes;
 
+    /// A vote's bytes bind its kind, chain, height, hash and voter: change any one and
+    /// the message changes, so a signature of one is never a signature of another
+    /// (protocol step 5; docs/guide/ledger.md). The three kinds have distinct tags.
+    #[test]
+    fn vote_bytes_bind_kind_chain_height_hash_and_voter() {
+        let h = crate::ledger::units::sha256(b"header");
+        let other = crate::ledger::units::sha256(b"other");
+        let base = vote_bytes(VoteKind::Precommit, "v2g-chain", 7, &h, 3);
+        assert!(base.len() > 32 + 8 + 4, "{} bytes", base.len());
+        let variants = [
+            vote_bytes(VoteKind::Prevote, "v2g-chain", 7, &h, 3),
+            vote_bytes(VoteKind::Seal, "v2g-chain", 7, &h, 3),
+            vote_bytes(VoteKind::Precommit, "v2g-other", 7, &h, 3),
+            vote_bytes(VoteKind::Precommit, "v2g-chain", 8, &h, 3),
+            vote_bytes(VoteKind::Precommit, "v2g-chain", 7, &other, 3),
+            vote_bytes(VoteKind::Precommit, "v2g-chain", 7, &h, 4),
+        ];
+        for (i, v) in variants.iter().enumerate() {
+            assert_ne!(*v, base, "variant {i}");
+        }
+        assert_eq!(base, vote_bytes(VoteKind::Precommit, "v2g-chain", 7, &h, 3));
+        let tags = [VoteKind::Prevote, VoteKind::Precommit, VoteKind::Seal].map(VoteKind::tag);
+        assert_eq!(tags, ["vote/prevote", "vote/precommit", "vote/seal"]);
+    }
+
+    /// What the seal's votes sign changes with the block count, the last header and the
+    /// last commit.
+    #[test]
+    fn the_seal_hash_binds_height_header_and_commit() {
+        let seal = Seal {
+            height: 96,
+            last_header: crate::ledger::units::sha256(b"header"),
+            last_commit: crate::ledger::units::sha256(b"commit"),
+            votes: vec![],
+        };
+        let h = seal.hash("v2g-chain");
+        assert_ne!(h, Hash::default());
+        assert_eq!(h, seal.clone().hash("v2g-chain"));
+        assert_ne!(h, seal.hash("v2g-other"));
+        for changed in [
+            Seal {
+                height: 95,
+                ..seal.clone()
+            },
+            Seal {
+                last_header: Hash::default(),
+                ..seal.clone()
+            },
+            Seal {
+                last_commit: Hash::default(),
+                ..seal.clone()
+            },
+        ] {
+            assert_ne!(changed.hash("v2g-chain"), h);
+        }
+    }
+
     #[test]
     fn quorum_is_strictly_more_than_two_thirds() {
         assert!(!quorum(2, 3));

@@ -828,4 +828,78 @@ mod tests {
         assert!(made.unwrap().success());
         assert_eq!(refused(&fifo), "a FIFO, not a regular file");
     }
+
+    /// The chain id is derived from the genesis's body (protocol, commitment, keys): two
+    /// runs share one only if they share all of it.
+    #[test]
+    fn chain_ids_differ_with_the_genesis_body() {
+        let a = genesis_of(&[("07:00", "08:00")], 4);
+        let b = genesis_of(&[("07:00", "09:00")], 4);
+        for g in [&a, &b] {
+            assert_eq!(g.chain_id, g.derive_chain_id());
+            assert!(
+                g.chain_id.starts_with("v2g-") && g.chain_id.len() == 36,
+                "{}",
+                g.chain_id
+            );
+        }
+        assert_ne!(a.chain_id, b.chain_id);
+        let mut c = a.clone();
+        c.commitment.fleet_sha256 = "0".repeat(64);
+        assert_ne!(c.derive_chain_id(), a.chain_id);
+    }
+
+    /// A record out of place is named by its line: one after the seal, a second genesis.
+    #[test]
+    fn records_out_of_place_are_named_by_their_line() {
+        let g = genesis();
+        let ledger = Ledger {
+            genesis: g.clone(),
+            blocks: vec![],
+            seal: Seal {
+                height: 0,
+                last_header: g.hash(),
+                last_commit: Default::default(),
+                votes: vec![],
+            },
+        };
+        let file = write(&ledger);
+        let lines: Vec<&[u8]> = file
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        let after = [lines[0], b"\n", lines[1], b"\n", lines[1], b"\n"].concat();
+        let e = parse(&after, g.clone()).unwrap_err().to_string();
+        assert!(
+            e.contains("at line 3: malformed record: a record after the seal"),
+            "{e}"
+        );
+        let twice = [lines[0], b"\n", lines[0], b"\n", lines[1], b"\n"].concat();
+        let e = parse(&twice, g).unwrap_err().to_string();
+        assert!(
+            e.contains("at line 2: malformed record: a second genesis record"),
+            "{e}"
+        );
+    }
+
+    /// A genesis file is refused for its size only above the limit: at the limit the
+    /// size check passes (and the whitespace fails to parse).
+    #[test]
+    fn a_genesis_is_refused_for_its_size_only_above_the_limit() {
+        let limit = GENESIS_MAX_BYTES as usize;
+        let mut bytes = vec![b' '; limit];
+        bytes[limit - 1] = b'\n';
+        let e = parse_genesis(&bytes).unwrap_err().to_string();
+        assert!(!e.contains("a genesis may have"), "{e}");
+        bytes.push(b'\n');
+        assert_eq!(
+            parse_genesis(&bytes).unwrap_err().to_string(),
+            format!(
+                "ledger check failed: malformed record: genesis: {} bytes, more than the \
+                 {limit} a genesis may have",
+                limit + 1
+            )
+        );
+    }
 }
