@@ -354,8 +354,8 @@ fn file_error(path: &std::path::Path, e: std::io::Error, role: Role) -> crate::e
     crate::error::Error::io(path, std::io::Error::new(e.kind(), text))
 }
 
-/// [`verify_files`] of a ledger and its genesis bytes (the Python binding's and older
-/// callers' form): `pin` as in [`verify`].
+/// [`verify_files`] of a ledger and its genesis bytes (for a caller that holds the
+/// genesis in memory): `pin` as in [`verify`].
 pub fn verify_file(
     path: &std::path::Path,
     genesis: &[u8],

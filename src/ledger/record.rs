@@ -1137,6 +1137,39 @@ mod tests {
         }
     }
 
+    /// `audit::verify_file` (a ledger file and the genesis's bytes) accepts the honest
+    /// ledger, pinned or not, and refuses it without its seal.
+    #[test]
+    fn verify_file_accepts_the_honest_ledger_and_refuses_it_cut() {
+        let r = run(4);
+        let b = LedgerBuilder::fresh(&r).unwrap();
+        let (_, l) = simulate_with_ledger(&r, b, |_| Ok(())).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.jsonl");
+        let bytes = crate::ledger::store::write(&l);
+        std::fs::write(&path, &bytes).unwrap();
+        let genesis = crate::ledger::store::write_genesis(&l.genesis);
+        let hash = l.genesis.hash();
+        let report = crate::ledger::audit::verify_file(&path, &genesis, Some(&hash)).unwrap();
+        assert_eq!(
+            (report.blocks, report.pinned),
+            (l.blocks.len() as u64, true)
+        );
+        assert_eq!(report.genesis, hash);
+        let report = crate::ledger::audit::verify_file(&path, &genesis, None).unwrap();
+        assert_eq!(
+            (report.blocks, report.pinned),
+            (l.blocks.len() as u64, false)
+        );
+        let last = bytes[..bytes.len() - 1]
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .unwrap();
+        std::fs::write(&path, &bytes[..=last]).unwrap();
+        let e = crate::ledger::audit::verify_file(&path, &genesis, Some(&hash)).unwrap_err();
+        assert!(e.to_string().contains("without its seal"), "{e}");
+    }
+
     #[test]
     fn streaming_writes_the_same_ledger_and_reports_each_stage_s_error() {
         let r = run(4);
