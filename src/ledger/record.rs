@@ -994,7 +994,16 @@ mod tests {
         }
         assert!(proofs > 10, "{proofs} non-trivial meter proofs");
         assert!(l.meter_proof(0, 99).is_none());
-        crate::ledger::audit::verify_ledger(&l).unwrap();
+        let report = crate::ledger::audit::verify_ledger(&l).unwrap();
+        assert_eq!(report.blocks, l.blocks.len() as u64);
+        // verify_ledger refuses what verify refuses: a precommit deleted, two swapped.
+        let mut cut = l.clone();
+        cut.blocks[1].votes.pop();
+        assert!(crate::ledger::audit::verify_ledger(&cut).is_err());
+        let mut swapped = l.clone();
+        swapped.blocks[1].votes.swap(0, 1);
+        let e = crate::ledger::audit::verify_ledger(&swapped).unwrap_err();
+        assert!(e.to_string().contains("not in SCP order"), "{e}");
     }
 
     /// The validators' checks of round two, each reached by a draft that breaks one thing
