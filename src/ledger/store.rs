@@ -849,7 +849,8 @@ mod tests {
         assert_ne!(c.derive_chain_id(), a.chain_id);
     }
 
-    /// A record out of place is named by its line: one after the seal, a second genesis.
+    /// A record out of place is named by its line: one after the seal, a second genesis,
+    /// the seal missing after the last line.
     #[test]
     fn records_out_of_place_are_named_by_their_line() {
         let g = genesis();
@@ -876,9 +877,15 @@ mod tests {
             "{e}"
         );
         let twice = [lines[0], b"\n", lines[0], b"\n", lines[1], b"\n"].concat();
-        let e = parse(&twice, g).unwrap_err().to_string();
+        let e = parse(&twice, g.clone()).unwrap_err().to_string();
         assert!(
             e.contains("at line 2: malformed record: a second genesis record"),
+            "{e}"
+        );
+        let anchor_only = [lines[0], b"\n"].concat();
+        let e = parse(&anchor_only, g).unwrap_err().to_string();
+        assert!(
+            e.contains("at line 2: malformed record: the ledger ends without its seal"),
             "{e}"
         );
     }
