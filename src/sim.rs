@@ -273,12 +273,9 @@ impl Run {
         }
         let h = self.scenario.horizon;
         let mut delta = vec![0i64; h.slots + 1];
-        for e in self.fleet.evs() {
-            let r = h.plugged_slots(e.arrival, e.departure);
-            if !r.is_empty() {
-                delta[r.start] += 1;
-                delta[r.end] -= 1;
-            }
+        for r in self.plug_schedule().0.iter().filter(|r| !r.is_empty()) {
+            delta[r.start] += 1;
+            delta[r.end] -= 1;
         }
         let (mut plugged, mut most, mut total) = (0i64, 0.0f64, 0.0f64);
         for (t, d) in delta[..h.slots].iter().enumerate() {

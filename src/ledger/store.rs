@@ -571,6 +571,20 @@ mod tests {
             .clone()
     }
 
+    /// A ledger of `g` with no block: the anchor and the seal.
+    fn empty_ledger(g: &Genesis) -> Ledger {
+        Ledger {
+            genesis: g.clone(),
+            blocks: vec![],
+            seal: Seal {
+                height: 0,
+                last_header: g.hash(),
+                last_commit: Default::default(),
+                votes: vec![],
+            },
+        }
+    }
+
     fn error(bytes: &[u8]) -> String {
         match parse(bytes, genesis()) {
             Err(e) => e.to_string(),
@@ -604,16 +618,7 @@ mod tests {
         let mut trailing = bytes[..bytes.len() - 1].to_vec();
         trailing.extend_from_slice(b" \n");
         not_canonical(&trailing);
-        let ledger = Ledger {
-            genesis: g.clone(),
-            blocks: vec![],
-            seal: Seal {
-                height: 0,
-                last_header: g.hash(),
-                last_commit: Default::default(),
-                votes: vec![],
-            },
-        };
+        let ledger = empty_ledger(&g);
         let file = write(&ledger);
         assert_eq!(parse(&file, g.clone()).unwrap(), ledger);
         // Another genesis (fresh keys) is not the one the ledger names.
@@ -854,16 +859,7 @@ mod tests {
     #[test]
     fn records_out_of_place_are_named_by_their_line() {
         let g = genesis();
-        let ledger = Ledger {
-            genesis: g.clone(),
-            blocks: vec![],
-            seal: Seal {
-                height: 0,
-                last_header: g.hash(),
-                last_commit: Default::default(),
-                votes: vec![],
-            },
-        };
+        let ledger = empty_ledger(&g);
         let file = write(&ledger);
         let lines: Vec<&[u8]> = file
             .split(|&b| b == b'\n')

@@ -471,10 +471,9 @@ mod tests {
         assert_eq!(num(&1500.0, 0), "1500");
     }
 
-    #[test]
-    fn each_figure_has_its_title_axes_with_units_and_legend() {
-        let slots = two_slots();
-        let grid: Vec<GridRow> = slots
+    /// The grid row of each slot: a 5 MW base load and the slot's task.
+    fn grid_of(slots: &[SlotRecord]) -> Vec<GridRow> {
+        slots
             .iter()
             .map(|s| GridRow {
                 time: parse_time(&s.time).unwrap(),
@@ -482,7 +481,13 @@ mod tests {
                 e_limit_kwh: s.e_limit_kwh,
                 p_rt: None,
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn each_figure_has_its_title_axes_with_units_and_legend() {
+        let slots = two_slots();
+        let grid = grid_of(&slots);
         let figs = case_study_figures(&slots, &grid, "CNY").unwrap();
         let want: [&[&str]; 3] = [
             &[
@@ -523,15 +528,7 @@ mod tests {
     #[test]
     fn figures_label_the_scenarios_currency() {
         let slots = two_slots();
-        let grid: Vec<GridRow> = slots
-            .iter()
-            .map(|s| GridRow {
-                time: parse_time(&s.time).unwrap(),
-                base_load_kw: 5000.0,
-                e_limit_kwh: s.e_limit_kwh,
-                p_rt: None,
-            })
-            .collect();
+        let grid = grid_of(&slots);
         let figs = case_study_figures(&slots, &grid, "USD").unwrap();
         assert!(figs[1].1.contains("price (USD/kWh)"));
         assert!(figs[2].1.contains("USD per 15-min slot"));

@@ -421,6 +421,18 @@ fn period_totals(s: &[SlotRecord], labels: &[Period]) -> Vec<PeriodTotals> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A run of these slots, with no EV.
+    fn result_of(slots: Vec<SlotRecord>) -> RunResult {
+        RunResult {
+            slots,
+            evs: vec![],
+            cash: Default::default(),
+            site_kwh: Vec::new(),
+            curtailed: Vec::new(),
+            trades_below_1wh: 0,
+        }
+    }
     use crate::data::tariff::Tariff;
     use crate::data::time::{format_time, parse_time, Horizon};
 
@@ -464,14 +476,7 @@ mod tests {
     fn an_all_peak_horizon_is_labelled_peak() {
         // 16:00 for eight slots is inside the 14:00-19:00 peak: one price only, still peak.
         let (records, periods) = labels("2021-05-27T16:00", 8);
-        let result = RunResult {
-            slots: records,
-            evs: vec![],
-            cash: Default::default(),
-            site_kwh: Vec::new(),
-            curtailed: Vec::new(),
-            trades_below_1wh: 0,
-        };
+        let result = result_of(records);
         let s = Summary::of(&result, &periods);
         assert_eq!(s.periods.len(), 1);
         assert_eq!(s.periods[0].period, Period::Peak);
@@ -482,14 +487,7 @@ mod tests {
     fn partial_horizons_follow_the_tariff_bands() {
         // 07:00 to 09:00: four valley slots (to 08:00), four flat.
         let (records, periods) = labels("2021-05-27T07:00", 8);
-        let result = RunResult {
-            slots: records,
-            evs: vec![],
-            cash: Default::default(),
-            site_kwh: Vec::new(),
-            curtailed: Vec::new(),
-            trades_below_1wh: 0,
-        };
+        let result = result_of(records);
         let s = Summary::of(&result, &periods);
         let got: Vec<(Period, usize)> = s.periods.iter().map(|p| (p.period, p.slots)).collect();
         assert_eq!(got, vec![(Period::Valley, 4), (Period::Flat, 4)]);
@@ -510,14 +508,7 @@ mod tests {
     /// price; `summary.json` carries it only when it is not the paper's CNY.
     #[test]
     fn the_table_and_the_file_name_the_currency() {
-        let result = RunResult {
-            slots: vec![slot(0, "2019-11-04T03:00", 1.0, 2.0)],
-            evs: vec![],
-            cash: Default::default(),
-            site_kwh: Vec::new(),
-            curtailed: Vec::new(),
-            trades_below_1wh: 0,
-        };
+        let result = result_of(vec![slot(0, "2019-11-04T03:00", 1.0, 2.0)]);
         let mut s = Summary::of(&result, &[Period::Valley]);
         assert_eq!(s.currency, "CNY");
         let json = serde_json::to_value(&s).unwrap();
@@ -543,28 +534,14 @@ mod tests {
 
     #[test]
     fn a_share_of_nothing_asked_is_null() {
-        let result = RunResult {
-            slots: vec![slot(0, "2021-05-27T03:00", 0.0, 2.0)],
-            evs: vec![],
-            cash: Default::default(),
-            site_kwh: Vec::new(),
-            curtailed: Vec::new(),
-            trades_below_1wh: 0,
-        };
+        let result = result_of(vec![slot(0, "2021-05-27T03:00", 0.0, 2.0)]);
         let s = Summary::of(&result, &[Period::Valley]);
         assert_eq!(s.energy.aux_share_met, None);
         assert_eq!(s.periods[0].aux_share_met, None);
         let json = serde_json::to_value(&s).unwrap();
         assert!(json["energy"]["aux_share_met"].is_null());
         assert!(s.render().contains("met -"), "{}", s.render());
-        let asked = RunResult {
-            slots: vec![slot(0, "2021-05-27T03:00", 4.0, 1.0)],
-            evs: vec![],
-            cash: Default::default(),
-            site_kwh: Vec::new(),
-            curtailed: Vec::new(),
-            trades_below_1wh: 0,
-        };
+        let asked = result_of(vec![slot(0, "2021-05-27T03:00", 4.0, 1.0)]);
         assert_eq!(
             Summary::of(&asked, &[Period::Valley]).energy.aux_share_met,
             Some(0.25)
