@@ -56,19 +56,7 @@ fn charge(
 ) -> f64 {
     let mut e = ev.initial_kwh;
     for t in horizon.plugged_slots(ev.arrival, ev.departure) {
-        let (_, mut x) = if eta_c == 1.0 {
-            x_bounds(e, ev.capacity_kwh, e0_kwh)
-        } else {
-            (
-                0.0,
-                ((ev.capacity_kwh - e) / (e0_kwh * eta_c)).clamp(0.0, 1.0),
-            )
-        };
-        // The charger's power, when the fleet gives it (docs/model.md §3).
-        let up = ev.max_charge_kwh();
-        if up < e0_kwh {
-            x = x.min(up / e0_kwh);
-        }
+        let x = charge_x(ev, e, e0_kwh, eta_c);
         if x <= 0.0 {
             break;
         }
@@ -77,6 +65,25 @@ fn charge(
         e = (e + energy * eta_c).clamp(0.0, ev.capacity_kwh);
     }
     e
+}
+
+/// Uncoordinated charging's `x = x_max` for an EV holding `energy` kWh (docs/model.md
+/// §5.2): the room left (filled at `η_c`), at most 1 (`E0`) and the charger's power.
+pub fn charge_x(ev: &Ev, energy: f64, e0_kwh: f64, eta_c: f64) -> f64 {
+    let (_, mut x) = if eta_c == 1.0 {
+        x_bounds(energy, ev.capacity_kwh, e0_kwh)
+    } else {
+        (
+            0.0,
+            ((ev.capacity_kwh - energy) / (e0_kwh * eta_c)).clamp(0.0, 1.0),
+        )
+    };
+    // The charger's power, when the fleet gives it (docs/model.md §3).
+    let up = ev.max_charge_kwh();
+    if up < e0_kwh {
+        x = x.min(up / e0_kwh);
+    }
+    x
 }
 
 /// The baseline's energy drawn at each site in each slot (docs/model.md §9): `out[t][s]`,

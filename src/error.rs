@@ -104,6 +104,13 @@ pub enum Error {
         /// The process id the holder wrote into the lock file, when it could be read.
         holder: Option<u32>,
     },
+    /// The optimum (`--policy optimal`, docs/model.md §10.2) could not be computed: the
+    /// linear program's solver failed or found it infeasible; `reason` says which.
+    #[error("the optimal schedule (policy optimal): {reason}")]
+    Optimum {
+        /// What failed, in the solver's terms and the model's.
+        reason: String,
+    },
     /// Drawing a figure failed.
     #[error("drawing a figure failed: {0}")]
     Plot(String),

@@ -43,6 +43,7 @@ pub mod generate;
 pub mod ledger;
 pub mod network;
 pub mod pipeline;
+pub mod policy;
 pub mod report;
 pub mod settlement;
 pub mod sim;

@@ -81,6 +81,22 @@ enum Command {
     /// `v2g sweep merge DIR` then builds the table, and `v2g sweep slurm` writes (and
     /// submits) a Slurm job array doing both.
     Sweep(Box<SweepCmd>),
+    /// Compare finished runs side by side (e.g. one per policy): one table of the system
+    /// cost, its gap to the best, the EVA's revenue, the EVs' net cost, energy at
+    /// departure and targets met, peak grid load, V2G energy and task met, wear and,
+    /// with a network, the worst voltage and transformer loading.
+    ///
+    /// Prints the table and writes it as OUT/comparison.csv with OUT/comparison_load.svg
+    /// (the day's load of every run over the base load). Each DIR is a run's output
+    /// folder or a sweep's folder (all its finished points).
+    Compare {
+        /// Run output folders (holding summary.json and slots.csv), or a sweep's folder.
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+        /// Where comparison.csv and comparison_load.svg are written.
+        #[arg(long, value_name = "DIR", default_value = "comparison")]
+        out: PathBuf,
+    },
     /// Re-check a ledger against its genesis (hashes, Merkle roots, every signature,
     /// quorums, nonces, balances, oracle messages, meters, light-client inclusion
     /// proofs). Prints OK with counts, or the first failure and exits 1.
@@ -363,6 +379,28 @@ enum OnOff {
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum PolicyArg {
+    Stackelberg,
+    Uncoordinated,
+    Edf,
+    Llf,
+    Optimal,
+}
+
+impl From<PolicyArg> for v2g::policy::Policy {
+    fn from(p: PolicyArg) -> Self {
+        use v2g::policy::Policy;
+        match p {
+            PolicyArg::Stackelberg => Policy::Stackelberg,
+            PolicyArg::Uncoordinated => Policy::Uncoordinated,
+            PolicyArg::Edf => Policy::Edf,
+            PolicyArg::Llf => Policy::Llf,
+            PolicyArg::Optimal => Policy::Optimal,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum SolverArg {
     Grid,
     Exact,
@@ -410,6 +448,13 @@ struct SimulateArgs {
     /// over the whole price range (default grid).
     #[arg(long, value_name = "grid|exact")]
     solver: Option<SolverArg>,
+    /// Charging policy (docs/model.md §10): the paper's stackelberg game (default),
+    /// uncoordinated, edf (earliest deadline first), llf (least laxity first) or optimal
+    /// (the perfect-foresight minimum of the system cost, a linear program). Only
+    /// stackelberg takes --ledger on, --solver, --workers, --byzantine and --epsilon;
+    /// the others run with the ledger off.
+    #[arg(long, value_name = "POLICY")]
+    policy: Option<PolicyArg>,
     /// Seed recorded in the scenario (default 2021); the ledger's keys never derive from it.
     #[arg(long, value_name = "S", allow_negative_numbers = true, value_parser = whole_u64)]
     seed: Option<u64>,
@@ -603,6 +648,13 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             }
             Ok(print_stdout(&text))
         }
+        Command::Compare { dirs, out } => {
+            let (mut text, _, written) = v2g::report::compare::write(&dirs, &out)?;
+            for p in written {
+                text += &format!("wrote {}\n", p.display());
+            }
+            Ok(print_stdout(&text))
+        }
         Command::Fleet {
             command: FleetCommand::Generate(args),
         } => fleet_generate(args),
@@ -775,6 +827,7 @@ fn spec_from(args: SimulateArgs) -> RunSpec {
             SolverArg::Exact => Solver::Exact,
         }),
         seed: args.seed,
+        policy: args.policy.map(Into::into),
     };
     spec.keystore = args.keystore;
     spec.out = Some(args.out);

@@ -102,6 +102,9 @@ pub struct Overrides {
     pub solver: Option<Solver>,
     /// `--seed S`.
     pub seed: Option<u64>,
+    /// `--policy P` (docs/model.md §10): a policy other than the game turns the ledger
+    /// off unless `--ledger on` asks for it (which validation refuses).
+    pub policy: Option<crate::policy::Policy>,
 }
 
 impl Overrides {
@@ -109,6 +112,12 @@ impl Overrides {
     /// before allocating anything, and a start time that does not parse; every other range
     /// is checked by [`Scenario::validate`].
     pub fn apply(&self, sc: &mut Scenario) -> Result<()> {
+        if let Some(p) = self.policy {
+            sc.policy = p;
+            if !p.is_game() {
+                sc.ledger = false;
+            }
+        }
         if let Some(e) = self.epsilon {
             sc.params.epsilon = e;
         }
@@ -614,6 +623,7 @@ pub fn run(spec: &RunSpec, progress: &mut dyn FnMut(Event<'_>) -> Result<()>) ->
         slots: total,
         evs: run.fleet().len(),
     })?;
+    let mut optimal = None;
     let mut observe = |o: &crate::sim::SlotOutcome<'_>| {
         progress(Event::Slot {
             done: o.record.slot + 1,
@@ -633,7 +643,19 @@ pub fn run(spec: &RunSpec, progress: &mut dyn FnMut(Event<'_>) -> Result<()>) ->
             let genesis = ledger.genesis.clone();
             (result, Some(ledger), Some(genesis))
         }
-        (None, _) => (run.simulate(&mut observe)?, None, None),
+        (None, _) => {
+            let policy = run.scenario().policy;
+            if policy == crate::policy::Policy::Optimal {
+                progress(Event::Note(
+                    "policy optimal: solving the day's linear program (docs/model.md §10.2)",
+                ))?;
+            }
+            let (result, notes) = crate::policy::simulate(&run, policy, &mut |t| {
+                progress(Event::Slot { done: t + 1, total })
+            })?;
+            optimal = notes.optimal;
+            (result, None, None)
+        }
     };
 
     // 3. Summary and provenance.
@@ -644,6 +666,8 @@ pub fn run(spec: &RunSpec, progress: &mut dyn FnMut(Event<'_>) -> Result<()>) ->
         .collect();
     let mut summary = Summary::of(&result, &periods);
     summary.currency = run.scenario().currency.clone();
+    summary.policy = run.scenario().policy;
+    summary.optimal = optimal;
     // The network's flows, for the scheme and the baseline.
     let network = match network.as_mut() {
         None => None,
@@ -749,6 +773,7 @@ mod tests {
             byzantine: Some(0),
             solver: Some(Solver::Exact),
             seed: Some(7),
+            policy: None,
         };
         o.apply(&mut sc).unwrap();
         assert_eq!(sc.params.epsilon, 0.01);

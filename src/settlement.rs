@@ -58,6 +58,16 @@ pub struct Cash {
     pub operator_net: f64,
 }
 
+impl Cash {
+    /// Adds another slot's cash, party by party.
+    pub fn add(&mut self, other: &Cash) {
+        self.ev_paid += other.ev_paid;
+        self.ev_received += other.ev_received;
+        self.eva_net += other.eva_net;
+        self.operator_net += other.operator_net;
+    }
+}
+
 /// Applies the responses of the plugged EVs at `p_d*`. `energy` holds every EV's energy
 /// (kWh) and is updated in place; `capacity` their capacities; `plugged[i]` is the fleet
 /// index of the EV answering `responses[i]`.

@@ -41,8 +41,9 @@ pub struct SlotRecord {
     pub p_rt: f64,
     /// Charging price, CNY/kWh.
     pub p_c: f64,
-    /// Chosen discharging price `p_d*`, CNY/kWh.
-    pub p_d: f64,
+    /// Chosen discharging price `p_d*`, CNY/kWh; empty for a policy without the price
+    /// game (docs/model.md §10).
+    pub p_d: Option<f64>,
     /// Auxiliary-service task, kWh.
     pub e_limit_kwh: f64,
     /// EVs plugged for the whole slot.
@@ -67,6 +68,12 @@ pub struct SlotRecord {
     pub c_limit: f64,
     /// `R` (Eq. 3), CNY.
     pub revenue: f64,
+    /// The grid file's base load of the slot, kW (0 without a grid file).
+    #[serde(default)]
+    pub base_load_kw: f64,
+    /// Battery wear of the slot's trades (docs/model.md §10.3), CNY.
+    #[serde(default)]
+    pub wear_cny: f64,
 }
 
 /// One row of `evs.csv` (docs/model.md §8).
@@ -113,6 +120,9 @@ pub struct EvRecord {
     /// The session's name from the fleet's `session_id` column (empty without one). An
     /// EV that plugs in more than once has one row per session.
     pub session_id: Option<String>,
+    /// Battery wear over the horizon (docs/model.md §10.3): `ω` times the energy into
+    /// and out of the battery, CNY.
+    pub wear_cny: f64,
 }
 
 /// A departure target counts as met when the EV leaves at most this far below it, kWh
@@ -417,10 +427,11 @@ impl Run {
         let mut energy: Vec<f64> = evs.iter().map(|e| e.initial_kwh).collect();
         let mut paid = vec![0.0; n];
         let mut received = vec![0.0; n];
+        let mut throughput = vec![0.0; n];
+        let omega = self.scenario.wear.per_kwh();
         let mut total_cash = Cash::default();
         let mut active: Vec<usize> = Vec::new();
         let mut slots = Vec::with_capacity(h.slots);
-        let mut p_c_all = Vec::with_capacity(h.slots);
         let mut small = 0usize;
         let n_sites = self.scenario.sites.len();
         let limits = if self
@@ -441,7 +452,6 @@ impl Run {
             active.extend_from_slice(starting);
             active.sort_unstable();
             let prices = self.prices(t);
-            p_c_all.push(prices.p_c);
             let follower = |&i: &usize| {
                 let s = EvState {
                     energy_kwh: energy[i],
@@ -503,24 +513,25 @@ impl Run {
                 }
                 site_kwh.push(at);
             }
+            let mut wear = 0.0;
             for tr in &trades {
                 if tr.regime != Regime::Idle && tr.energy_kwh.abs() < SMALL_TRADE_KWH {
                     small += 1;
                 }
                 paid[tr.ev] += tr.paid_cny;
                 received[tr.ev] += tr.received_cny;
+                let moved = (tr.energy_after_kwh - tr.energy_before_kwh).abs();
+                throughput[tr.ev] += moved;
+                wear += omega * moved;
             }
-            total_cash.ev_paid += cash.ev_paid;
-            total_cash.ev_received += cash.ev_received;
-            total_cash.eva_net += cash.eva_net;
-            total_cash.operator_net += cash.operator_net;
+            total_cash.add(&cash);
             let r = settled.unwrap_or(best.revenue);
             let record = SlotRecord {
                 slot: t,
                 time: format_time(h.slot_start(t)),
                 p_rt: prices.p_rt,
                 p_c: prices.p_c,
-                p_d: best.p_d,
+                p_d: Some(best.p_d),
                 e_limit_kwh: prices.e_limit_kwh,
                 n_plugged: active.len(),
                 n_charge: r.n_charge,
@@ -533,6 +544,8 @@ impl Run {
                 c_v2g: r.c_v2g,
                 c_limit: r.c_limit,
                 revenue: r.total,
+                base_load_kw: self.rows[t].base_load_kw,
+                wear_cny: wear,
             };
             observe(&SlotOutcome {
                 record: &record,
@@ -546,6 +559,34 @@ impl Run {
             buffer = game.into_followers();
         }
         drop(buffer);
+        let evs = self.ev_records(&energy, &paid, &received, &throughput);
+        Ok(RunResult {
+            slots,
+            evs,
+            cash: total_cash,
+            trades_below_1wh: small,
+            site_kwh,
+            curtailed: curtailed_evs,
+        })
+    }
+}
+
+impl Run {
+    /// The rows of `evs.csv` (docs/model.md §8.2) from each session's final energy, what
+    /// it paid and received and its throughput on the battery's side (kWh in and out,
+    /// for its wear), with the uncoordinated baseline's columns beside them.
+    pub fn ev_records(
+        &self,
+        energy: &[f64],
+        paid: &[f64],
+        received: &[f64],
+        throughput: &[f64],
+    ) -> Vec<EvRecord> {
+        let h = self.scenario.horizon;
+        let params = &self.scenario.params;
+        let p_c_all: Vec<f64> = (0..h.slots).map(|t| self.prices(t).p_c).collect();
+        let (ranges, _) = self.plug_schedule();
+        let omega = self.scenario.wear.per_kwh();
         let base = baseline::run(
             &self.fleet,
             &h,
@@ -553,7 +594,8 @@ impl Run {
             params.e0_kwh,
             params.charge_efficiency,
         );
-        let evs = evs
+        self.fleet
+            .evs()
             .iter()
             .enumerate()
             .map(|(i, e)| {
@@ -585,17 +627,10 @@ impl Run {
                     cost_per_kwh_delivered: (gained > 1e-9)
                         .then(|| (paid[i] - received[i]) / gained),
                     session_id: e.session_id.clone(),
+                    wear_cny: omega * throughput[i],
                 }
             })
-            .collect();
-        Ok(RunResult {
-            slots,
-            evs,
-            cash: total_cash,
-            trades_below_1wh: small,
-            site_kwh,
-            curtailed: curtailed_evs,
-        })
+            .collect()
     }
 }
 

@@ -41,6 +41,9 @@ use crate::error::{excerpt_message, Error, Result};
 pub use crate::game::solve::{
     equal_workers, validate_workers, Solver, Worker, DEFAULT_WORKERS, MAX_WORKERS,
 };
+pub use crate::policy::optimal::Options as OptimalOptions;
+pub use crate::policy::wear::Wear;
+pub use crate::policy::Policy;
 
 /// The most slots a horizon may have: one leap year of 15-minute slots.
 pub const MAX_SLOTS: usize = 366 * 96;
@@ -104,7 +107,7 @@ fn is_one(v: &f64) -> bool {
 
 /// Scenario keys left out of the encoding at their default value (so that the digests of
 /// scenarios that do not use them stay as they were); [`Scenario::set`] still knows them.
-pub(crate) const OMITTED_AT_DEFAULT: [&str; 8] = [
+pub(crate) const OMITTED_AT_DEFAULT: [&str; 11] = [
     "params.min_trade_kwh",
     "params.min_departure_soc",
     "params.charge_efficiency",
@@ -113,6 +116,9 @@ pub(crate) const OMITTED_AT_DEFAULT: [&str; 8] = [
     "network_load_scale",
     "sites",
     "currency",
+    "policy",
+    "wear",
+    "optimal",
 ];
 
 fn is_zero(v: &f64) -> bool {
@@ -295,6 +301,20 @@ pub struct Scenario {
     /// (left out of the canonical encoding at its default).
     #[serde(default = "cny", skip_serializing_if = "is_cny")]
     pub currency: String,
+    /// How the EVs' energy is scheduled (docs/model.md §10): the paper's `stackelberg`
+    /// game (the default, left out of the canonical encoding), `uncoordinated`, `edf`,
+    /// `llf` or `optimal`. A policy other than the game takes no solver, workers,
+    /// byzantine SCPs, `epsilon` or ledger; setting it turns the ledger off.
+    #[serde(default, skip_serializing_if = "Policy::is_default")]
+    pub policy: Policy,
+    /// Battery wear (docs/model.md §10.3), reported for every policy and minimised by
+    /// `optimal` (left out of the canonical encoding at its defaults).
+    #[serde(default, skip_serializing_if = "Wear::is_default")]
+    pub wear: Wear,
+    /// Options of the `optimal` policy (docs/model.md §10.2; left out of the canonical
+    /// encoding at their defaults).
+    #[serde(default, skip_serializing_if = "OptimalOptions::is_default")]
+    pub optimal: OptimalOptions,
 }
 
 fn one() -> f64 {
@@ -351,6 +371,9 @@ impl Default for Scenario {
             network_load_scale: 1.0,
             sites: Vec::new(),
             currency: cny(),
+            policy: Policy::Stackelberg,
+            wear: Wear::default(),
+            optimal: OptimalOptions::default(),
         }
     }
 }
@@ -364,10 +387,22 @@ impl Scenario {
 
     /// Parses a scenario from TOML text; `path` names it in errors.
     pub fn from_toml(text: &str, path: &Path) -> Result<Self> {
-        toml::from_str(text).map_err(|e| {
+        let mut sc: Scenario = toml::from_str(text).map_err(|e| {
             let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
             Error::input(path, line, col, "", excerpt_message(e.message().trim_end()))
-        })
+        })?;
+        // The ledger records the price game: a policy without one has it off unless the
+        // file asks for it (which validation then refuses, naming the policy).
+        if !sc.policy.is_game() {
+            let asked = text
+                .parse::<toml::Table>()
+                .map(|t| t.contains_key("ledger"))
+                .unwrap_or(false);
+            if !asked {
+                sc.ledger = false;
+            }
+        }
+        Ok(sc)
     }
 
     /// Sets one scenario key by its dotted name as a scenario file spells it
@@ -377,6 +412,20 @@ impl Scenario {
     pub fn set(&mut self, key: &str, value: toml::Value) -> Result<()> {
         let mut doc = toml::Value::try_from(&*self)
             .map_err(|e| Error::param(key, format!("the scenario does not serialise: {e}")))?;
+        // Tables left out at their defaults are set inside like any other.
+        if let Some(table) = doc.as_table_mut() {
+            let missing = |name: &str, v: Result<toml::Value, toml::ser::Error>| {
+                v.map(|v| (name.to_string(), v))
+                    .map_err(|e| Error::param(key, format!("the scenario does not serialise: {e}")))
+            };
+            for (name, v) in [
+                missing("wear", toml::Value::try_from(self.wear))?,
+                missing("optimal", toml::Value::try_from(self.optimal))?,
+            ] {
+                table.entry(name).or_insert(v);
+            }
+        }
+        let was_game = self.policy.is_game();
         let mut parts = key.split('.').peekable();
         let mut at = &mut doc;
         while let Some(part) = parts.next() {
@@ -421,12 +470,20 @@ impl Scenario {
         *self = doc.try_into().map_err(|e: toml::de::Error| {
             Error::param(key, excerpt_message(e.message().trim_end()))
         })?;
+        // Choosing a policy without the price game turns the ledger off (docs/model.md
+        // §10); asking for the ledger afterwards is refused by validation.
+        if key == "policy" && was_game && !self.policy.is_game() {
+            self.ledger = false;
+        }
         Ok(())
     }
 
     /// Checks every parameter (call after overrides): the ranges of docs/model.md §7.
     pub fn validate(&self) -> Result<()> {
         self.params.validate()?;
+        self.wear.validate()?;
+        self.optimal.validate()?;
+        self.check_policy_options()?;
         validate_workers(&self.workers)?;
         if self.byzantine > 0 && !self.ledger {
             return Err(Error::param(
@@ -469,6 +526,49 @@ impl Scenario {
                     ),
                 ));
             }
+        }
+        Ok(())
+    }
+
+    /// Refuses options a policy does not take (docs/model.md §10): only the price game
+    /// has a ledger, a solver, SCP workers, byzantine SCPs and a search step `epsilon`.
+    pub fn check_policy_options(&self) -> Result<()> {
+        let p = self.policy;
+        if p != Policy::Optimal && !self.optimal.is_default() {
+            return Err(Error::param(
+                "optimal",
+                format!("policy {p} does not take [optimal] options: only policy optimal has them"),
+            ));
+        }
+        if p.is_game() {
+            return Ok(());
+        }
+        let refuse = |key: &str, what: &str| {
+            Err(Error::param(
+                key,
+                format!(
+                    "policy {p} does not take {what}: only the stackelberg price game has it \
+                     (docs/model.md §10)"
+                ),
+            ))
+        };
+        if self.ledger {
+            return refuse(
+                "ledger",
+                "a ledger (it records the price game's trades; use ledger = \"off\")",
+            );
+        }
+        if self.byzantine > 0 {
+            return refuse("byzantine", "byzantine SCPs");
+        }
+        if self.solver != Solver::Grid {
+            return refuse("solver", "a price solver");
+        }
+        if self.workers != equal_workers(DEFAULT_WORKERS) {
+            return refuse("workers", "SCP workers");
+        }
+        if self.params.epsilon != Params::default().epsilon {
+            return refuse("params.epsilon", "a price-search step epsilon");
         }
         Ok(())
     }

@@ -940,7 +940,10 @@ mod tests {
         assert_eq!(honest.blocks.len(), 6);
         for (h, b) in honest.blocks.iter().zip(&byz.blocks) {
             assert_eq!(h.header.p_d, b.header.p_d);
-            assert_eq!(h.header.p_d, micro(res.slots[h.header.height as usize].p_d));
+            assert_eq!(
+                h.header.p_d,
+                micro(res.slots[h.header.height as usize].p_d.unwrap())
+            );
             assert_eq!(h.txs.len(), res.slots[h.header.height as usize].n_plugged);
             assert_eq!(h.votes.len(), 4);
             assert!(h.evidence.is_empty() && h.proposals.iter().all(|p| !p.faulty));

@@ -22,7 +22,7 @@ use crate::sim::SlotRecord;
 /// Width and height of every figure, in pixels.
 pub const SIZE: (u32, u32) = (960, 540);
 
-const SLOT_H: f64 = SLOT_MINUTES as f64 / 60.0;
+pub(crate) const SLOT_H: f64 = SLOT_MINUTES as f64 / 60.0;
 pub(crate) const FONT: &str = "sans-serif";
 
 pub(crate) fn plot_err(e: impl std::fmt::Display) -> Error {
@@ -30,7 +30,7 @@ pub(crate) fn plot_err(e: impl std::fmt::Display) -> Error {
 }
 
 /// Hours since midnight of the first slot's day, for each slot start.
-fn slot_hours(slots: &[SlotRecord]) -> Vec<f64> {
+pub(crate) fn slot_hours(slots: &[SlotRecord]) -> Vec<f64> {
     let day0 = slots
         .first()
         .and_then(|s| parse_time(&s.time))
@@ -280,17 +280,26 @@ pub fn fig4(slots: &[SlotRecord], currency: &str) -> Result<String> {
     let charge: Vec<f64> = slots.iter().map(|s| s.charge_kwh / SLOT_H).collect();
     let discharge: Vec<f64> = slots.iter().map(|s| -s.discharge_kwh / SLOT_H).collect();
     let (plo, phi) = min_max(charge.iter().chain(discharge.iter()).copied());
-    let (qlo, qhi) = min_max(slots.iter().flat_map(|s| [s.p_rt, s.p_d, 0.0]));
+    // A policy without the price game has no p_d* (docs/model.md §10): no line.
+    let p_d: Option<Vec<f64>> = slots.iter().map(|s| s.p_d).collect();
+    let (qlo, qhi) = min_max(
+        slots
+            .iter()
+            .flat_map(|s| [s.p_rt, s.p_d.unwrap_or(0.0), 0.0]),
+    );
+    let mut legend = vec![
+        ("charging power", GREEN_, Mark::Area),
+        ("discharging power", RED_, Mark::Area),
+        ("real-time price p_rt (right axis)", BLUE_, Mark::Line(2)),
+    ];
+    if p_d.is_some() {
+        legend.push(("discharging price p_d* (right axis)", BLACK, Mark::Line(2)));
+    }
     render(|root| {
         let area = header(
             root,
             "Fig. 4  EV charging and discharging power, real-time and discharging prices",
-            &[
-                ("charging power", GREEN_, Mark::Area),
-                ("discharging power", RED_, Mark::Area),
-                ("real-time price p_rt (right axis)", BLUE_, Mark::Line(2)),
-                ("discharging price p_d* (right axis)", BLACK, Mark::Line(2)),
-            ],
+            &legend,
         )?;
         let mut chart = ChartBuilder::on(&area)
             .margin(12)
@@ -326,13 +335,12 @@ pub fn fig4(slots: &[SlotRecord], currency: &str) -> Result<String> {
                 ))
                 .map_err(plot_err)?;
         }
-        for (f, color) in [
-            ((|s: &SlotRecord| s.p_rt) as fn(&SlotRecord) -> f64, BLUE_),
-            (|s: &SlotRecord| s.p_d, BLACK),
-        ] {
+        let p_rt: Vec<f64> = slots.iter().map(|s| s.p_rt).collect();
+        for (vals, color) in [(Some(&p_rt), BLUE_), (p_d.as_ref(), BLACK)] {
+            let Some(vals) = vals else { continue };
             chart
                 .draw_secondary_series(LineSeries::new(
-                    steps(&hours, slots.iter().map(f)),
+                    steps(&hours, vals.iter().copied()),
                     color.stroke_width(2),
                 ))
                 .map_err(plot_err)?;
@@ -427,7 +435,7 @@ mod tests {
             time: time.to_string(),
             p_rt: 0.66,
             p_c: 1.16,
-            p_d,
+            p_d: Some(p_d),
             e_limit_kwh: 100.0,
             n_plugged: 10,
             n_charge: 1,
@@ -440,6 +448,8 @@ mod tests {
             c_v2g: 0.5,
             c_limit: 0.25,
             revenue: 2.25,
+            base_load_kw: 0.0,
+            wear_cny: 0.0,
         }
     }
 
@@ -592,7 +602,7 @@ mod tests {
                     r.e_limit_kwh = max;
                     r.charge_kwh = max;
                     r.discharge_kwh = max;
-                    (r.p_rt, r.p_c, r.p_d) = (100.0, 100.0, -300.0);
+                    (r.p_rt, r.p_c, r.p_d) = (100.0, 100.0, Some(-300.0));
                     r.r_service = 1e13;
                     r.r_grid = 1e12;
                     r.c_v2g = 1e13;
@@ -605,7 +615,7 @@ mod tests {
                 day(96, |_, r| {
                     r.e_limit_kwh = max;
                     (r.charge_kwh, r.discharge_kwh) = (max, 0.0);
-                    (r.p_rt, r.p_c, r.p_d) = (100.0, 100.0, 100.0);
+                    (r.p_rt, r.p_c, r.p_d) = (100.0, 100.0, Some(100.0));
                     (r.r_service, r.r_grid, r.c_v2g, r.c_limit) = (1e12, 1e12, -1e12, -1e12);
                     r.revenue = 1e12;
                 }),
@@ -613,7 +623,7 @@ mod tests {
             (
                 "a span far below the floats' resolution at its magnitude",
                 day(96, |t, r| {
-                    (r.p_rt, r.p_c, r.p_d) = (1e9, 1e9, 1e9 + 1e-7 * t as f64);
+                    (r.p_rt, r.p_c, r.p_d) = (1e9, 1e9, Some(1e9 + 1e-7 * t as f64));
                     r.revenue = 1e14 + (t % 2) as f64 * 0.02;
                 }),
             ),
@@ -621,7 +631,7 @@ mod tests {
                 "all zeros",
                 day(96, |_, r| {
                     (r.e_limit_kwh, r.charge_kwh, r.discharge_kwh) = (0.0, 0.0, 0.0);
-                    (r.p_rt, r.p_c, r.p_d) = (0.0, 0.0, 0.0);
+                    (r.p_rt, r.p_c, r.p_d) = (0.0, 0.0, Some(0.0));
                     (r.r_service, r.r_grid, r.c_v2g, r.c_limit, r.revenue) =
                         (0.0, 0.0, 0.0, 0.0, 0.0);
                 }),
@@ -643,7 +653,7 @@ mod tests {
                 day(8, |t, r| {
                     r.e_limit_kwh = f64::INFINITY;
                     r.charge_kwh = f64::NAN;
-                    r.p_d = f64::NEG_INFINITY;
+                    r.p_d = Some(f64::NEG_INFINITY);
                     r.revenue = if t == 0 { f64::MAX } else { -f64::MAX };
                     r.r_grid = 1e308;
                 }),

@@ -586,7 +586,7 @@ fn periods_section(o: &mut String, s: &Summary) {
                 f1(p.aux_asked_kwh),
                 f1(p.aux_delivered_kwh),
                 pct(p.aux_share_met),
-                format!("{:.3}", p.mean_p_d),
+                p.mean_p_d.map_or("-".to_string(), |v| format!("{v:.3}")),
             ]
         })
         .collect();

@@ -1,6 +1,7 @@
 //! Reports: the summary, its provenance, the output folder, the figures and the HTML
 //! report.
 
+pub mod compare;
 pub mod figures;
 pub mod html;
 pub mod network;

@@ -669,7 +669,7 @@ pub fn write_csv<T: Serialize>(
 }
 
 /// The columns of `slots.csv` (docs/model.md §8).
-pub const SLOT_COLUMNS: [&str; 17] = [
+pub const SLOT_COLUMNS: [&str; 19] = [
     "slot",
     "time",
     "p_rt",
@@ -687,10 +687,12 @@ pub const SLOT_COLUMNS: [&str; 17] = [
     "c_v2g",
     "c_limit",
     "revenue",
+    "base_load_kw",
+    "wear_cny",
 ];
 
 /// The columns of `evs.csv` (docs/model.md §8).
-pub const EV_COLUMNS: [&str; 17] = [
+pub const EV_COLUMNS: [&str; 18] = [
     "ev_id",
     "kind",
     "arrival",
@@ -708,6 +710,7 @@ pub const EV_COLUMNS: [&str; 17] = [
     "shortfall_kwh",
     "cost_per_kwh_delivered",
     "session_id",
+    "wear_cny",
 ];
 
 /// A run's outputs: `slots.csv`, `evs.csv`, `summary.json` and the three figures of

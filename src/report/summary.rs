@@ -86,6 +86,52 @@ pub struct EvTotals {
     /// Departure targets (absent when no EV has one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub targets: Option<TargetTotals>,
+    /// Battery wear under the run's policy, CNY (docs/model.md §10.3).
+    #[serde(default)]
+    pub wear_cny: f64,
+}
+
+/// The system cost of a run (docs/model.md §10.2), the same for every policy: what the
+/// EVs and the EVA together pay the operator, plus the batteries' wear. Equal to the
+/// EVs' net cost minus the EVA's profit plus wear, whatever the money between them.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct SystemCost {
+    /// Energy bought at the real-time price, `Σ_t p_rt(t)·C_t`.
+    pub energy_cny: f64,
+    /// The value of the auxiliary (V2G) energy delivered, `Σ_t W_grid·D_t` (Eq. 5).
+    pub aux_value_cny: f64,
+    /// The task's penalties for shortfall and excess, `Σ_t C_limit(t)` (Eq. 7).
+    pub penalty_cny: f64,
+    /// Battery wear, `ω·Σ` energy into and out of the batteries (§10.3).
+    pub wear_cny: f64,
+    /// `energy − aux_value + penalty + wear`.
+    pub total_cny: f64,
+    /// The highest load of the day at the grid connection, kW: the grid file's base load
+    /// plus the EVs' net power, `base_load_kw + (C_t − D_t)/0.25 h`.
+    pub peak_load_kw: f64,
+}
+
+impl SystemCost {
+    /// Sums the system cost of a run's slots.
+    pub fn of(slots: &[SlotRecord]) -> SystemCost {
+        let mut c = SystemCost {
+            peak_load_kw: f64::NEG_INFINITY,
+            ..SystemCost::default()
+        };
+        for r in slots {
+            c.energy_cny += r.p_rt * r.charge_kwh;
+            c.aux_value_cny += r.r_grid;
+            c.penalty_cny += r.c_limit;
+            c.wear_cny += r.wear_cny;
+            let load = r.base_load_kw + (r.charge_kwh - r.discharge_kwh) / 0.25;
+            c.peak_load_kw = c.peak_load_kw.max(load);
+        }
+        if slots.is_empty() {
+            c.peak_load_kw = 0.0;
+        }
+        c.total_cny = c.energy_cny - c.aux_value_cny + c.penalty_cny + c.wear_cny;
+        c
+    }
 }
 
 /// Departure targets over the fleet (docs/model.md §3).
@@ -125,8 +171,9 @@ pub struct PeriodTotals {
     pub aux_share_met: Option<f64>,
     /// Energy charged, kWh.
     pub charged_kwh: f64,
-    /// Mean chosen discharging price, CNY/kWh.
-    pub mean_p_d: f64,
+    /// Mean chosen discharging price, CNY/kWh; `null` for a policy without the price
+    /// game (docs/model.md §10).
+    pub mean_p_d: Option<f64>,
 }
 
 /// `summary.json`.
@@ -159,6 +206,15 @@ pub struct Summary {
         skip_serializing_if = "is_default_currency"
     )]
     pub currency: String,
+    /// The policy that scheduled the EVs (docs/model.md §10).
+    #[serde(default)]
+    pub policy: crate::policy::Policy,
+    /// The system cost (docs/model.md §10.2), comparable across policies.
+    #[serde(default)]
+    pub system: SystemCost,
+    /// For policy `optimal`: the linear program's report (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimal: Option<crate::policy::optimal::Report>,
 }
 
 impl Default for Summary {
@@ -173,6 +229,9 @@ impl Default for Summary {
             periods: Vec::new(),
             network: None,
             currency: default_currency(),
+            policy: Default::default(),
+            system: SystemCost::default(),
+            optimal: None,
         }
     }
 }
@@ -233,6 +292,7 @@ impl Summary {
             ev.initial_kwh += e.initial_kwh;
             ev.final_kwh += e.final_kwh;
             ev.baseline_final_kwh += e.baseline_final_kwh;
+            ev.wear_cny += e.wear_cny;
             if let Some(t) = e.target_kwh {
                 let tt = ev.targets.get_or_insert_with(TargetTotals::default);
                 tt.n_targets += 1;
@@ -258,6 +318,9 @@ impl Summary {
             periods: period_totals(s, periods),
             network: None,
             currency: default_currency(),
+            policy: Default::default(),
+            system: SystemCost::of(s),
+            optimal: None,
         }
     }
 
@@ -275,7 +338,9 @@ impl Summary {
             o += &format!(" ({n} sessions)");
         }
         o += &format!(", {} slots from {}", self.slots, self.start);
-        if let Some(run) = &self.run {
+        if !self.policy.is_game() {
+            o += &format!(", policy {}", self.policy);
+        } else if let Some(run) = &self.run {
             let sc = &run.scenario;
             o += &format!(
                 ", solver {}, epsilon {} {cur}/kWh",
@@ -283,7 +348,12 @@ impl Summary {
             );
         }
         o += "\n\n";
-        o += "EVs                           scheme      uncoordinated\n";
+        let label = if self.policy.is_game() {
+            "scheme"
+        } else {
+            self.policy.as_str()
+        };
+        o += &format!("EVs{label:>33}{:>19}\n", "uncoordinated");
         o += &format!(
             "  net cost ({cur})         {:>12.2} {:>18.2}\n",
             e.net_cost_cny, e.baseline_cost_cny
@@ -326,11 +396,23 @@ impl Summary {
             en.aux_delivered_kwh,
             pct(en.aux_share_met)
         );
+        let sy = &self.system;
+        o += &format!(
+            "System cost              {:>12.2} {cur}  = energy {:.2} - V2G value {:.2} + penalties {:.2} + wear {:.2}\n",
+            sy.total_cny, sy.energy_cny, sy.aux_value_cny, sy.penalty_cny, sy.wear_cny
+        );
+        o += &format!("Peak grid load           {:>12.1} kW\n", sy.peak_load_kw);
+        if let Some(opt) = &self.optimal {
+            o += &format!(
+                "Optimum                  relaxation bound {:.2} {cur}, {} program(s), {} EV-slots fixed to one direction\n",
+                opt.relaxation_cny, opt.rounds, opt.fixed
+            );
+        }
         if !self.periods.is_empty() {
             o += "\nperiod  slots   revenue  R/slot   R_grid  C_limit  charged kWh  asked kWh  delivered kWh  met    mean p_d\n";
             for p in &self.periods {
                 o += &format!(
-                    "{:<7} {:>5} {:>9.2} {:>7.2} {:>8.2} {:>8.2} {:>12.1} {:>10.1} {:>14.1} {:>6} {:>9.3}\n",
+                    "{:<7} {:>5} {:>9.2} {:>7.2} {:>8.2} {:>8.2} {:>12.1} {:>10.1} {:>14.1} {:>6} {:>9}\n",
                     p.period.as_str(),
                     p.slots,
                     p.revenue,
@@ -341,7 +423,7 @@ impl Summary {
                     p.aux_asked_kwh,
                     p.aux_delivered_kwh,
                     pct(p.aux_share_met),
-                    p.mean_p_d
+                    p.mean_p_d.map_or("-".to_string(), |v| format!("{v:.3}"))
                 );
             }
         }
@@ -391,6 +473,7 @@ fn period_totals(s: &[SlotRecord], labels: &[Period]) -> Vec<PeriodTotals> {
         .iter()
         .map(|&period| PeriodTotals {
             period,
+            mean_p_d: Some(0.0),
             ..PeriodTotals::default()
         })
         .collect();
@@ -405,12 +488,15 @@ fn period_totals(s: &[SlotRecord], labels: &[Period]) -> Vec<PeriodTotals> {
         p.aux_asked_kwh += r.e_limit_kwh;
         p.aux_delivered_kwh += r.discharge_kwh;
         p.charged_kwh += r.charge_kwh;
-        p.mean_p_d += r.p_d;
+        p.mean_p_d = match (p.mean_p_d, r.p_d) {
+            (Some(sum), Some(v)) => Some(sum + v),
+            _ => None,
+        };
         met[i] += r.discharge_kwh.min(r.e_limit_kwh);
     }
     for (p, m) in out.iter_mut().zip(met) {
         if p.slots > 0 {
-            p.mean_p_d /= p.slots as f64;
+            p.mean_p_d = p.mean_p_d.map(|sum| sum / p.slots as f64);
         }
         p.aux_share_met = share(m, p.aux_asked_kwh);
     }
@@ -442,7 +528,7 @@ mod tests {
             time: time.into(),
             p_rt: 1.12,
             p_c: 1.62,
-            p_d: -0.3,
+            p_d: Some(-0.3),
             e_limit_kwh: e_limit,
             n_plugged: 1,
             n_charge: 0,
@@ -455,6 +541,8 @@ mod tests {
             c_v2g: 0.0,
             c_limit: 0.0,
             revenue: 1.0,
+            base_load_kw: 0.0,
+            wear_cny: 0.0,
         }
     }
 

@@ -19,7 +19,7 @@ use crate::sweep::plan::Manifest;
 use crate::sweep::{figures, outputs_match, read_sidecar, run_dir, Status, SWEEP_FILES};
 
 /// The result columns of `sweep.csv`, after `id` and the swept keys.
-pub const RESULT_COLUMNS: [&str; 9] = [
+pub const RESULT_COLUMNS: [&str; 12] = [
     "revenue",
     "profit_cny",
     "net_cost_cny",
@@ -27,6 +27,9 @@ pub const RESULT_COLUMNS: [&str; 9] = [
     "charged_kwh",
     "discharged_kwh",
     "final_kwh",
+    "system_cost_cny",
+    "wear_cny",
+    "peak_load_kw",
     "wall_s",
     "error",
 ];
@@ -48,6 +51,12 @@ pub struct Headline {
     pub discharged_kwh: f64,
     /// The EVs' energy at departure, kWh.
     pub final_kwh: f64,
+    /// The system cost (docs/model.md §10.2), CNY.
+    pub system_cost_cny: f64,
+    /// Battery wear, CNY.
+    pub wear_cny: f64,
+    /// The day's peak load at the grid connection, kW.
+    pub peak_load_kw: f64,
 }
 
 impl Headline {
@@ -61,6 +70,9 @@ impl Headline {
             charged_kwh: s.energy.charged_kwh,
             discharged_kwh: s.energy.discharged_kwh,
             final_kwh: s.evs.final_kwh,
+            system_cost_cny: s.system.total_cny,
+            wear_cny: s.system.wear_cny,
+            peak_load_kw: s.system.peak_load_kw,
         }
     }
 
@@ -75,6 +87,9 @@ impl Headline {
             "charged_kwh" => Some(self.charged_kwh),
             "discharged_kwh" => Some(self.discharged_kwh),
             "final_kwh" => Some(self.final_kwh),
+            "system_cost_cny" => Some(self.system_cost_cny),
+            "wear_cny" => Some(self.wear_cny),
+            "peak_load_kw" => Some(self.peak_load_kw),
             _ => None,
         }
     }
@@ -125,7 +140,7 @@ impl Table {
         let mut f = Vec::with_capacity(self.keys.len() + RESULT_COLUMNS.len() + 1);
         f.push(row.id.clone());
         f.extend(row.cells.iter().cloned());
-        for c in &RESULT_COLUMNS[..7] {
+        for c in &RESULT_COLUMNS[..RESULT_COLUMNS.len() - 2] {
             f.push(
                 row.results
                     .and_then(|r| r.get(c))
@@ -148,7 +163,8 @@ impl Table {
         w.into_inner().expect("in-memory flush")
     }
 
-    /// The table for people: the keys, revenue, profit, the EVs' net cost, the task met,
+    /// The table for people: the keys, revenue, profit, the EVs' net cost, the system
+    /// cost (docs/model.md §10.2), the task met,
     /// energy discharged and the wall time, aligned, in the order of the swept values
     /// (numbers as numbers); a failed point shows its error.
     pub fn render(&self) -> String {
@@ -171,6 +187,7 @@ impl Table {
                 "revenue",
                 "profit_cny",
                 "net_cost_cny",
+                "system_cost",
                 "aux_met",
                 "discharged_kwh",
                 "wall_s",
@@ -186,6 +203,7 @@ impl Table {
                     f.push(format!("{:.2}", h.revenue));
                     f.push(format!("{:.2}", h.profit_cny));
                     f.push(format!("{:.2}", h.net_cost_cny));
+                    f.push(format!("{:.2}", h.system_cost_cny));
                     f.push(
                         h.aux_share_met
                             .map(|s| format!("{:.1}%", 100.0 * s))
@@ -408,6 +426,9 @@ mod tests {
             charged_kwh: 1.0,
             discharged_kwh: 2.25,
             final_kwh: 0.1 + 0.2,
+            system_cost_cny: 2.0 * r,
+            wear_cny: 0.25,
+            peak_load_kw: 100.0 + r,
         }
     }
 
