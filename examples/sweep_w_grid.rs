@@ -19,7 +19,10 @@ fn main() -> Result<(), v2g::Error> {
         let busiest = out.result.slots.iter().max_by_key(|s| s.n_plugged).unwrap();
         println!(
             "{w_grid},{:.4},{:.4},{},{}",
-            out.summary.eva.revenue, out.summary.energy.discharged_kwh, busiest.time, busiest.p_d
+            out.summary.eva.revenue,
+            out.summary.energy.discharged_kwh,
+            busiest.time,
+            busiest.p_d.expect("the scheme prices every slot")
         );
     }
     Ok(())

@@ -810,6 +810,85 @@ mod tests {
         assert!(e.to_string().contains("no such scenario key"), "{e}");
     }
 
+    /// docs/model.md §10: `policy` is a key like any other, left out of the encoding at
+    /// `stackelberg`; a policy without the game turns the ledger off unless the file asks
+    /// for it, and refuses the options only the game takes.
+    #[test]
+    fn a_policy_without_the_game_refuses_the_games_options() {
+        let a = Scenario::default();
+        assert!(!a.canonical_json().contains("policy"));
+        assert!(!a.canonical_json().contains("wear"));
+        assert!(!a.canonical_json().contains("optimal"));
+        let p = Path::new("s.toml");
+        let sc = Scenario::from_toml("policy = \"edf\"\n", p).unwrap();
+        assert_eq!(sc.policy, Policy::Edf);
+        assert!(!sc.ledger);
+        sc.validate().unwrap();
+        assert!(sc.canonical_json().contains(r#""policy":"edf""#));
+        assert_ne!(sc.digest(), a.digest());
+        // Asked for, the ledger is refused, naming the policy.
+        let on = Scenario::from_toml("policy = \"optimal\"\nledger = \"on\"\n", p).unwrap();
+        let e = on.validate().unwrap_err().to_string();
+        assert!(e.contains("ledger") && e.contains("policy optimal"), "{e}");
+        let bad = Scenario::from_toml("policy = \"greedy\"\n", p)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            bad.starts_with("s.toml:1:10") && bad.contains("edf"),
+            "{bad}"
+        );
+        for (key, v) in [
+            ("solver", toml::Value::String("exact".into())),
+            ("byzantine", toml::Value::Integer(1)),
+            ("params.epsilon", toml::Value::Float(0.01)),
+            ("optimal.max_iterations", toml::Value::Integer(50)),
+        ] {
+            let mut x = sc.clone();
+            x.set(key, v).unwrap();
+            let e = x.validate().unwrap_err().to_string();
+            assert!(
+                e.contains(key.split('.').next().unwrap()) && e.contains("policy edf"),
+                "{key}: {e}"
+            );
+        }
+        let mut w = sc.clone();
+        w.workers = equal_workers(3);
+        assert!(w.validate().unwrap_err().to_string().contains("workers"));
+        // Setting the policy by name (a sweep) turns the ledger off; the game keeps it.
+        let mut b = Scenario::default();
+        b.set("policy", toml::Value::String("llf".into())).unwrap();
+        assert!(!b.ledger);
+        b.validate().unwrap();
+        let mut g = Scenario::default();
+        g.set("policy", toml::Value::String("stackelberg".into()))
+            .unwrap();
+        assert!(g.ledger);
+        // `[optimal]` options with optimal, `[wear]` with every policy.
+        let mut o = Scenario::from_toml(
+            "policy = \"optimal\"\n[optimal]\nmax_iterations = 50\n[wear]\ncycle_life = 2000\n",
+            p,
+        )
+        .unwrap();
+        o.validate().unwrap();
+        assert_eq!((o.optimal.max_iterations, o.wear.cycle_life), (50, 2000.0));
+        o.set("wear.battery_price_per_kwh", toml::Value::Float(0.0))
+            .unwrap();
+        assert_eq!(o.wear.per_kwh(), 0.0);
+        let back = Scenario::from_toml(&o.to_toml(), p).unwrap();
+        assert_eq!(back, o);
+        o.optimal.max_iterations = 0;
+        assert!(o
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("optimal.max_iterations"));
+        let mut d = Scenario::default();
+        d.set("wear.cycle_life", toml::Value::Float(1500.0))
+            .unwrap();
+        assert!(d.canonical_json().contains("cycle_life"));
+        assert!(Scenario::from_toml("[wear]\ncycles = 1\n", p).is_err());
+    }
+
     #[test]
     fn every_range_is_enforced_at_both_ends() {
         // (key, lowest valid, highest valid, just below, just above)

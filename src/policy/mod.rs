@@ -340,3 +340,318 @@ pub fn settle(
     cash.operator_net = prices.p_rt * r.charge_kwh + r.c_limit - prices.w_grid * d;
     (trades, cash, r)
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::data::fleet::{Ev, Fleet, Kind, Limits};
+    use crate::data::grid::{GridRow, GridSignals};
+    use crate::data::scenario::Scenario;
+    use crate::data::time::parse_time;
+    use proptest::prelude::*;
+
+    /// An EV plugged from slot `from` for `slots` slots of the 07:00 horizon.
+    pub(crate) fn ev(id: usize, cap: f64, initial: f64, from: i64, slots: i64) -> Ev {
+        let start = parse_time("2021-05-27T07:00").unwrap();
+        let arrival = start + chrono::Duration::minutes(15 * from);
+        Ev {
+            site: None,
+            session_id: None,
+            id: id.to_string(),
+            kind: Kind::Private,
+            capacity_kwh: cap,
+            initial_kwh: initial,
+            arrival,
+            departure: arrival + chrono::Duration::minutes(15 * slots),
+            beta: None,
+            a: None,
+            u_idle: None,
+            limits: Limits::default(),
+        }
+    }
+
+    /// A run of `evs` over `slots` slots, with `p_rt[t]` and `e_limit[t]` from a grid.
+    pub(crate) fn run_of(evs: Vec<Ev>, p_rt: &[f64], e_limit: &[f64], sc: Scenario) -> Run {
+        let start = parse_time("2021-05-27T07:00").unwrap();
+        let rows = p_rt
+            .iter()
+            .zip(e_limit)
+            .enumerate()
+            .map(|(t, (&p, &e))| GridRow {
+                time: start + chrono::Duration::minutes(15 * t as i64),
+                base_load_kw: 100.0 + t as f64,
+                e_limit_kwh: e,
+                p_rt: Some(p),
+            })
+            .collect();
+        let mut sc = sc;
+        sc.horizon.slots = p_rt.len();
+        sc.ledger = false;
+        let grid = GridSignals::new(rows).unwrap();
+        Run::new(Fleet::new(evs).unwrap(), Some(&grid), sc).unwrap()
+    }
+
+    fn play(run: &Run, p: Policy) -> RunResult {
+        simulate(run, p, &mut |_| Ok(())).unwrap().0
+    }
+
+    /// docs/model.md §10.1: a charging EV pays `p_c`, a discharging one is paid `W_grid`,
+    /// an idle one nothing; `R = R_service − C_limit`; money balances.
+    #[test]
+    fn settle_moves_money_as_documented() {
+        let prices = crate::game::testing::prices(0.66, 10.0);
+        let mut energy = vec![10.0, 20.0, 5.0, 7.0];
+        let cap = vec![60.0; 4];
+        let (trades, cash, r) =
+            settle(3, &prices, &[0, 1, 3], &[2.0, -3.0, 0.0], &mut energy, &cap);
+        assert_eq!(energy, vec![12.0, 17.0, 5.0, 7.0]);
+        assert_eq!(trades[0].regime, Regime::Charge);
+        assert_eq!(trades[0].paid_cny, prices.p_c * 2.0);
+        assert_eq!(trades[1].regime, Regime::Discharge);
+        assert_eq!(trades[1].received_cny, prices.w_grid * 3.0);
+        assert_eq!(trades[1].unit_price, -0.792);
+        assert_eq!(
+            (trades[2].regime, trades[2].received_cny),
+            (Regime::Idle, 0.0)
+        );
+        assert_eq!((r.n_charge, r.n_discharge, r.n_idle), (1, 1, 1));
+        assert_eq!((r.charge_kwh, r.discharge_kwh), (2.0, 3.0));
+        assert!((r.r_service - 0.5 * 2.0).abs() < 1e-12);
+        assert_eq!(r.r_grid, r.c_v2g);
+        assert!((r.c_limit - 1.32 * 7.0).abs() < 1e-12);
+        assert!((r.total - (1.0 - 1.32 * 7.0)).abs() < 1e-12);
+        let lhs = cash.ev_paid - cash.ev_received;
+        assert!((lhs - (cash.eva_net + cash.operator_net)).abs() < 1e-12);
+        assert!((cash.eva_net - r.total).abs() < 1e-12);
+        // With losses the battery gains η_c·e and loses e/η_d; the meter's money is the same.
+        let lossy = SlotPrices {
+            eta_c: 0.9,
+            eta_d: 0.8,
+            ..prices
+        };
+        let mut energy = vec![10.0, 20.0];
+        let (t2, _, _) = settle(0, &lossy, &[0, 1], &[2.0, -4.0], &mut energy, &cap);
+        assert!((energy[0] - 11.8).abs() < 1e-12 && (energy[1] - 15.0).abs() < 1e-12);
+        assert_eq!(t2[0].paid_cny, prices.p_c * 2.0);
+    }
+
+    /// EDF serves the earliest departure first and LLF the least laxity first, within a
+    /// site's transformer limit; without a limit both give every EV what it asks.
+    #[test]
+    fn edf_and_llf_order_the_evs_under_a_transformer_limit() {
+        // EV 0 leaves after 4 slots needing 4 kWh (laxity 4 − 4/3.75 ≈ 2.9); EV 1 leaves
+        // after 8 slots needing 26.25 kWh (laxity 8 − 7 = 1). One site, 3.75 kWh a slot.
+        let mut a = ev(0, 60.0, 56.0, 0, 4);
+        a.limits.target_kwh = None;
+        let b = ev(1, 60.0, 33.75, 0, 8);
+        let mut sc = Scenario {
+            sites: vec![crate::network::Site {
+                name: "s".into(),
+                bus: 1,
+                transformer_kva: Some(15.0),
+                power_factor: 1.0,
+            }],
+            ..Scenario::default()
+        };
+        let run = run_of(vec![a, b], &[0.5; 8], &[0.0; 8], sc.clone());
+        let edf = play(&run, Policy::Edf);
+        let llf = play(&run, Policy::Llf);
+        // EDF: EV 0 first (it fills up in slot 0 and 1), then EV 1.
+        assert_eq!(edf.slots[0].charge_kwh, 3.75);
+        assert_eq!(edf.site_kwh[0][0], 3.75);
+        assert_eq!(edf.evs[0].final_kwh, 60.0);
+        assert!((edf.evs[1].final_kwh - (33.75 + 3.75 * 8.0 - 4.0)).abs() < 1e-9);
+        // LLF: EV 1 first while its laxity is least (1 in slots 0 and 1; EV 0's falls
+        // from 2.93 to 1.93), EV 0 in slot 2 (0.93 against 1), EV 1 again in slot 3 (0
+        // against 0.93): EV 0 leaves 0.25 kWh short of full, EV 1 gets 7 slots.
+        assert_eq!(llf.slots[2].charge_kwh, 3.75);
+        assert_eq!(llf.evs[0].final_kwh, 59.75);
+        assert_eq!(llf.evs[1].final_kwh, 60.0);
+        for s in edf.slots.iter().chain(&llf.slots) {
+            assert!(s.charge_kwh <= 3.75 + 1e-12 && s.discharge_kwh == 0.0);
+            assert_eq!(s.p_d, None);
+        }
+        // Without a limit both give each EV min(E0·x_max, need), as uncoordinated does.
+        sc.sites.clear();
+        let run = run_of(
+            vec![ev(0, 60.0, 56.0, 0, 4), ev(1, 60.0, 33.75, 0, 8)],
+            &[0.5; 8],
+            &[0.0; 8],
+            sc,
+        );
+        let unc = play(&run, Policy::Uncoordinated);
+        for p in [Policy::Edf, Policy::Llf] {
+            let r = play(&run, p);
+            for (x, y) in r.evs.iter().zip(&unc.evs) {
+                assert_eq!(x.final_kwh, y.final_kwh, "{p}");
+            }
+        }
+    }
+
+    /// A target below a full battery stops EDF and LLF at the target.
+    #[test]
+    fn edf_stops_at_the_departure_target() {
+        let mut a = ev(0, 60.0, 10.0, 0, 8);
+        a.limits.target_kwh = Some(20.0);
+        let run = run_of(vec![a], &[0.5; 8], &[0.0; 8], Scenario::default());
+        for p in [Policy::Edf, Policy::Llf] {
+            let r = play(&run, p);
+            assert_eq!(r.evs[0].final_kwh, 20.0, "{p}");
+            assert_eq!(r.evs[0].target_met, Some(true));
+        }
+        assert_eq!(play(&run, Policy::Uncoordinated).evs[0].final_kwh, 40.0);
+    }
+
+    /// The optimum charges in the cheap slot to meet a target and discharges to meet the
+    /// task; its system cost is its LP objective.
+    #[test]
+    fn the_optimum_buys_cheap_and_serves_the_task() {
+        let mut a = ev(0, 60.0, 10.0, 0, 4);
+        a.limits.target_kwh = Some(13.75);
+        let mut sc = Scenario::default();
+        sc.wear.battery_price_per_kwh = 0.0;
+        // Slot 2 is cheap; slot 3 asks 1 kWh of V2G.
+        let run = run_of(vec![a], &[1.0, 1.0, 0.2, 1.0], &[0.0, 0.0, 0.0, 1.0], sc);
+        let (r, notes) = simulate(&run, Policy::Optimal, &mut |_| Ok(())).unwrap();
+        let rep = notes.optimal.unwrap();
+        // Buying the last kWh at 1.0 in slot 0, 1 or 3 costs the same, and the interior
+        // point splits such ties, so slot 3 may be fixed to one direction, at no cost.
+        assert!(
+            (rep.objective_cny - rep.relaxation_cny).abs() < 1e-6,
+            "{rep:?}"
+        );
+        // 3.75 kWh (the most a slot moves) in the cheap slot 2 at 0.2, 1 kWh more at 1.0
+        // to meet the target, and 1 kWh delivered in slot 3 (worth W_grid 0.792 and the
+        // avoided penalty 2.0).
+        let charged: Vec<f64> = r.slots.iter().map(|s| s.charge_kwh).collect();
+        assert!((charged[2] - 3.75).abs() < 1e-6, "{charged:?}");
+        assert!(
+            (r.slots[3].discharge_kwh - 1.0).abs() < 1e-6,
+            "{:?}",
+            r.slots[3]
+        );
+        assert!((r.evs[0].final_kwh - 13.75).abs() < 1e-5);
+        assert_eq!(r.evs[0].target_met, Some(true));
+        let sc = crate::report::summary::SystemCost::of(&r.slots);
+        assert!(
+            (sc.total_cny - rep.objective_cny).abs() < 1e-6,
+            "{sc:?} {rep:?}"
+        );
+        // 3.75·0.2 + 1.0·1.0 − 0.792·1 + 0 penalty.
+        assert!((sc.total_cny - (0.75 + 1.0 - 0.792)).abs() < 1e-6, "{sc:?}");
+    }
+
+    /// An empty battery asked for V2G energy would charge and discharge at once in the
+    /// relaxation; the direction is fixed and the program solved again.
+    #[test]
+    fn simultaneous_trades_are_fixed_to_one_direction() {
+        let run = run_of(
+            vec![ev(0, 60.0, 0.0, 0, 2)],
+            &[0.1, 0.1],
+            &[3.0, 0.0],
+            Scenario::default(),
+        );
+        let (r, notes) = simulate(&run, Policy::Optimal, &mut |_| Ok(())).unwrap();
+        let rep = notes.optimal.unwrap();
+        assert!(rep.rounds >= 2 && rep.fixed >= 1, "{rep:?}");
+        assert!(rep.relaxation_cny <= rep.objective_cny + 1e-9, "{rep:?}");
+        for s in &r.slots {
+            assert!(s.n_charge + s.n_discharge <= 1, "{s:?}");
+        }
+    }
+
+    /// A solver stopped by `[optimal] max_iterations` is an error naming it.
+    #[test]
+    fn an_unsolved_program_is_an_error() {
+        let mut sc = Scenario::default();
+        sc.optimal.max_iterations = 1;
+        sc.policy = Policy::Optimal;
+        let run = run_of(vec![ev(0, 60.0, 10.0, 0, 4)], &[1.0; 4], &[1.0; 4], sc);
+        let e = simulate(&run, Policy::Optimal, &mut |_| Ok(()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("policy optimal") && e.contains("max_iterations"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn policies_have_names_and_refuse_unknown_ones() {
+        for p in POLICIES {
+            assert_eq!(p.as_str().parse::<Policy>().unwrap(), p);
+            assert_eq!(p.to_string(), p.as_str());
+        }
+        let e = "greedy".parse::<Policy>().unwrap_err().to_string();
+        assert!(e.contains("greedy") && e.contains("optimal"), "{e}");
+        assert!(Policy::Stackelberg.is_game() && !Policy::Edf.is_game());
+    }
+
+    fn fleets() -> impl Strategy<Value = Vec<Ev>> {
+        proptest::collection::vec(
+            (
+                prop_oneof![Just(20.0), 5.0f64..200.0],
+                0.0f64..=1.0,
+                0i64..10,
+                1i64..12,
+                prop_oneof![Just(None), (0.0f64..=1.0).prop_map(Some)],
+                prop_oneof![Just(None), (1.0f64..30.0).prop_map(Some)],
+            ),
+            1..8,
+        )
+        .prop_map(|rows| {
+            rows.into_iter()
+                .enumerate()
+                .map(|(i, (cap, soc, from, n, target, kw))| {
+                    let mut e = ev(i, cap, soc * cap, from, n);
+                    e.limits.target_kwh = target.map(|t| t * cap);
+                    e.limits.max_kw = kw;
+                    e
+                })
+                .collect()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        /// On random fleets and days: every policy's system cost is `EVs' net cost −
+        /// EVA profit + wear`; the optimum's is at most every other policy's (they all
+        /// keep the same bounds and reach what the optimum must); uncoordinated is the
+        /// baseline columns; energy stays within [0, Cap].
+        #[test]
+        fn system_cost_identity_and_the_optimum_bound(
+            evs in fleets(),
+            p_rt in proptest::collection::vec(0.1f64..1.5, 12),
+            task in proptest::collection::vec(prop_oneof![Just(0.0), 0.0f64..20.0], 12),
+            eta in prop_oneof![Just((1.0, 1.0)), (0.8f64..=1.0, 0.8f64..=1.0)],
+        ) {
+            let mut sc = Scenario::default();
+            sc.params.charge_efficiency = eta.0;
+            sc.params.discharge_efficiency = eta.1;
+            let run = run_of(evs, &p_rt, &task, sc);
+            let mut costs = Vec::new();
+            for p in POLICIES {
+                let r = play(&run, p);
+                let s = crate::report::summary::Summary::of(&r, &[crate::data::tariff::Period::Flat; 12]);
+                let lhs = s.system.total_cny;
+                let rhs = s.evs.net_cost_cny - s.eva.profit_cny + s.evs.wear_cny;
+                prop_assert!((lhs - rhs).abs() <= 1e-9 * (1.0 + lhs.abs()), "{p}: {lhs} vs {rhs}");
+                prop_assert!((s.system.wear_cny - s.evs.wear_cny).abs() <= 1e-9 * (1.0 + lhs.abs()));
+                for (e, f) in r.evs.iter().zip(run.fleet().evs()) {
+                    prop_assert!(e.final_kwh >= 0.0 && e.final_kwh <= f.capacity_kwh);
+                }
+                if p == Policy::Uncoordinated {
+                    for e in &r.evs {
+                        prop_assert_eq!(e.final_kwh, e.baseline_final_kwh);
+                        prop_assert!((e.net_cost_cny - e.baseline_cost_cny).abs() <= 1e-9 * (1.0 + e.baseline_cost_cny));
+                    }
+                }
+                costs.push((p, lhs));
+            }
+            let best = costs.iter().find(|c| c.0 == Policy::Optimal).unwrap().1;
+            for (p, c) in &costs {
+                prop_assert!(best <= c + 1e-5 * (1.0 + c.abs()), "optimal {best} above {p} {c}");
+            }
+        }
+    }
+}

@@ -601,7 +601,7 @@ mod tests {
         assert_eq!(s.currency, "CNY");
         let json = serde_json::to_value(&s).unwrap();
         assert!(json.get("currency").is_none());
-        assert_eq!(s.render().matches("CNY").count(), 4, "{}", s.render());
+        assert_eq!(s.render().matches("CNY").count(), 5, "{}", s.render());
         s.currency = "USD".into();
         let text = s.render();
         assert!(!text.contains("CNY"), "{text}");

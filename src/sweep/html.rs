@@ -278,7 +278,7 @@ mod tests {
         std::fs::write(sw.join("sweep.csv"), csv + "x,y\n").unwrap();
         let e = err(&sw);
         assert!(
-            e.ends_with("sweep.csv:6:0: the row has 2 fields, the header 12"),
+            e.ends_with("sweep.csv:6:0: the row has 2 fields, the header 15"),
             "{e}"
         );
     }

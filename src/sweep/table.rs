@@ -465,16 +465,16 @@ mod tests {
         assert_eq!(
             lines[0],
             "id,params.w_grid,solver,revenue,profit_cny,net_cost_cny,aux_share_met,\
-             charged_kwh,discharged_kwh,final_kwh,wall_s,error"
+             charged_kwh,discharged_kwh,final_kwh,system_cost_cny,wear_cny,peak_load_kw,wall_s,error"
         );
         assert_eq!(
             lines[1],
-            "00aa,0.5,grid,12.5,13,-12.5,0.999,1,2.25,0.30000000000000004,1.235,"
+            "00aa,0.5,grid,12.5,13,-12.5,0.999,1,2.25,0.30000000000000004,25,0.25,112.5,1.235,"
         );
         // A failed point: empty results, its error quoted as CSV quotes it.
         assert_eq!(
             lines[2],
-            "11bb,1.2,exact,,,,,,,,0.000,\"fleet.csv:2:4 (initial_kwh): bad, \"\"quoted\"\"\""
+            "11bb,1.2,exact,,,,,,,,,,,0.000,\"fleet.csv:2:4 (initial_kwh): bad, \"\"quoted\"\"\""
         );
         assert_eq!(lines.len(), 3);
     }

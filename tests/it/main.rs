@@ -12,6 +12,7 @@ mod keyholders;
 mod ledger;
 mod network;
 mod outputs;
+mod policies;
 mod realism;
 mod report;
 mod sessions;

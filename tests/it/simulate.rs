@@ -15,13 +15,13 @@ fn example_fleet_writes_the_three_outputs_with_model_columns() {
     let (h, rows) = read_csv(&out.join("slots.csv"));
     assert_eq!(
         h.join(","),
-        "slot,time,p_rt,p_c,p_d,e_limit_kwh,n_plugged,n_charge,n_discharge,n_idle,charge_kwh,discharge_kwh,r_service,r_grid,c_v2g,c_limit,revenue"
+        "slot,time,p_rt,p_c,p_d,e_limit_kwh,n_plugged,n_charge,n_discharge,n_idle,charge_kwh,discharge_kwh,r_service,r_grid,c_v2g,c_limit,revenue,base_load_kw,wear_cny"
     );
     assert_eq!(rows.len(), 96);
     let (h, rows) = read_csv(&out.join("evs.csv"));
     assert_eq!(
         h.join(","),
-        "ev_id,kind,arrival,departure,initial_kwh,final_kwh,paid_cny,received_cny,net_cost_cny,baseline_final_kwh,baseline_cost_cny,target_kwh,target_reachable,target_met,shortfall_kwh,cost_per_kwh_delivered,session_id"
+        "ev_id,kind,arrival,departure,initial_kwh,final_kwh,paid_cny,received_cny,net_cost_cny,baseline_final_kwh,baseline_cost_cny,target_kwh,target_reachable,target_met,shortfall_kwh,cost_per_kwh_delivered,session_id,wear_cny"
     );
     assert_eq!(rows.len(), 6);
     let summary: serde_json::Value =

@@ -100,6 +100,9 @@ fn a_sweep_of_two_keys_equals_the_six_simulate_runs_number_for_number() {
             "charged_kwh",
             "discharged_kwh",
             "final_kwh",
+            "system_cost_cny",
+            "wear_cny",
+            "peak_load_kw",
             "wall_s",
             "error"
         ]
