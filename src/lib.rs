@@ -27,8 +27,12 @@
 //! let mut spec = RunSpec::new("data/sustech.csv"); // the grid file beside it is found
 //! spec.overrides.ledger = Some(false);
 //! let out = run(&spec, &mut |_event| Ok(()))?;
-//! println!("p_d* of slot 40: {}", out.result.slots[40].p_d);
+//! // The scheme prices every slot (other policies leave p_d empty, docs/model.md §10).
+//! if let Some(p_d) = out.result.slots[40].p_d {
+//!     println!("p_d* of slot 40: {p_d}");
+//! }
 //! println!("EVA revenue: {:.2} CNY", out.summary.eva.revenue);
+//! println!("system cost: {:.2} CNY", out.summary.system.total_cny);
 //! # Ok(()) }
 //! ```
 

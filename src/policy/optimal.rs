@@ -107,8 +107,9 @@ pub struct Report {
     pub rounds: usize,
     /// EV-slots fixed to one direction.
     pub fixed: usize,
-    /// The least total shortfall of the departure targets, kWh (0 when every target is
-    /// in reach).
+    /// The least total shortfall of the departure targets, kWh: what flat-out charging
+    /// cannot reach, plus what the site limits leave short (0 when every target is in
+    /// reach).
     pub shortfall_kwh: f64,
     /// Variables of the last program.
     pub variables: usize,
@@ -594,14 +595,14 @@ pub fn solve(run: &Run) -> Result<Plan> {
                 .collect();
             k += ev.n;
         }
-        let shortfall = match held {
-            Some((least, _)) => least,
-            None => model
-                .evs
-                .iter()
-                .filter_map(|e| e.target.map(|t| (e.wanted - t).max(0.0)))
-                .fold(0.0, |a, b| a + b),
-        };
+        // What no schedule can charge (targets past flat-out charging), plus what the
+        // site limits leave short of the rest.
+        let out_of_reach = model
+            .evs
+            .iter()
+            .filter_map(|e| e.target.map(|t| (e.wanted - t).max(0.0)))
+            .fold(0.0, |a, b| a + b);
+        let shortfall = out_of_reach + held.map_or(0.0, |h| h.0);
         return Ok(Plan {
             energy,
             start,
