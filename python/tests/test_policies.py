@@ -631,3 +631,14 @@ def test_the_policy_in_a_scenario_and_its_tables_are_the_keyword_s():
     # [wear] reaches the scenario as a keyword too; 0 switches it off.
     off = v2g.simulate("data/example.csv", policy="llf", wear={"battery_price_per_kwh": 0.0})
     assert off.summary["system"]["wear_cny"] == 0.0 and a.summary["system"]["wear_cny"] > 0
+
+
+def test_an_optimum_the_solver_cannot_reach_is_an_optimum_error_and_nothing_is_written(tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(v2g.OptimumError, match=r"^the optimal schedule \(policy optimal\): .*iteration limit \(1"):
+        v2g.simulate("data/example.csv", policy="optimal", optimal={"max_iterations": 1}, out=out)
+    assert not out.exists()
+    assert issubclass(v2g.OptimumError, RuntimeError) and issubclass(v2g.OptimumError, v2g.V2gError)
+    # [optimal] options belong to the optimal policy alone.
+    with pytest.raises(v2g.InputError, match="policy edf does not take \\[optimal\\] options"):
+        v2g.simulate("data/example.csv", policy="edf", optimal={"max_iterations": 50})

@@ -33,7 +33,7 @@ import numpy as np
 import pyarrow as pa
 
 from . import _v2g
-from ._errors import InputError, LedgerError, Stopped, V2gError
+from ._errors import InputError, LedgerError, OptimumError, Stopped, V2gError
 from ._tables import as_arrow, to_arrow, to_csv_bytes
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "V2gError",
     "InputError",
     "LedgerError",
+    "OptimumError",
     "Stopped",
 ]
 
@@ -339,7 +340,9 @@ def simulate(
     the keyword for a whole-number keyword (``workers``, ``seed``, ``byzantine``,
     ``slots``) that is negative or not whole, and for a policy that is not one of
     :data:`POLICIES`; ``FileNotFoundError``/``OSError`` for
-    unreadable files; ``BlockingIOError`` when another run is writing ``out``.
+    unreadable files; ``BlockingIOError`` when another run is writing ``out``;
+    :class:`OptimumError` (a ``RuntimeError``) when ``policy="optimal"``'s linear program
+    could not be solved.
     """
     scenario_path, keys = _scenario_args(scenario, params)
     if workers is not None:
