@@ -409,7 +409,9 @@ def test_the_optimum_is_a_lower_bound_of_every_policy_on_the_case_study(case_stu
         else:
             assert evs["target_kwh"].isna().all()
         p_d = r.slots.column("p_d")
-        assert (p_d.null_count == 0) if p == "stackelberg" else (p_d.null_count == r.slots.num_rows)
+        game = p == "stackelberg"
+        assert (p_d.null_count == 0) if game else (p_d.null_count == r.slots.num_rows)
+        assert all((period["mean_p_d"] is not None) == game for period in r.summary["periods"])
     # Uncoordinated is §5.2's baseline as a full run.
     u = runs["uncoordinated"].evs
     assert u.column("final_kwh").to_pylist() == u.column("baseline_final_kwh").to_pylist()
