@@ -39,7 +39,8 @@ pub(crate) fn package_error(py: Python<'_>, name: &str, msg: String) -> PyErr {
 /// `v2g.InputError` (a `ValueError`) with the same located message the CLI prints after
 /// `v2g: error: `; files that cannot be read are `FileNotFoundError` / `OSError`; an output
 /// folder another run is writing is `BlockingIOError` (an `OSError`); a failed ledger
-/// check is `v2g.LedgerError`.
+/// check is `v2g.LedgerError`; an optimum that could not be solved (`--policy optimal`)
+/// is `v2g.OptimumError` (a `RuntimeError`).
 pub(crate) fn to_py_err(py: Python<'_>, e: v2g::Error) -> PyErr {
     let msg = e.to_string();
     match e {
@@ -55,6 +56,7 @@ pub(crate) fn to_py_err(py: Python<'_>, e: v2g::Error) -> PyErr {
         }
         v2g::Error::OutputBusy { .. } => PyBlockingIOError::new_err(msg),
         v2g::Error::Ledger(_) => package_error(py, "LedgerError", msg),
+        v2g::Error::Optimum { .. } => package_error(py, "OptimumError", msg),
         v2g::Error::Stopped => package_error(py, "Stopped", msg),
         _ => PyRuntimeError::new_err(msg),
     }

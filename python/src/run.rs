@@ -7,6 +7,8 @@ use pyo3::types::{PyList, PyString, PyTuple};
 
 use v2g::data::time::parse_time;
 use v2g::pipeline::{run, Event, FleetSource, GridSource, RunOutput, RunSpec, ScenarioSource};
+use v2g::policy::Policy;
+use v2g::report::compare;
 use v2g::{Fleet, GridSignals, Scenario, Solver};
 
 use crate::{epoch_seconds, f64_bytes, i64_bytes, package_error, to_py_err, to_toml};
@@ -129,7 +131,8 @@ impl PyRunOutput {
             time_col(py, "time", s, |r| &r.time),
             f64_col(py, "p_rt", s, |r| r.p_rt),
             f64_col(py, "p_c", s, |r| r.p_c),
-            f64_col(py, "p_d", s, |r| r.p_d),
+            // Empty (NaN here, a null in the table) for a policy without the price game.
+            opt_f64_col(py, "p_d", s, |r| r.p_d),
             f64_col(py, "e_limit_kwh", s, |r| r.e_limit_kwh),
             i64_col(py, "n_plugged", s, |r| r.n_plugged as i64),
             i64_col(py, "n_charge", s, |r| r.n_charge as i64),
@@ -142,6 +145,8 @@ impl PyRunOutput {
             f64_col(py, "c_v2g", s, |r| r.c_v2g),
             f64_col(py, "c_limit", s, |r| r.c_limit),
             f64_col(py, "revenue", s, |r| r.revenue),
+            f64_col(py, "base_load_kw", s, |r| r.base_load_kw),
+            f64_col(py, "wear_cny", s, |r| r.wear_cny),
         ])
     }
 
@@ -168,6 +173,7 @@ impl PyRunOutput {
                 r.cost_per_kwh_delivered
             }),
             opt_str_col(py, "session_id", e, |r| r.session_id.as_deref())?,
+            f64_col(py, "wear_cny", e, |r| r.wear_cny),
         ])
     }
 
@@ -246,6 +252,11 @@ impl PyRunOutput {
     /// `summary.json`'s text, byte for byte (the file ends with one more newline).
     fn summary_json(&self) -> String {
         serde_json::to_string_pretty(&self.out.summary).unwrap_or_default()
+    }
+
+    /// The run's policy (`summary.json`'s `policy`, docs/model.md §10).
+    fn policy(&self) -> &'static str {
+        self.out.summary.policy.as_str()
     }
 
     /// `genesis.json`'s text when the ledger was on.
@@ -356,6 +367,12 @@ pub(crate) fn parse_solver(py: Python<'_>, s: &str) -> PyResult<Solver> {
     }
 }
 
+/// `policy = "stackelberg" | "uncoordinated" | "edf" | "llf" | "optimal"`: the library's
+/// own parsing, whose error names every policy.
+pub(crate) fn parse_policy(py: Python<'_>, s: &str) -> PyResult<Policy> {
+    s.parse::<Policy>().map_err(|e| to_py_err(py, e))
+}
+
 /// The scenario: a file, then each `(dotted key, value)` set in order with
 /// `Scenario::set` (types checked as in a file; ranges by the pipeline's validation).
 pub(crate) fn scenario_with(
@@ -409,7 +426,7 @@ fn file_network(
 /// for signals (Ctrl-C stops the run: `KeyboardInterrupt`, nothing written) and to call
 /// `progress(done, total)`; an exception it raises stops the run and is re-raised.
 #[pyfunction]
-#[pyo3(signature = (fleet, grid, scenario_path, scenario_set, solver, epsilon, workers, ledger, out, progress, command_line, network=None))]
+#[pyo3(signature = (fleet, grid, scenario_path, scenario_set, solver, epsilon, workers, ledger, out, progress, command_line, network=None, policy=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn simulate(
     py: Python<'_>,
@@ -425,6 +442,7 @@ pub fn simulate(
     progress: Option<Py<PyAny>>,
     command_line: Vec<String>,
     network: Option<PathBuf>,
+    policy: Option<String>,
 ) -> PyResult<PyRunOutput> {
     let mut spec = RunSpec::with_fleet(fleet_source(py, fleet)?);
     spec.grid = grid_source(py, grid)?;
@@ -442,6 +460,8 @@ pub fn simulate(
         }
     };
     spec.overrides.solver = solver.as_deref().map(|s| parse_solver(py, s)).transpose()?;
+    // `--policy`: before anything runs, so a bad name writes nothing.
+    spec.overrides.policy = policy.as_deref().map(|s| parse_policy(py, s)).transpose()?;
     spec.overrides.epsilon = epsilon;
     spec.overrides.workers = workers;
     spec.overrides.ledger = ledger;
@@ -479,6 +499,79 @@ pub fn simulate(
     }
 }
 
+/// The comparison of finished runs (`v2g compare`, docs/model.md §10.4): the columns of
+/// `comparison.csv`, in its order, from the library's own rows
+/// (`v2g::report::compare::rows`), one per `(label, run)`. Runs of different horizons or
+/// currencies are refused, as `v2g compare` refuses their folders.
+#[pyfunction]
+fn compare_columns<'py>(
+    py: Python<'py>,
+    runs: Vec<(String, PyRef<'py, PyRunOutput>)>,
+) -> PyResult<Vec<Column<'py>>> {
+    let Some((first_label, first)) = runs.first() else {
+        return Err(to_py_err(
+            py,
+            v2g::Error::param("results", "give at least one Result to compare"),
+        ));
+    };
+    let f = &first.out.summary;
+    for (label, r) in &runs[1..] {
+        let s = &r.out.summary;
+        if (s.slots, &s.start) != (f.slots, &f.start) || s.currency != f.currency {
+            return Err(to_py_err(
+                py,
+                v2g::Error::param(
+                    "results",
+                    format!(
+                        "{label}: its day ({} slots from {}, {}) is not that of {first_label} \
+                         ({} slots from {}, {}): only runs of one horizon and currency compare",
+                        s.slots, s.start, s.currency, f.slots, f.start, f.currency
+                    ),
+                ),
+            ));
+        }
+    }
+    let entries: Vec<compare::Entry> = runs
+        .iter()
+        .map(|(label, r)| compare::Entry {
+            label: label.clone(),
+            summary: r.out.summary.clone(),
+            slots: r.out.result.slots.clone(),
+        })
+        .collect();
+    let rows = compare::rows(&entries);
+    let to_i64 = |v: Option<usize>| v.map(|n| n as i64);
+    let cols = vec![
+        str_col(py, "run", &rows, |r| &r.run)?,
+        str_col(py, "policy", &rows, |r| &r.policy)?,
+        f64_col(py, "system_cost_cny", &rows, |r| r.system_cost_cny),
+        f64_col(py, "gap_cny", &rows, |r| r.gap_cny),
+        f64_col(py, "eva_revenue_cny", &rows, |r| r.eva_revenue_cny),
+        f64_col(py, "ev_net_cost_cny", &rows, |r| r.ev_net_cost_cny),
+        f64_col(py, "final_kwh", &rows, |r| r.final_kwh),
+        opt_i64_col(py, "targets_met", &rows, |r| to_i64(r.targets_met))?,
+        opt_i64_col(py, "targets", &rows, |r| to_i64(r.targets))?,
+        f64_col(py, "peak_load_kw", &rows, |r| r.peak_load_kw),
+        f64_col(py, "aux_delivered_kwh", &rows, |r| r.aux_delivered_kwh),
+        opt_f64_col(py, "aux_share_met", &rows, |r| r.aux_share_met),
+        f64_col(py, "wear_cny", &rows, |r| r.wear_cny),
+        opt_f64_col(py, "worst_voltage_pu", &rows, |r| r.worst_voltage_pu),
+        opt_f64_col(py, "peak_transformer_loading_pct", &rows, |r| {
+            r.peak_transformer_loading_pct
+        }),
+    ];
+    // The columns are the CSV's, in its order (a new column in the library fails here
+    // rather than silently going missing).
+    let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
+    if names != compare::COLUMNS {
+        return Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
+            "the comparison's columns {names:?} are not comparison.csv's {:?}",
+            compare::COLUMNS
+        )));
+    }
+    Ok(cols)
+}
+
 /// Seconds that `v2g::pipeline::run` takes on `fleet` (a path, its grid beside it) with
 /// the ledger off and `solver`, measured in Rust, `repeat` times: the reference that
 /// `v2g.simulate`'s overhead is measured against.
@@ -502,5 +595,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyRunOutput>()?;
     m.add_function(wrap_pyfunction!(simulate, m)?)?;
     m.add_function(wrap_pyfunction!(time_library, m)?)?;
+    m.add_function(wrap_pyfunction!(compare_columns, m)?)?;
     Ok(())
 }

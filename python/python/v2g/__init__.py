@@ -12,6 +12,9 @@ Every computation is the Rust library's own (``v2g::pipeline::run``, ``v2g::game
 * :func:`simulate` → :class:`Result` (``.slots``, ``.evs`` as pyarrow Tables,
   ``.summary`` as ``summary.json``'s dict, ``.write(dir)``, ``.to_html()``, ``.plot()``; with a
   distribution network, ``.network`` and ``.network_buses``)
+* ``simulate(..., policy="edf")``: another policy than the paper's game (``uncoordinated``,
+  ``edf``, ``llf``, ``optimal``, docs/model.md §10); :func:`compare`: ``v2g compare``'s
+  table of several results as a DataFrame
 * :func:`verify`: ``v2g verify``'s checks and verdict as a dict
 * :func:`generate_fleet`, :func:`generate_grid`, :func:`case_study`: input tables
 * :class:`SlotGame`: one slot's game (best responses, revenue, search, exact solver)
@@ -30,12 +33,14 @@ import numpy as np
 import pyarrow as pa
 
 from . import _v2g
-from ._errors import InputError, LedgerError, Stopped, V2gError
+from ._errors import InputError, LedgerError, OptimumError, Stopped, V2gError
 from ._tables import as_arrow, to_arrow, to_csv_bytes
 
 __all__ = [
     "simulate",
     "Result",
+    "compare",
+    "POLICIES",
     "verify",
     "generate_fleet",
     "generate_grid",
@@ -47,6 +52,7 @@ __all__ = [
     "V2gError",
     "InputError",
     "LedgerError",
+    "OptimumError",
     "Stopped",
 ]
 
@@ -57,6 +63,9 @@ FLEET_OPTIONAL = (
 )
 GRID_OPTIONAL = ("p_rt",)
 
+# The policies (docs/model.md §10), in the order `v2g compare` lists them.
+POLICIES = ("stackelberg", "uncoordinated", "edf", "llf", "optimal")
+
 PathLike = Union[str, "os.PathLike[str]"]
 
 # Short names `simulate(**params)` accepts besides Table I's (`w_grid=1.2` is
@@ -64,7 +73,7 @@ PathLike = Union[str, "os.PathLike[str]"]
 _ALIASES = {"epsilon": "params.epsilon", "start": "horizon.start", "slots": "horizon.slots"}
 _TOP_KEYS = (
     "seed", "ledger", "byzantine", "solver", "horizon", "params", "workers",
-    "network_load_scale", "sites", "currency",
+    "network_load_scale", "sites", "currency", "policy", "wear", "optimal",
 )
 
 
@@ -243,6 +252,13 @@ class Result:
         return plot(self)
 
     @property
+    def policy(self) -> str:
+        """The policy that scheduled the EVs (docs/model.md §10): ``"stackelberg"`` (the
+        paper's game, the default), ``"uncoordinated"``, ``"edf"``, ``"llf"`` or
+        ``"optimal"``; ``summary["policy"]``."""
+        return self._core.policy()
+
+    @property
     def currency(self) -> str:
         """The currency of every amount and price of the run: the scenario's ``currency``
         (an ISO 4217 code; ``"CNY"``, the paper's, unless the scenario says otherwise)."""
@@ -250,9 +266,10 @@ class Result:
 
     def __repr__(self) -> str:
         s = self.summary
+        policy = "" if self.policy == "stackelberg" else f", policy {self.policy}"
         return (
-            f"<v2g.Result: {s['slots']} slots from {s['start']}, {s['evs']['n_evs']} EVs, "
-            f"EVA revenue {s['eva']['revenue']:.2f} {self.currency}>"
+            f"<v2g.Result: {s['slots']} slots from {s['start']}, {s['evs']['n_evs']} EVs"
+            f"{policy}, EVA revenue {s['eva']['revenue']:.2f} {self.currency}>"
         )
 
 
@@ -268,6 +285,7 @@ def simulate(
     out: Optional[PathLike] = None,
     progress: Optional[Callable[[int, int], Any]] = None,
     network: Optional[PathLike] = None,
+    policy: Optional[str] = None,
     **params: Any,
 ) -> Result:
     """Replays a fleet through the scheme: ``v2g simulate`` as one call of the library's
@@ -299,6 +317,18 @@ def simulate(
         dicts with ``name``, ``bus``, optionally ``transformer_kva`` and
         ``power_factor``) and ``network_load_scale``, in a scenario file or dict or as
         keywords (``sites=[{"name": "gate", "bus": 6, "transformer_kva": 1000}]``).
+    policy:
+        how the EVs' energy is scheduled, as ``--policy`` (docs/model.md §10):
+        ``"stackelberg"`` (the paper's price game), ``"uncoordinated"`` (flat out from
+        arrival), ``"edf"``, ``"llf"`` (charging only, earliest deadline or least laxity
+        first, within the sites' transformer limits) or ``"optimal"`` (the
+        perfect-foresight minimum of the system cost, a linear program; its report is
+        ``summary["optimal"]``). ``None`` keeps the scenario's (by default
+        ``"stackelberg"``). Only the game takes ``solver``, ``epsilon``, ``workers``,
+        ``byzantine`` and the ledger: with another policy they raise :class:`InputError`.
+        Every policy's :attr:`Result.slots` and :attr:`Result.evs` have the same columns
+        (``p_d`` is null without the game); ``summary["system"]`` is the system cost that
+        :func:`compare` tabulates.
     **params:
         any scenario key by name: Table I's (``w_grid=1.2``, ``beta=0.2``), ``seed``,
         ``byzantine``, ``slots``, ``start``, ``network_load_scale``, ``sites``, or dotted
@@ -308,13 +338,24 @@ def simulate(
     input (a table's missing value in a required column is named missing; a column of
     time-zone-aware times is refused: convert it to naive local times first), and naming
     the keyword for a whole-number keyword (``workers``, ``seed``, ``byzantine``,
-    ``slots``) that is negative or not whole; ``FileNotFoundError``/``OSError`` for
-    unreadable files; ``BlockingIOError`` when another run is writing ``out``.
+    ``slots``) that is negative or not whole, and for a policy that is not one of
+    :data:`POLICIES`; ``FileNotFoundError``/``OSError`` for
+    unreadable files; ``BlockingIOError`` when another run is writing ``out``;
+    :class:`OptimumError` (a ``RuntimeError``) when ``policy="optimal"``'s linear program
+    could not be solved.
     """
     scenario_path, keys = _scenario_args(scenario, params)
     if workers is not None:
         workers = _whole("workers", workers)
-    given = [("solver", solver), ("epsilon", epsilon), ("workers", workers), ("ledger", ledger)]
+    if policy is not None and not isinstance(policy, str):
+        raise InputError(
+            f"invalid parameter policy: {policy!r} is not a policy name (one of "
+            f"{', '.join(POLICIES)})"
+        )
+    given = [
+        ("policy", policy), ("solver", solver), ("epsilon", epsilon), ("workers", workers),
+        ("ledger", ledger),
+    ]
     command_line = ["v2g.simulate"]
     command_line.append(f"fleet={os.fspath(fleet)}" if _is_path(fleet) else "fleet=<table>")
     if grid is not None:
@@ -340,8 +381,48 @@ def simulate(
         progress,
         command_line,
         None if network is None else os.fspath(network),
+        policy,
     )
     return Result(core)
+
+
+def compare(results: Union[Sequence[Result], Mapping[str, Result]]) -> Any:
+    """``v2g compare``'s table (docs/model.md §10.4) of several results as a pandas
+    DataFrame: one row per result, in the given order, with exactly the columns of
+    ``comparison.csv`` (``run``, ``policy``, ``system_cost_cny``, ``gap_cny`` (to the
+    lowest system cost of the table), ``eva_revenue_cny``, ``ev_net_cost_cny``,
+    ``final_kwh``, ``targets_met``, ``targets``, ``peak_load_kw``, ``aux_delivered_kwh``,
+    ``aux_share_met``, ``wear_cny``, ``worst_voltage_pu``, ``peak_transformer_loading_pct``;
+    the last two with a network). The rows are the library's own
+    (``v2g::report::compare::rows``), computed from each result's summary.
+
+    ``results`` is a list of :class:`Result` (each row's ``run`` is its policy; results
+    that share a policy are told apart by their position, ``"edf (2)"``), or a dict from
+    label to :class:`Result` (the labels name the rows). Results of different horizons or
+    currencies are refused with :class:`InputError`, as ``v2g compare`` refuses their
+    folders; so is an empty list.
+
+    >>> runs = [v2g.simulate("data/example.csv", policy=p) for p in v2g.POLICIES]  # doctest: +SKIP
+    >>> v2g.compare(runs)[["run", "system_cost_cny", "gap_cny"]]                 # doctest: +SKIP
+    """
+    if isinstance(results, Mapping):
+        pairs = [(str(k), v) for k, v in results.items()]
+    elif isinstance(results, Result):
+        raise TypeError("compare: expected a list or a dict of v2g.Result, not one Result")
+    else:
+        items = list(results)
+        policies = [r.policy if isinstance(r, Result) else "" for r in items]
+        pairs = [
+            (p if policies.count(p) == 1 else f"{p} ({k})", r)
+            for k, (p, r) in enumerate(zip(policies, items), 1)
+        ]
+    for label, r in pairs:
+        if not isinstance(r, Result):
+            raise TypeError(f"compare: {label or 'an item'} is a {type(r).__name__}, not a v2g.Result")
+    df = _frame(_v2g.compare_columns([(label, r._core) for label, r in pairs]))
+    if pairs:
+        df.attrs["currency"] = pairs[0][1].currency
+    return df
 
 
 def verify(

@@ -13,6 +13,13 @@ class InputError(V2gError, ValueError):
     """
 
 
+class OptimumError(V2gError, RuntimeError):
+    """The ``optimal`` policy's linear program could not be solved (docs/model.md §10.2):
+    the solver stopped at its iteration limit (scenario ``[optimal] max_iterations``), failed,
+    or trades in both directions remained after the last program. The message is the CLI's
+    (``the optimal schedule (policy optimal): …``); nothing is written."""
+
+
 class LedgerError(V2gError):
     """The ledger failed a check while a run was recording it."""
 

@@ -33,7 +33,10 @@ def plot(result: Any) -> Tuple[Any, Any, Any]:
     ax.set_xlabel("time")
     ax2 = ax.twinx()
     ax2.step(t, col("p_rt"), where="post", color="black", label="p_rt")
-    ax2.step(t, col("p_d"), where="post", color="red", label="p_d*")
+    # Only the price game has p_d* (docs/model.md §10): the other policies' column is
+    # empty (nulls), and the figure draws no line for it, as the CLI's Fig. 4.
+    if s.column("p_d").null_count < s.num_rows:
+        ax2.step(t, col("p_d"), where="post", color="red", label="p_d*")
     ax2.set_ylabel(f"{cur}/kWh")
     lines = ax.get_legend_handles_labels()
     lines2 = ax2.get_legend_handles_labels()
