@@ -3,12 +3,15 @@
 //!
 //! * `policies/case study/<policy>` for the five policies (`optimal` solves the day's
 //!   linear program);
-//! * `policies/20k EVs/optimal` and `policies/20k EVs/<rule>`: a generated 20,000-EV day
+//! * `policies/20k EVs/<rule>` for uncoordinated, EDF and LLF: a generated 20,000-EV day
 //!   (`v2g fleet generate --n 20000`, cached outside the repository like the `city`
-//!   bench's fleets) under the case study's grid signals.
+//!   bench's fleets) under the case study's grid signals;
+//! * `policies/20k EVs/optimal`, only with `V2G_BENCH_SLOW=1`: about two minutes a run,
+//!   so criterion's ten samples take over twenty minutes (docs/benchmarks.md also gives
+//!   one run of `v2g simulate` timed by `/usr/bin/time`).
 //!
-//! `cargo bench --bench policies` (about 10 minutes: the 20k optimum alone takes minutes
-//! a sample; `-- "case study"` for the case study alone).
+//! `cargo bench --bench policies` (about 3 minutes; `-- "case study"` for the case study
+//! alone).
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -76,6 +79,10 @@ fn twenty_k(c: &mut Criterion) {
         g.bench_function(p.as_str(), |b| {
             b.iter(|| run(black_box(&spec), &mut |_| Ok(())).expect("runs"))
         });
+    }
+    if std::env::var_os("V2G_BENCH_SLOW").is_none_or(|v| v != "1") {
+        g.finish();
+        return;
     }
     // Minutes a run: the fewest samples criterion takes.
     let spec = spec(path, Policy::Optimal);

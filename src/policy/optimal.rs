@@ -52,7 +52,8 @@ pub const SIMULTANEOUS_KWH: f64 = 1e-6;
 /// Energies below this (kWh) are the interior-point solver's zero.
 pub const CLEAN_KWH: f64 = 1e-9;
 
-/// How many times the program is solved, at most, to fix simultaneous trades.
+/// How many times the program is solved, at most, to fix simultaneous trades; the last
+/// time with every EV-slot fixed to one direction, so that it cannot trade both ways.
 pub const MAX_ROUNDS: usize = 8;
 
 /// The solver's default iteration limit (scenario `[optimal] max_iterations`).
@@ -570,8 +571,23 @@ pub fn solve(run: &Run) -> Result<Plan> {
                 };
             }
         }
+        if both > 0 && round + 1 == MAX_ROUNDS {
+            // The last program: every EV-slot that could still trade both ways is fixed
+            // to the direction it leans to now (charging when it does neither), so that
+            // the program cannot charge and discharge one battery at once.
+            for (k, col) in cols.iter().enumerate() {
+                if fix[k] == Fix::Free && col.d.is_some() {
+                    let (c, d) = (clean(x[col.c]), clean(x[col.d.expect("a discharge")]));
+                    fix[k] = if d > c {
+                        Fix::NoCharge
+                    } else {
+                        Fix::NoDischarge
+                    };
+                }
+            }
+        }
         if both > 0 {
-            fixed += both;
+            fixed = fix.iter().filter(|f| **f != Fix::Free).count();
             if round == MAX_ROUNDS {
                 return Err(Error::Optimum {
                     reason: format!(

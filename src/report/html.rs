@@ -400,7 +400,9 @@ fn run_body(page: &RunPage) -> String {
     if let Some(n) = s.evs.n_sessions {
         let _ = write!(lead, "{n} sessions; ");
     }
-    if let Some(run) = &s.run {
+    if !s.policy.is_game() {
+        let _ = write!(lead, "policy {}; ", s.policy);
+    } else if let Some(run) = &s.run {
         let _ = write!(
             lead,
             "solver {}, epsilon {} {cur}/kWh; {} {}. ",
@@ -416,7 +418,7 @@ fn run_body(page: &RunPage) -> String {
         None => "no auxiliary task was asked.".to_string(),
     };
     let _ = writeln!(o, "<p class=\"lead\">{}</p>", escape(&lead));
-    o += "<nav><a href=\"#evs\">EVs</a><a href=\"#eva\">EVA</a><a href=\"#energy\">Energy</a>";
+    o += "<nav><a href=\"#evs\">EVs</a><a href=\"#eva\">EVA</a><a href=\"#energy\">Energy</a><a href=\"#system\">System cost</a>";
     if !s.periods.is_empty() {
         o += "<a href=\"#periods\">Periods</a>";
     }
@@ -435,6 +437,7 @@ fn run_body(page: &RunPage) -> String {
     evs_section(&mut o, s);
     eva_section(&mut o, s);
     energy_section(&mut o, s);
+    system_section(&mut o, s);
     o += "</div>\n";
     periods_section(&mut o, s);
     network_section(&mut o, s);
@@ -537,6 +540,39 @@ fn eva_section(o: &mut String, s: &Summary) {
         row(["= R, the EVA's revenue (Eq. 3)", &f2(a.revenue), cur]),
         row(["the EVA's profit (settlement)", &f2(a.profit_cny), cur]),
     ];
+    table(o, &["", "total", "unit"], &rows);
+    o.push_str("</section>\n");
+}
+
+fn system_section(o: &mut String, s: &Summary) {
+    let cur = s.currency.as_str();
+    let sy = &s.system;
+    section(o, "system", "The system cost (docs/model.md §10.2)");
+    let mut rows = vec![
+        row(["policy", s.policy.as_str(), ""]),
+        row(["energy bought at p_rt", &f2(sy.energy_cny), cur]),
+        row(["− V2G energy's value (W_grid)", &f2(sy.aux_value_cny), cur]),
+        row(["+ penalties C_limit (Eq. 7)", &f2(sy.penalty_cny), cur]),
+        row(["+ battery wear", &f2(sy.wear_cny), cur]),
+        row(["= system cost", &f2(sy.total_cny), cur]),
+        row([
+            "peak load at the grid connection",
+            &f1(sy.peak_load_kw),
+            "kW",
+        ]),
+    ];
+    if let Some(opt) = &s.optimal {
+        rows.push(row([
+            "the relaxation's bound",
+            &f2(opt.relaxation_cny),
+            cur,
+        ]));
+        rows.push(row([
+            "EV-slots fixed to one direction",
+            &opt.fixed.to_string(),
+            "",
+        ]));
+    }
     table(o, &["", "total", "unit"], &rows);
     o.push_str("</section>\n");
 }

@@ -221,3 +221,44 @@ fn the_policies_sweep_and_compare_put_the_optimum_lowest() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(!inside.exists());
 }
+
+/// A day whose relaxation keeps trading both ways through seven programs (found by the
+/// Python suite's random days: W_grid 3, no wear, no losses) is solved by the eighth,
+/// with every EV-slot fixed to one direction, never refused.
+#[test]
+fn the_last_program_fixes_every_direction_and_is_played() {
+    let dir = tmp();
+    let out = dir.path().join("out");
+    let d = |f: &str| {
+        test_data(&format!("policies/{f}"))
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    let o = simulate(
+        &[
+            "--fleet",
+            &d("fleet.csv"),
+            "--grid",
+            &d("grid.csv"),
+            "--scenario",
+            &d("scenario.toml"),
+        ],
+        &out,
+    );
+    ok(&o);
+    let s = summary(&out);
+    let opt = &s["optimal"];
+    assert_eq!(opt["rounds"], 8, "{opt}");
+    assert!(opt["fixed"].as_u64().unwrap() > 0, "{opt}");
+    let (relax, obj) = (
+        opt["relaxation_cny"].as_f64().unwrap(),
+        opt["objective_cny"].as_f64().unwrap(),
+    );
+    assert!(relax <= obj + 1e-9, "{opt}");
+    let total = s["system"]["total_cny"].as_f64().unwrap();
+    assert!(
+        (total - obj).abs() < 1e-5 * (1.0 + obj.abs()),
+        "{total} vs {obj}"
+    );
+}
