@@ -576,8 +576,8 @@ pub fn solve(run: &Run) -> Result<Plan> {
             // to the direction it leans to now (charging when it does neither), so that
             // the program cannot charge and discharge one battery at once.
             for (k, col) in cols.iter().enumerate() {
-                if fix[k] == Fix::Free && col.d.is_some() {
-                    let (c, d) = (clean(x[col.c]), clean(x[col.d.expect("a discharge")]));
+                if let (Fix::Free, Some(d)) = (fix[k], col.d) {
+                    let (c, d) = (clean(x[col.c]), clean(x[d]));
                     fix[k] = if d > c {
                         Fix::NoCharge
                     } else {
