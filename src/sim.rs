@@ -275,10 +275,12 @@ impl Run {
 
     /// The grid search's worst case (docs/model.md §4.2): `(the most candidates of a slot,
     /// follower responses if every candidate of every slot were evaluated for every EV
-    /// plugged in then)`; `None` for the exact solver. The search skips the candidates that
-    /// cannot hold the best price, so a run usually evaluates a tiny share of them.
+    /// plugged in then)`; `None` for the exact solver and the policies without the game.
+    /// The search skips the candidates that cannot hold the best price, so a run usually
+    /// evaluates a tiny share of them.
     pub fn grid_worst_case(&self) -> Option<(f64, f64)> {
-        if self.scenario.solver != Solver::Grid {
+        // Only the price game searches prices (docs/model.md §10).
+        if self.scenario.solver != Solver::Grid || !self.scenario.policy.is_game() {
             return None;
         }
         let h = self.scenario.horizon;

@@ -576,6 +576,19 @@ pub(crate) mod tests {
         );
     }
 
+    /// The grid search's worst-case note is the game's: a policy without it has none.
+    #[test]
+    fn only_the_game_has_a_grid_worst_case() {
+        let evs = vec![ev(0, 60.0, 10.0, 0, 4)];
+        let game = run_of(evs.clone(), &[0.5; 4], &[0.0; 4], Scenario::default());
+        assert!(game.grid_worst_case().is_some());
+        let sc = Scenario {
+            policy: Policy::Edf,
+            ..Scenario::default()
+        };
+        assert_eq!(run_of(evs, &[0.5; 4], &[0.0; 4], sc).grid_worst_case(), None);
+    }
+
     #[test]
     fn policies_have_names_and_refuse_unknown_ones() {
         for p in POLICIES {
