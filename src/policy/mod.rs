@@ -586,7 +586,10 @@ pub(crate) mod tests {
             policy: Policy::Edf,
             ..Scenario::default()
         };
-        assert_eq!(run_of(evs, &[0.5; 4], &[0.0; 4], sc).grid_worst_case(), None);
+        assert_eq!(
+            run_of(evs, &[0.5; 4], &[0.0; 4], sc).grid_worst_case(),
+            None
+        );
     }
 
     #[test]
