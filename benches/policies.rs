@@ -18,33 +18,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use v2g::generate::fleet::{generate_fleet, FleetSpec};
+
+mod common;
+use common::fleet;
 use v2g::pipeline::{run, GridSource, RunSpec};
 use v2g::policy::{Policy, POLICIES};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The cached fleet of `n` generated sessions (written once, atomically).
-fn fleet(n: usize) -> PathBuf {
-    let dir = std::env::var_os("V2G_CITY_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join("v2g-city"));
-    std::fs::create_dir_all(&dir).expect("cache folder");
-    let path = dir.join(format!("ev{n}.csv"));
-    if !path.exists() {
-        let csv = generate_fleet(&FleetSpec {
-            n,
-            ..Default::default()
-        })
-        .expect("fleet")
-        .to_csv();
-        let tmp = dir.join(format!(".ev{n}.csv.tmp"));
-        std::fs::write(&tmp, csv).expect("write fleet");
-        std::fs::rename(&tmp, &path).expect("rename fleet");
-    }
-    path
 }
 
 fn spec(fleet: PathBuf, policy: Policy) -> RunSpec {

@@ -58,6 +58,18 @@ pub struct Cash {
     pub operator_net: f64,
 }
 
+/// Eq. (10) with losses (docs/model.md §3.2): the battery's energy after `energy_kwh` at
+/// the meter (charging positive) from `before`: it gains `η_c·E` or loses `|E|/η_d`; the
+/// clamp to `[0, capacity]` only absorbs rounding at the bounds.
+pub fn battery_after(prices: &SlotPrices, before: f64, energy_kwh: f64, capacity: f64) -> f64 {
+    let stored = if energy_kwh > 0.0 {
+        energy_kwh * prices.eta_c
+    } else {
+        energy_kwh / prices.eta_d
+    };
+    (before + stored).clamp(0.0, capacity)
+}
+
 impl Cash {
     /// Adds another slot's cash, party by party.
     pub fn add(&mut self, other: &Cash) {
@@ -89,14 +101,7 @@ pub fn settle(
         .map(|(&ev, r)| {
             let before = energy[ev];
             let energy_kwh = e0 * r.x;
-            // Eq. (10) with losses (docs/model.md §3.2): the battery gains η_c·E0·x or
-            // loses E0·|x|/η_d; the clamp only absorbs rounding at the bounds.
-            let stored = if energy_kwh > 0.0 {
-                energy_kwh * prices.eta_c
-            } else {
-                energy_kwh / prices.eta_d
-            };
-            let after = (before + stored).clamp(0.0, capacity[ev]);
+            let after = battery_after(prices, before, energy_kwh, capacity[ev]);
             energy[ev] = after;
             let (unit_price, paid, received) = match r.regime {
                 Regime::Charge => {

@@ -427,14 +427,9 @@ impl Run {
         // Each EV's state is derived from its row when needed (a few products): a list of
         // them would hold 96 bytes per EV for the whole run.
         let mut energy: Vec<f64> = evs.iter().map(|e| e.initial_kwh).collect();
-        let mut paid = vec![0.0; n];
-        let mut received = vec![0.0; n];
-        let mut throughput = vec![0.0; n];
-        let omega = self.scenario.wear.per_kwh();
-        let mut total_cash = Cash::default();
+        let mut tally = Tally::new(n, self.scenario.wear.per_kwh());
         let mut active: Vec<usize> = Vec::new();
         let mut slots = Vec::with_capacity(h.slots);
-        let mut small = 0usize;
         let n_sites = self.scenario.sites.len();
         let limits = if self
             .scenario
@@ -446,7 +441,6 @@ impl Run {
         } else {
             Vec::new()
         };
-        let mut site_kwh = Vec::with_capacity(if n_sites > 0 { h.slots } else { 0 });
         let mut curtailed_evs = Vec::new();
         let mut buffer: Vec<Follower> = Vec::new();
         for (t, starting) in starts.iter().enumerate() {
@@ -508,25 +502,7 @@ impl Run {
                 &mut energy,
                 &capacity,
             );
-            if n_sites > 0 {
-                let mut at = vec![0.0; n_sites];
-                for tr in &trades {
-                    at[self.site_of[tr.ev]] += tr.energy_kwh;
-                }
-                site_kwh.push(at);
-            }
-            let mut wear = 0.0;
-            for tr in &trades {
-                if tr.regime != Regime::Idle && tr.energy_kwh.abs() < SMALL_TRADE_KWH {
-                    small += 1;
-                }
-                paid[tr.ev] += tr.paid_cny;
-                received[tr.ev] += tr.received_cny;
-                let moved = (tr.energy_after_kwh - tr.energy_before_kwh).abs();
-                throughput[tr.ev] += moved;
-                wear += omega * moved;
-            }
-            total_cash.add(&cash);
+            let wear = tally.add(&trades, &cash, &self.site_of, n_sites);
             let r = settled.unwrap_or(best.revenue);
             let record = SlotRecord {
                 slot: t,
@@ -561,13 +537,13 @@ impl Run {
             buffer = game.into_followers();
         }
         drop(buffer);
-        let evs = self.ev_records(&energy, &paid, &received, &throughput);
+        let evs = self.ev_records(&energy, &tally.paid, &tally.received, &tally.throughput);
         Ok(RunResult {
             slots,
             evs,
-            cash: total_cash,
-            trades_below_1wh: small,
-            site_kwh,
+            cash: tally.cash,
+            trades_below_1wh: tally.small,
+            site_kwh: tally.site_kwh,
             curtailed: curtailed_evs,
         })
     }
@@ -633,6 +609,72 @@ impl Run {
                 }
             })
             .collect()
+    }
+}
+
+/// What a slot loop adds up over the horizon from each slot's trades, the scheme's
+/// ([`Run::simulate`]) and the other policies' ([`crate::policy::replay`]) alike.
+#[derive(Debug, Clone)]
+pub(crate) struct Tally {
+    /// What each session paid, CNY.
+    pub paid: Vec<f64>,
+    /// What each session received, CNY.
+    pub received: Vec<f64>,
+    /// Each session's energy into and out of its battery, kWh (for its wear).
+    pub throughput: Vec<f64>,
+    /// Charging and discharging trades below [`SMALL_TRADE_KWH`].
+    pub small: usize,
+    /// Money by party.
+    pub cash: Cash,
+    /// Each slot's net energy at each site, kWh (empty without sites).
+    pub site_kwh: Vec<Vec<f64>>,
+    /// Wear per kWh of throughput (docs/model.md §10.3).
+    omega: f64,
+}
+
+impl Tally {
+    /// Nothing yet, for `n` sessions, at `omega` per kWh of throughput.
+    pub(crate) fn new(n: usize, omega: f64) -> Self {
+        Tally {
+            paid: vec![0.0; n],
+            received: vec![0.0; n],
+            throughput: vec![0.0; n],
+            small: 0,
+            cash: Cash::default(),
+            site_kwh: Vec::new(),
+            omega,
+        }
+    }
+
+    /// Adds one slot's trades and cash (and, with `n_sites > 0`, its sites' energy, each
+    /// session at `site_of[ev]`); returns the slot's wear.
+    pub(crate) fn add(
+        &mut self,
+        trades: &[Trade],
+        cash: &Cash,
+        site_of: &[usize],
+        n_sites: usize,
+    ) -> f64 {
+        if n_sites > 0 {
+            let mut at = vec![0.0; n_sites];
+            for tr in trades {
+                at[site_of[tr.ev]] += tr.energy_kwh;
+            }
+            self.site_kwh.push(at);
+        }
+        let mut wear = 0.0;
+        for tr in trades {
+            if tr.regime != Regime::Idle && tr.energy_kwh.abs() < SMALL_TRADE_KWH {
+                self.small += 1;
+            }
+            self.paid[tr.ev] += tr.paid_cny;
+            self.received[tr.ev] += tr.received_cny;
+            let moved = (tr.energy_after_kwh - tr.energy_before_kwh).abs();
+            self.throughput[tr.ev] += moved;
+            wear += self.omega * moved;
+        }
+        self.cash.add(cash);
+        wear
     }
 }
 

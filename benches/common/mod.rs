@@ -2,6 +2,9 @@
 
 #![allow(dead_code)]
 
+use std::path::PathBuf;
+
+use v2g::generate::fleet::{generate_fleet, FleetSpec};
 use v2g::{EvState, SlotPrices};
 
 /// A deterministic stream of uniform numbers in `[0, 1)` (a 64-bit LCG: benches need
@@ -42,4 +45,27 @@ pub fn peak(e_limit_kwh: f64) -> SlotPrices {
         eta_c: 1.0,
         eta_d: 1.0,
     }
+}
+
+/// The cached fleet of `n` generated sessions (`v2g fleet generate --n N`), written once,
+/// atomically, outside the repository: in `$V2G_CITY_CACHE`, or else `v2g-city` in the
+/// system's temporary folder.
+pub fn fleet(n: usize) -> PathBuf {
+    let dir = std::env::var_os("V2G_CITY_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("v2g-city"));
+    std::fs::create_dir_all(&dir).expect("cache folder");
+    let path = dir.join(format!("ev{n}.csv"));
+    if !path.exists() {
+        let csv = generate_fleet(&FleetSpec {
+            n,
+            ..Default::default()
+        })
+        .expect("fleet")
+        .to_csv();
+        let tmp = dir.join(format!(".ev{n}.csv.tmp"));
+        std::fs::write(&tmp, csv).expect("write fleet");
+        std::fs::rename(&tmp, &path).expect("rename fleet");
+    }
+    path
 }

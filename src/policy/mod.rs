@@ -26,7 +26,7 @@ use crate::error::{Error, Result};
 use crate::game::follower::Regime;
 use crate::game::leader::SlotPrices;
 use crate::settlement::{Cash, Trade};
-use crate::sim::{Run, RunResult, SlotRecord, SMALL_TRADE_KWH};
+use crate::sim::{Run, RunResult, SlotRecord};
 
 /// How the EVs' energy is scheduled (scenario key `policy`, flag `--policy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -183,17 +183,11 @@ pub fn replay(
     let (ranges, starts) = run.plug_schedule();
     let capacity: Vec<f64> = evs.iter().map(|e| e.capacity_kwh).collect();
     let mut energy: Vec<f64> = evs.iter().map(|e| e.initial_kwh).collect();
-    let mut paid = vec![0.0; n];
-    let mut received = vec![0.0; n];
-    let mut throughput = vec![0.0; n];
-    let mut total = Cash::default();
+    let mut tally = crate::sim::Tally::new(n, sc.wear.per_kwh());
     let mut active: Vec<usize> = Vec::new();
     let mut slots = Vec::with_capacity(h.slots);
-    let mut small = 0usize;
     let n_sites = sc.sites.len();
-    let mut site_kwh = Vec::new();
     let limited = sc.sites.iter().any(|s| s.transformer_kva.is_some());
-    let omega = sc.wear.per_kwh();
     let mut meter: Vec<f64> = Vec::new();
     for (t, starting) in starts.iter().enumerate() {
         active.retain(|&i| ranges[i].end > t);
@@ -212,25 +206,7 @@ pub fn replay(
         );
         debug_assert_eq!(meter.len(), active.len());
         let (trades, cash, revenue) = settle(t, &prices, &active, &meter, &mut energy, &capacity);
-        let mut wear = 0.0;
-        if n_sites > 0 {
-            let mut at = vec![0.0; n_sites];
-            for tr in &trades {
-                at[run.site_of()[tr.ev]] += tr.energy_kwh;
-            }
-            site_kwh.push(at);
-        }
-        for tr in &trades {
-            if tr.regime != Regime::Idle && tr.energy_kwh.abs() < SMALL_TRADE_KWH {
-                small += 1;
-            }
-            paid[tr.ev] += tr.paid_cny;
-            received[tr.ev] += tr.received_cny;
-            let moved = (tr.energy_after_kwh - tr.energy_before_kwh).abs();
-            throughput[tr.ev] += moved;
-            wear += omega * moved;
-        }
-        total.add(&cash);
+        let wear = tally.add(&trades, &cash, run.site_of(), n_sites);
         slots.push(SlotRecord {
             slot: t,
             time: format_time(h.slot_start(t)),
@@ -254,13 +230,13 @@ pub fn replay(
         });
         slot_done(t)?;
     }
-    let evs = run.ev_records(&energy, &paid, &received, &throughput);
+    let evs = run.ev_records(&energy, &tally.paid, &tally.received, &tally.throughput);
     Ok(RunResult {
         slots,
         evs,
-        cash: total,
-        trades_below_1wh: small,
-        site_kwh,
+        cash: tally.cash,
+        trades_below_1wh: tally.small,
+        site_kwh: tally.site_kwh,
         curtailed: if limited {
             vec![0; h.slots]
         } else {
@@ -293,12 +269,7 @@ pub fn settle(
         .zip(meter)
         .map(|(&ev, &e)| {
             let before = energy[ev];
-            let stored = if e > 0.0 {
-                e * prices.eta_c
-            } else {
-                e / prices.eta_d
-            };
-            let after = (before + stored).clamp(0.0, capacity[ev]);
+            let after = crate::settlement::battery_after(prices, before, e, capacity[ev]);
             energy[ev] = after;
             let (regime, unit_price, paid, received) = if e > 0.0 {
                 r.n_charge += 1;

@@ -135,6 +135,31 @@ pub fn simulate(extra: &[&str], out: &Path) -> Output {
     v2g(args)
 }
 
+/// The files of a run's output folder with the ledger off, sorted.
+pub const RUN_FILES: [&str; 6] = [
+    "evs.csv",
+    "fig3_load_and_aux_demand.svg",
+    "fig4_power_and_prices.svg",
+    "fig5_revenue_and_costs.svg",
+    "slots.csv",
+    "summary.json",
+];
+
+/// A run folder's `summary.json`.
+pub fn summary(dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap()
+}
+
+/// The names in a folder, sorted.
+pub fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
 /// A number from a CSV cell.
 pub fn num(s: &str) -> f64 {
     s.parse().unwrap_or_else(|_| panic!("not a number: {s}"))

@@ -7,8 +7,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
 use crate::common::*;
 
 /// `v2g simulate --fleet data/example.csv --out OUT` with extra flags and environment.
@@ -37,29 +35,6 @@ fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         })
         .collect()
 }
-
-/// Names in a folder.
-fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
-
-fn summary(dir: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap()
-}
-
-const RUN_FILES: [&str; 6] = [
-    "evs.csv",
-    "fig3_load_and_aux_demand.svg",
-    "fig4_power_and_prices.svg",
-    "fig5_revenue_and_costs.svg",
-    "slots.csv",
-    "summary.json",
-];
 
 #[test]
 fn provenance_names_the_program_the_inputs_and_every_resolved_parameter() {

@@ -3,24 +3,9 @@
 //! with nothing written; the sweep over the five policies and `v2g compare` give a table
 //! in which the optimum has the lowest system cost.
 
-use std::path::Path;
-
 use crate::common::*;
 
 const POLICIES: [&str; 5] = ["stackelberg", "uncoordinated", "edf", "llf", "optimal"];
-
-fn summary(dir: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
-}
-
-fn files(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
 
 /// Each policy on the example fleet: the same files (the ledger's only for the game),
 /// the same columns, `p_d` empty without the game, and the system cost's identity.
@@ -33,19 +18,12 @@ fn every_policy_writes_the_same_files_with_the_same_columns() {
         let o = simulate(&["--fleet", "data/example.csv", "--policy", p], &out);
         let text = ok(&o);
         assert!(text.contains("System cost"), "{text}");
-        let mut want = vec![
-            "evs.csv",
-            "fig3_load_and_aux_demand.svg",
-            "fig4_power_and_prices.svg",
-            "fig5_revenue_and_costs.svg",
-            "slots.csv",
-            "summary.json",
-        ];
+        let mut want = RUN_FILES.to_vec();
         if p == "stackelberg" {
             want.extend(["genesis.json", "ledger.jsonl"]);
             want.sort();
         }
-        assert_eq!(files(&out), want, "{p}");
+        assert_eq!(names(&out), want, "{p}");
         let (sh, slots) = read_csv(&out.join("slots.csv"));
         let (eh, _) = read_csv(&out.join("evs.csv"));
         let p_d = sh.iter().position(|c| c == "p_d").unwrap();
@@ -132,7 +110,7 @@ fn bad_policies_and_options_are_refused_and_nothing_is_written() {
         assert_eq!(errors.len(), 1, "{args:?}: {e}");
         assert!(e.trim_end().ends_with(errors[0]), "{args:?}: {e}");
         assert!(
-            !out.exists() || files(&out).is_empty(),
+            !out.exists() || names(&out).is_empty(),
             "{args:?} wrote something"
         );
     }
