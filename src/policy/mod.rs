@@ -381,6 +381,8 @@ pub(crate) mod tests {
         assert_eq!(trades[1].regime, Regime::Discharge);
         assert_eq!(trades[1].received_cny, prices.w_grid * 3.0);
         assert_eq!(trades[1].unit_price, -0.792);
+        // x is the meter energy in units of E0 (Eq. 9's x).
+        assert_eq!((trades[0].x, trades[1].x), (2.0 / 3.75, -3.0 / 3.75));
         assert_eq!(
             (trades[2].regime, trades[2].received_cny),
             (Regime::Idle, 0.0)
