@@ -475,6 +475,27 @@ pub(crate) mod tests {
         assert_eq!(play(&run, Policy::Uncoordinated).evs[0].final_kwh, 40.0);
     }
 
+    /// With charging losses, EDF and LLF draw `need/η_c` at the meter: the target is met in
+    /// one slot, not approached.
+    #[test]
+    fn edf_draws_the_need_over_the_charging_efficiency() {
+        let mut a = ev(0, 60.0, 18.0, 0, 4);
+        a.limits.target_kwh = Some(20.0);
+        let mut sc = Scenario::default();
+        sc.params.charge_efficiency = 0.8;
+        let run = run_of(vec![a], &[0.5; 4], &[0.0; 4], sc);
+        for p in [Policy::Edf, Policy::Llf] {
+            let r = play(&run, p);
+            assert!(
+                (r.slots[0].charge_kwh - 2.5).abs() < 1e-12,
+                "{p}: {:?}",
+                r.slots[0]
+            );
+            assert_eq!(r.slots[1].charge_kwh, 0.0, "{p}");
+            assert!((r.evs[0].final_kwh - 20.0).abs() < 1e-12, "{p}");
+        }
+    }
+
     /// The optimum charges in the cheap slot to meet a target and discharges to meet the
     /// task; its system cost is its LP objective.
     #[test]
