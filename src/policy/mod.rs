@@ -461,6 +461,55 @@ pub(crate) mod tests {
         }
     }
 
+    /// LLF's key is `n_left − need/E_up` (docs/model.md §10.1), EDF's the deadline: in slot 2
+    /// of the day above, EV 0 (2 slots left, 4 kWh to go: 0.93) comes before EV 1 (6 left,
+    /// 18.75 to go: 1); in slot 3 EV 1 (5 left, 18.75 to go: 0) before EV 0 (1 left, 0.25 to
+    /// go: 0.93), while EDF serves EV 0, the earlier deadline, first in every slot.
+    #[test]
+    fn llf_orders_by_slots_left_minus_slots_needed() {
+        let sc = Scenario {
+            sites: vec![crate::network::Site {
+                name: "s".into(),
+                bus: 1,
+                transformer_kva: Some(15.0),
+                power_factor: 1.0,
+            }],
+            ..Scenario::default()
+        };
+        let run = run_of(
+            vec![ev(0, 60.0, 56.0, 0, 4), ev(1, 60.0, 33.75, 0, 8)],
+            &[0.5; 8],
+            &[0.0; 8],
+            sc,
+        );
+        let mut llf = rules::ordered(&run, rules::Order::Laxity);
+        let mut edf = rules::ordered(&run, rules::Order::Deadline);
+        for (t, energy, want_llf, want_edf) in [
+            (0, [56.0, 33.75], [0.0, 3.75], [3.75, 0.0]),
+            (2, [56.0, 41.25], [3.75, 0.0], [3.75, 0.0]),
+            (3, [59.75, 41.25], [0.0, 3.75], [0.25, 3.5]),
+        ] {
+            let prices = run.prices(t);
+            let view = SlotView {
+                t,
+                active: &[0, 1],
+                energy: &energy,
+                prices: &prices,
+            };
+            for (s, want) in [
+                (&mut llf as &mut dyn Schedule, want_llf),
+                (&mut edf as &mut dyn Schedule, want_edf),
+            ] {
+                let mut out = Vec::new();
+                s.decide(&view, &mut out);
+                assert!(
+                    out.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-12),
+                    "slot {t}: {out:?} vs {want:?}"
+                );
+            }
+        }
+    }
+
     /// A target below a full battery stops EDF and LLF at the target.
     #[test]
     fn edf_stops_at_the_departure_target() {
