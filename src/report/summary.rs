@@ -431,7 +431,7 @@ impl Summary {
             let (s, b) = (&n.scheme, &n.baseline);
             let opt = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1}"));
             o += &format!(
-                "\nNetwork {} ({} buses, {} sites)      scheme      uncoordinated\n",
+                "\nNetwork {} ({} buses, {} sites)      {label}      uncoordinated\n",
                 n.case,
                 n.buses,
                 n.sites.len()
@@ -589,6 +589,28 @@ mod tests {
         assert_eq!(
             p,
             vec![Period::Flat, Period::Flat, Period::Valley, Period::Valley]
+        );
+    }
+
+    /// A policy without the game is named where the scheme's column would be, and its
+    /// system cost printed (docs/model.md §10).
+    #[test]
+    fn the_table_names_the_policy_and_its_system_cost() {
+        let result = result_of(vec![slot(0, "2019-11-04T03:00", 1.0, 2.0)]);
+        let mut s = Summary::of(&result, &[Period::Valley]);
+        assert!(s
+            .render()
+            .contains("EVs                           scheme      uncoordinated"));
+        s.policy = crate::policy::Policy::Llf;
+        let text = s.render();
+        assert!(text.contains(", policy llf"), "{text}");
+        assert!(
+            text.contains("EVs                              llf      uncoordinated"),
+            "{text}"
+        );
+        assert!(
+            text.contains("System cost") && text.contains("Peak grid load"),
+            "{text}"
         );
     }
 
