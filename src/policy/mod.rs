@@ -362,6 +362,19 @@ pub(crate) mod tests {
         Run::new(Fleet::new(evs).unwrap(), Some(&grid), sc).unwrap()
     }
 
+    /// A scenario with one site whose 15 kVA transformer allows 3.75 kWh a slot.
+    fn one_site() -> Scenario {
+        Scenario {
+            sites: vec![crate::network::Site {
+                name: "s".into(),
+                bus: 1,
+                transformer_kva: Some(15.0),
+                power_factor: 1.0,
+            }],
+            ..Scenario::default()
+        }
+    }
+
     fn play(run: &Run, p: Policy) -> RunResult {
         simulate(run, p, &mut |_| Ok(())).unwrap().0
     }
@@ -417,15 +430,7 @@ pub(crate) mod tests {
         let mut a = ev(0, 60.0, 56.0, 0, 4);
         a.limits.target_kwh = None;
         let b = ev(1, 60.0, 33.75, 0, 8);
-        let mut sc = Scenario {
-            sites: vec![crate::network::Site {
-                name: "s".into(),
-                bus: 1,
-                transformer_kva: Some(15.0),
-                power_factor: 1.0,
-            }],
-            ..Scenario::default()
-        };
+        let mut sc = one_site();
         let run = run_of(vec![a, b], &[0.5; 8], &[0.0; 8], sc.clone());
         let edf = play(&run, Policy::Edf);
         let llf = play(&run, Policy::Llf);
@@ -467,15 +472,7 @@ pub(crate) mod tests {
     /// go: 0.93), while EDF serves EV 0, the earlier deadline, first in every slot.
     #[test]
     fn llf_orders_by_slots_left_minus_slots_needed() {
-        let sc = Scenario {
-            sites: vec![crate::network::Site {
-                name: "s".into(),
-                bus: 1,
-                transformer_kva: Some(15.0),
-                power_factor: 1.0,
-            }],
-            ..Scenario::default()
-        };
+        let sc = one_site();
         let run = run_of(
             vec![ev(0, 60.0, 56.0, 0, 4), ev(1, 60.0, 33.75, 0, 8)],
             &[0.5; 8],
