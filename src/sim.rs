@@ -16,7 +16,7 @@ use crate::data::scenario::{Scenario, Solver};
 use crate::data::time::{format_time, whole_minute, Horizon};
 use crate::error::{Error, Result};
 use crate::game::follower::{slot_up_kwh, EvState, Follower, Regime};
-use crate::game::leader::SlotPrices;
+use crate::game::leader::{Revenue, SlotPrices};
 use crate::game::search::{SearchResult, SlotGame, PAR_MIN_EVS};
 use crate::game::solve::solve_within;
 use crate::settlement::{settle, Cash, Trade};
@@ -444,9 +444,7 @@ impl Run {
         let mut curtailed_evs = Vec::new();
         let mut buffer: Vec<Follower> = Vec::new();
         for (t, starting) in starts.iter().enumerate() {
-            active.retain(|&i| ranges[i].end > t);
-            active.extend_from_slice(starting);
-            active.sort_unstable();
+            plugged_at(&mut active, &ranges, starting, t);
             let prices = self.prices(t);
             let follower = |&i: &usize| {
                 let s = EvState {
@@ -504,27 +502,7 @@ impl Run {
             );
             let wear = tally.add(&trades, &cash, &self.site_of, n_sites);
             let r = settled.unwrap_or(best.revenue);
-            let record = SlotRecord {
-                slot: t,
-                time: format_time(h.slot_start(t)),
-                p_rt: prices.p_rt,
-                p_c: prices.p_c,
-                p_d: Some(best.p_d),
-                e_limit_kwh: prices.e_limit_kwh,
-                n_plugged: active.len(),
-                n_charge: r.n_charge,
-                n_discharge: r.n_discharge,
-                n_idle: r.n_idle,
-                charge_kwh: r.charge_kwh,
-                discharge_kwh: r.discharge_kwh,
-                r_service: r.r_service,
-                r_grid: r.r_grid,
-                c_v2g: r.c_v2g,
-                c_limit: r.c_limit,
-                revenue: r.total,
-                base_load_kw: self.rows[t].base_load_kw,
-                wear_cny: wear,
-            };
+            let record = self.slot_record(t, &prices, Some(best.p_d), active.len(), &r, wear);
             observe(&SlotOutcome {
                 record: &record,
                 prices: &prices,
@@ -537,7 +515,7 @@ impl Run {
             buffer = game.into_followers();
         }
         drop(buffer);
-        let evs = self.ev_records(&energy, &tally.paid, &tally.received, &tally.throughput);
+        let evs = self.ev_records(&energy, &tally);
         Ok(RunResult {
             slots,
             evs,
@@ -550,16 +528,46 @@ impl Run {
 }
 
 impl Run {
-    /// The rows of `evs.csv` (docs/model.md §8.2) from each session's final energy, what
-    /// it paid and received and its throughput on the battery's side (kWh in and out,
-    /// for its wear), with the uncoordinated baseline's columns beside them.
-    pub fn ev_records(
+    /// Slot `t`'s row of `slots.csv` (docs/model.md §8.1): its prices, `p_d` (the game's
+    /// price; none for the other policies), the `n_plugged` EVs' response and revenue `r`
+    /// (Eqs. 3–7), the grid file's base load and the slot's wear.
+    pub(crate) fn slot_record(
         &self,
-        energy: &[f64],
-        paid: &[f64],
-        received: &[f64],
-        throughput: &[f64],
-    ) -> Vec<EvRecord> {
+        t: usize,
+        prices: &SlotPrices,
+        p_d: Option<f64>,
+        n_plugged: usize,
+        r: &Revenue,
+        wear_cny: f64,
+    ) -> SlotRecord {
+        SlotRecord {
+            slot: t,
+            time: format_time(self.scenario.horizon.slot_start(t)),
+            p_rt: prices.p_rt,
+            p_c: prices.p_c,
+            p_d,
+            e_limit_kwh: prices.e_limit_kwh,
+            n_plugged,
+            n_charge: r.n_charge,
+            n_discharge: r.n_discharge,
+            n_idle: r.n_idle,
+            charge_kwh: r.charge_kwh,
+            discharge_kwh: r.discharge_kwh,
+            r_service: r.r_service,
+            r_grid: r.r_grid,
+            c_v2g: r.c_v2g,
+            c_limit: r.c_limit,
+            revenue: r.total,
+            base_load_kw: self.rows[t].base_load_kw,
+            wear_cny,
+        }
+    }
+
+    /// The rows of `evs.csv` (docs/model.md §8.2) from each session's final energy and
+    /// what the slot loop tallied (paid, received, and the throughput on the battery's
+    /// side for its wear), with the uncoordinated baseline's columns beside them.
+    pub(crate) fn ev_records(&self, energy: &[f64], tally: &Tally) -> Vec<EvRecord> {
+        let (paid, received, throughput) = (&tally.paid, &tally.received, &tally.throughput);
         let h = self.scenario.horizon;
         let params = &self.scenario.params;
         let p_c_all: Vec<f64> = (0..h.slots).map(|t| self.prices(t).p_c).collect();
@@ -610,6 +618,22 @@ impl Run {
             })
             .collect()
     }
+}
+
+/// The EVs plugged in for the whole of slot `t` (docs/model.md §1), in fleet order, kept
+/// from slot to slot: drops those whose plugged slots (`ranges`) ended, adds `starting`,
+/// those whose first plugged slot is `t` (`ranges` and the starts are
+/// [`Run::plug_schedule`]'s). Every slot loop keeps its set with it: the scheme's, the
+/// other policies' and the Python `PricingEnv`'s.
+pub fn plugged_at(
+    active: &mut Vec<usize>,
+    ranges: &[std::ops::Range<usize>],
+    starting: &[usize],
+    t: usize,
+) {
+    active.retain(|&i| ranges[i].end > t);
+    active.extend_from_slice(starting);
+    active.sort_unstable();
 }
 
 /// What a slot loop adds up over the horizon from each slot's trades, the scheme's

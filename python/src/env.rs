@@ -59,10 +59,7 @@ impl EnvCore {
         if t >= self.run.horizon().slots {
             return Ok(());
         }
-        let ranges = &self.ranges;
-        self.active.retain(|&i| ranges[i].end > t);
-        self.active.extend_from_slice(&self.starts[t]);
-        self.active.sort_unstable();
+        v2g::sim::plugged_at(&mut self.active, &self.ranges, &self.starts[t], t);
         let prices = self.run.prices(t);
         let followers: Vec<Follower> = self
             .active
@@ -70,7 +67,7 @@ impl EnvCore {
             .map(|&i| {
                 let s = EvState {
                     energy_kwh: self.energy[i],
-                    slots_after: ranges[i].end - t - 1,
+                    slots_after: self.ranges[i].end - t - 1,
                     ..self.states[i]
                 };
                 Follower::new(&s, prices.p_c, prices.e0_kwh)

@@ -410,19 +410,19 @@ impl Scenario {
     /// type checked as when reading a file. Sweeps and bindings use this; ranges are
     /// checked by [`Scenario::validate`].
     pub fn set(&mut self, key: &str, value: toml::Value) -> Result<()> {
-        let mut doc = toml::Value::try_from(&*self)
-            .map_err(|e| Error::param(key, format!("the scenario does not serialise: {e}")))?;
+        let unserialisable = |e: toml::ser::Error| {
+            Error::param(key, format!("the scenario does not serialise: {e}"))
+        };
+        let mut doc = toml::Value::try_from(&*self).map_err(unserialisable)?;
         // Tables left out at their defaults are set inside like any other.
         if let Some(table) = doc.as_table_mut() {
-            let missing = |name: &str, v: Result<toml::Value, toml::ser::Error>| {
-                v.map(|v| (name.to_string(), v))
-                    .map_err(|e| Error::param(key, format!("the scenario does not serialise: {e}")))
-            };
-            for (name, v) in [
-                missing("wear", toml::Value::try_from(self.wear))?,
-                missing("optimal", toml::Value::try_from(self.optimal))?,
-            ] {
-                table.entry(name).or_insert(v);
+            if !table.contains_key("wear") {
+                let wear = toml::Value::try_from(self.wear).map_err(unserialisable)?;
+                table.insert("wear".into(), wear);
+            }
+            if !table.contains_key("optimal") {
+                let optimal = toml::Value::try_from(self.optimal).map_err(unserialisable)?;
+                table.insert("optimal".into(), optimal);
             }
         }
         let was_game = self.policy.is_game();

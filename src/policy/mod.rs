@@ -21,12 +21,11 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::time::format_time;
 use crate::error::{Error, Result};
 use crate::game::follower::Regime;
 use crate::game::leader::SlotPrices;
 use crate::settlement::{Cash, Trade};
-use crate::sim::{Run, RunResult, SlotRecord};
+use crate::sim::{Run, RunResult};
 
 /// How the EVs' energy is scheduled (scenario key `policy`, flag `--policy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -111,42 +110,30 @@ pub struct PolicyNotes {
     pub optimal: Option<optimal::Report>,
 }
 
-/// Plays a policy other than the scheme over the run's fleet and day; `slot_done(t)` is
-/// called after each slot is settled (its error ends the run). The scheme itself is
-/// [`Run::simulate`] (with the ledger, [`crate::ledger::record`]).
+/// Plays `policy` over the run's fleet and day; `slot_done(t)` is called after each slot
+/// is settled (its error ends the run). The scheme is [`Run::simulate`] (with the ledger,
+/// [`crate::ledger::record`] instead); the other policies are [`replay`]s of their
+/// schedules.
 pub fn simulate(
     run: &Run,
     policy: Policy,
     slot_done: &mut dyn FnMut(usize) -> Result<()>,
 ) -> Result<(RunResult, PolicyNotes)> {
-    match policy {
-        Policy::Stackelberg => Ok((
-            run.simulate(|o| slot_done(o.record.slot))?,
-            PolicyNotes::default(),
-        )),
-        Policy::Uncoordinated => Ok((
-            replay(run, rules::uncoordinated(run), slot_done)?,
-            PolicyNotes::default(),
-        )),
-        Policy::Edf => Ok((
-            replay(run, rules::ordered(run, rules::Order::Deadline), slot_done)?,
-            PolicyNotes::default(),
-        )),
-        Policy::Llf => Ok((
-            replay(run, rules::ordered(run, rules::Order::Laxity), slot_done)?,
-            PolicyNotes::default(),
-        )),
+    let result = match policy {
+        Policy::Stackelberg => run.simulate(|o| slot_done(o.record.slot))?,
+        Policy::Uncoordinated => replay(run, rules::uncoordinated(run), slot_done)?,
+        Policy::Edf => replay(run, rules::ordered(run, rules::Order::Deadline), slot_done)?,
+        Policy::Llf => replay(run, rules::ordered(run, rules::Order::Laxity), slot_done)?,
         Policy::Optimal => {
             let plan = optimal::solve(run)?;
             let result = replay(run, plan.schedule(), slot_done)?;
-            Ok((
-                result,
-                PolicyNotes {
-                    optimal: Some(plan.report),
-                },
-            ))
+            let notes = PolicyNotes {
+                optimal: Some(plan.report),
+            };
+            return Ok((result, notes));
         }
-    }
+    };
+    Ok((result, PolicyNotes::default()))
 }
 
 /// One slot as a schedule sees it.
@@ -190,9 +177,7 @@ pub fn replay(
     let limited = sc.sites.iter().any(|s| s.transformer_kva.is_some());
     let mut meter: Vec<f64> = Vec::new();
     for (t, starting) in starts.iter().enumerate() {
-        active.retain(|&i| ranges[i].end > t);
-        active.extend_from_slice(starting);
-        active.sort_unstable();
+        crate::sim::plugged_at(&mut active, &ranges, starting, t);
         let prices = run.prices(t);
         meter.clear();
         schedule.decide(
@@ -207,30 +192,10 @@ pub fn replay(
         debug_assert_eq!(meter.len(), active.len());
         let (trades, cash, revenue) = settle(t, &prices, &active, &meter, &mut energy, &capacity);
         let wear = tally.add(&trades, &cash, run.site_of(), n_sites);
-        slots.push(SlotRecord {
-            slot: t,
-            time: format_time(h.slot_start(t)),
-            p_rt: prices.p_rt,
-            p_c: prices.p_c,
-            p_d: None,
-            e_limit_kwh: prices.e_limit_kwh,
-            n_plugged: active.len(),
-            n_charge: revenue.n_charge,
-            n_discharge: revenue.n_discharge,
-            n_idle: revenue.n_idle,
-            charge_kwh: revenue.charge_kwh,
-            discharge_kwh: revenue.discharge_kwh,
-            r_service: revenue.r_service,
-            r_grid: revenue.r_grid,
-            c_v2g: revenue.c_v2g,
-            c_limit: revenue.c_limit,
-            revenue: revenue.total,
-            base_load_kw: run.grid_rows()[t].base_load_kw,
-            wear_cny: wear,
-        });
+        slots.push(run.slot_record(t, &prices, None, active.len(), &revenue, wear));
         slot_done(t)?;
     }
-    let evs = run.ev_records(&energy, &tally.paid, &tally.received, &tally.throughput);
+    let evs = run.ev_records(&energy, &tally);
     Ok(RunResult {
         slots,
         evs,

@@ -190,6 +190,20 @@ struct Cols {
     d: Option<usize>,
 }
 
+/// What solving a program gave.
+struct Solved {
+    /// The optimal point.
+    x: Vec<f64>,
+    /// `q·x`.
+    objective: f64,
+    /// Interior-point iterations.
+    iterations: u32,
+    /// Variables of the program.
+    variables: usize,
+    /// Constraints of the program.
+    constraints: usize,
+}
+
 /// The program in triplets: equalities `A x = b` first, then `A x ≤ b`.
 #[derive(Default)]
 struct Builder {
@@ -235,8 +249,8 @@ impl Builder {
         terms
     }
 
-    /// Solves `min q·x` over the rows; returns `x`, the optimum and the iterations.
-    fn solve(self, max_iterations: u32) -> Result<(Vec<f64>, f64, u32, usize, usize)> {
+    /// Solves `min q·x` over the rows.
+    fn solve(self, max_iterations: u32) -> Result<Solved> {
         let n = self.q.len();
         let n_eq = self.b_eq.len();
         let m = n_eq + self.b_le.len();
@@ -317,7 +331,13 @@ impl Builder {
                 })
             }
         }
-        Ok((s.x.clone(), s.obj_val, s.iterations, n, m))
+        Ok(Solved {
+            x: s.x.clone(),
+            objective: s.obj_val,
+            iterations: s.iterations,
+            variables: n,
+            constraints: m,
+        })
     }
 }
 
@@ -542,9 +562,9 @@ pub fn solve(run: &Run) -> Result<Plan> {
     // With site limits, targets may be out of reach together: least shortfall first.
     let held = if model.any_limit() && model.any_target() {
         let (b, _, _) = model.build(Stage::Shortfall, &fix);
-        let (_, obj, it, _, _) = b.solve(model.max_iterations)?;
-        iterations += it;
-        let least = obj.max(0.0);
+        let solved = b.solve(model.max_iterations)?;
+        iterations += solved.iterations;
+        let least = solved.objective.max(0.0);
         Some((least, least + 1e-7 * (1.0 + least)))
     } else {
         None
@@ -553,9 +573,10 @@ pub fn solve(run: &Run) -> Result<Plan> {
     let mut fixed = 0;
     for round in 1..=MAX_ROUNDS {
         let (b, cols, constant) = model.build(Stage::Cost(held.map(|h| h.1)), &fix);
-        let (x, obj, it, n, m) = b.solve(model.max_iterations)?;
-        iterations += it;
-        let objective = obj + constant;
+        let solved = b.solve(model.max_iterations)?;
+        iterations += solved.iterations;
+        let (x, n, m) = (&solved.x, solved.variables, solved.constraints);
+        let objective = solved.objective + constant;
         relaxation.get_or_insert(objective);
         let clean = |v: f64| if v < CLEAN_KWH { 0.0 } else { v };
         let mut both = 0;
