@@ -561,8 +561,13 @@ mod tests {
             u_idle: None,
             limits: Default::default(),
         }];
+        fleet_genesis(evs, 2)
+    }
+
+    /// The genesis of a fresh ledger of `evs` over `slots` slots from 07:00.
+    fn fleet_genesis(evs: Vec<crate::data::fleet::Ev>, slots: usize) -> Genesis {
         let mut sc = crate::data::scenario::Scenario::default();
-        sc.horizon.slots = 2;
+        sc.horizon.slots = slots;
         let run =
             crate::sim::Run::new(crate::data::fleet::Fleet::new(evs).unwrap(), None, sc).unwrap();
         crate::ledger::record::LedgerBuilder::fresh(&run)
@@ -691,14 +696,7 @@ mod tests {
                 limits: Default::default(),
             })
             .collect();
-        let mut sc = crate::data::scenario::Scenario::default();
-        sc.horizon.slots = slots;
-        let run =
-            crate::sim::Run::new(crate::data::fleet::Fleet::new(evs).unwrap(), None, sc).unwrap();
-        crate::ledger::record::LedgerBuilder::fresh(&run)
-            .unwrap()
-            .genesis()
-            .clone()
+        fleet_genesis(evs, slots)
     }
 
     /// A block's limit is 64 KiB, 2 KiB per SCP and 2 KiB per session present at some
