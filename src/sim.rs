@@ -515,15 +515,7 @@ impl Run {
             buffer = game.into_followers();
         }
         drop(buffer);
-        let evs = self.ev_records(&energy, &tally);
-        Ok(RunResult {
-            slots,
-            evs,
-            cash: tally.cash,
-            trades_below_1wh: tally.small,
-            site_kwh: tally.site_kwh,
-            curtailed: curtailed_evs,
-        })
+        Ok(self.result(slots, &energy, tally, curtailed_evs))
     }
 }
 
@@ -560,6 +552,25 @@ impl Run {
             revenue: r.total,
             base_load_kw: self.rows[t].base_load_kw,
             wear_cny,
+        }
+    }
+
+    /// A slot loop's result: its slots, each session's row of `evs.csv` from its final
+    /// `energy` and the loop's `tally`, and each slot's curtailed EVs.
+    pub(crate) fn result(
+        &self,
+        slots: Vec<SlotRecord>,
+        energy: &[f64],
+        tally: Tally,
+        curtailed: Vec<usize>,
+    ) -> RunResult {
+        RunResult {
+            evs: self.ev_records(energy, &tally),
+            slots,
+            cash: tally.cash,
+            trades_below_1wh: tally.small,
+            site_kwh: tally.site_kwh,
+            curtailed,
         }
     }
 

@@ -195,19 +195,12 @@ pub fn replay(
         slots.push(run.slot_record(t, &prices, None, active.len(), &revenue, wear));
         slot_done(t)?;
     }
-    let evs = run.ev_records(&energy, &tally);
-    Ok(RunResult {
-        slots,
-        evs,
-        cash: tally.cash,
-        trades_below_1wh: tally.small,
-        site_kwh: tally.site_kwh,
-        curtailed: if limited {
-            vec![0; h.slots]
-        } else {
-            Vec::new()
-        },
-    })
+    let curtailed = if limited {
+        vec![0; h.slots]
+    } else {
+        Vec::new()
+    };
+    Ok(run.result(slots, &energy, tally, curtailed))
 }
 
 /// Settles one slot of a policy other than the scheme (docs/model.md §10.1): each plugged
