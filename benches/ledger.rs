@@ -148,6 +148,39 @@ fn check_all(keys: &Keys, msgs: &[Vec<u8>], sigs: &[Signature], first: usize) ->
         .count()
 }
 
+/// Signatures per call of `verify_batch`: enough that a batch costs little more per
+/// signature than a larger one (docs/benchmarks.md), and one batch per rayon task.
+const BATCH: usize = 256;
+
+/// Batch verification (`ed25519_dalek::verify_batch`) of message `i` under key `i % 64`,
+/// in batches of [`BATCH`] on both cores, with nothing checked first. Its equation is
+/// the cofactored one, so it accepts a signature whose `R` carries a small-order
+/// component, which `verify_strict` refuses: the ledger cannot use it as it is.
+fn bare_batch(keys: &Keys, msgs: &[Vec<u8>], sigs: &[Signature]) -> bool {
+    (0..msgs.len().div_ceil(BATCH)).into_par_iter().all(|c| {
+        let r = c * BATCH..((c + 1) * BATCH).min(msgs.len());
+        let m: Vec<&[u8]> = msgs[r.clone()].iter().map(Vec::as_slice).collect();
+        let k: Vec<VerifyingKey> = r.clone().map(|i| keys[i % keys.len()].1).collect();
+        ed25519_dalek::verify_batch(&m, &sigs[r], &k).is_ok()
+    })
+}
+
+/// [`bare_batch`] after the checks that make it accept only what `verify_strict`
+/// accepts, given keys of the prime-order subgroup (the ledger's genesis admits no other,
+/// `keys::verifying_key`): each `R` decodes to a point, is that point's canonical
+/// encoding, is not of small order and is torsion-free. Then `R` and `[s]B − [k]A` both
+/// lie in the prime-order subgroup, where the cofactored batch equation holds (but with
+/// probability about 2^-128) only if every `R = [s]B − [k]A`, which is `verify_strict`'s
+/// condition; a failed batch is then located by `verify_strict` on its members.
+fn strict_batch(keys: &Keys, msgs: &[Vec<u8>], sigs: &[Signature]) -> bool {
+    let r_ok = sigs.par_iter().all(|s| {
+        let r = curve25519_dalek::edwards::CompressedEdwardsY(*s.r_bytes());
+        r.decompress()
+            .is_some_and(|p| p.compress() == r && !p.is_small_order() && p.is_torsion_free())
+    });
+    r_ok && bare_batch(keys, msgs, sigs)
+}
+
 impl Messages {
     fn of(ledger: &v2g::ledger::Ledger) -> Self {
         let chain = &ledger.genesis.chain_id;
@@ -254,6 +287,21 @@ fn bench(c: &mut Criterion) {
         format!("raw ed25519, block by block/{trades} trades"),
         |b| b.iter(|| msgs.block_by_block(&keys)),
     );
+    // Point 4 of issue 30: whether batch verification could make the validators' checks
+    // cheaper without accepting anything `verify_strict` refuses.
+    let sigs = sign_all(&keys, &msgs.checked, 0);
+    let n = msgs.checked.len();
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function(format!("checks, verify_strict/{n} signatures"), |b| {
+        b.iter(|| assert_eq!(check_all(&keys, black_box(&msgs.checked), &sigs, 0), n))
+    });
+    g.bench_function(format!("checks, strict batch/{n} signatures"), |b| {
+        b.iter(|| assert!(strict_batch(&keys, black_box(&msgs.checked), &sigs)))
+    });
+    g.bench_function(format!("checks, bare batch/{n} signatures"), |b| {
+        b.iter(|| assert!(bare_batch(&keys, black_box(&msgs.checked), &sigs)))
+    });
+    g.throughput(Throughput::Elements(trades as u64));
     g.bench_function(format!("record/{trades} trades"), |b| {
         b.iter(|| record(&builder, black_box(&slots)).blocks.len())
     });
