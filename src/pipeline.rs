@@ -256,7 +256,10 @@ impl RunOutput {
         let mut set = self.output_set_but_evs()?;
         set.add(
             "evs.csv",
-            crate::report::output::to_csv(&self.result.evs, &crate::report::output::EV_COLUMNS),
+            crate::report::output::to_csv(
+                self.result.evs.iter(),
+                &crate::report::output::EV_COLUMNS,
+            ),
         );
         Ok(set)
     }
@@ -725,7 +728,7 @@ pub fn run(spec: &RunSpec, progress: &mut dyn FnMut(Event<'_>) -> Result<()>) ->
         let (file, path) = dir.stage_file("evs.csv")?;
         crate::report::output::write_csv(
             std::io::BufWriter::with_capacity(1 << 20, file),
-            &output.result.evs,
+            output.result.evs.iter(),
             &crate::report::output::EV_COLUMNS,
         )
         .map_err(|e| Error::io(&path, e))?;

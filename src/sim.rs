@@ -5,6 +5,8 @@
 //! a [`SlotOutcome`] to an observer (a progress report, the ledger) before moving on. The
 //! observer may fail or stop the run by returning an error ([`Error::Stopped`] to stop).
 
+use std::sync::Arc;
+
 use chrono::NaiveDateTime;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -198,7 +200,8 @@ impl OwnedOutcome {
 /// The validated inputs of a run: nothing can fail once this exists.
 #[derive(Debug, Clone)]
 pub struct Run {
-    fleet: Fleet,
+    /// Shared with each result's [`EvTable`], which reads its rows from it.
+    fleet: Arc<Fleet>,
     scenario: Scenario,
     rows: Vec<GridRow>,
     /// Each session's charging site (an index of the scenario's `sites`); empty when the
@@ -211,8 +214,8 @@ pub struct Run {
 pub struct RunResult {
     /// One record per slot.
     pub slots: Vec<SlotRecord>,
-    /// One record per EV, in fleet order.
-    pub evs: Vec<EvRecord>,
+    /// One row of `evs.csv` per session, in fleet order, made on demand.
+    pub evs: EvTable,
     /// Money by party over the horizon.
     pub cash: Cash,
     /// Charging and discharging trades that moved less than 1 Wh ([`SMALL_TRADE_KWH`]).
@@ -223,6 +226,113 @@ pub struct RunResult {
     /// With transformer limits: each slot's number of curtailed EVs (docs/model.md
     /// §9.3); empty without limits.
     pub curtailed: Vec<usize>,
+}
+
+/// The rows of `evs.csv` (docs/model.md §8.2): one [`EvRecord`] per session, in fleet
+/// order, made when asked for. The table keeps what the run computed for each session
+/// (its final energy, money, baseline and wear, and its target) and shares the fleet's
+/// rows with the [`Run`] for the rest: at a million sessions that is about 70 MB, where
+/// the records themselves (each with its own id) would hold about 240 MB beside the fleet.
+#[derive(Debug, Clone, Default)]
+pub struct EvTable {
+    fleet: Arc<Fleet>,
+    outcomes: Vec<EvOutcome>,
+}
+
+/// What a run computed for one session: the numbers of its [`EvRecord`] that its fleet
+/// row does not give.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct EvOutcome {
+    final_kwh: f64,
+    paid_cny: f64,
+    received_cny: f64,
+    baseline_final_kwh: f64,
+    baseline_cost_cny: f64,
+    wear_cny: f64,
+    target_kwh: Option<f64>,
+    target_reachable: Option<bool>,
+}
+
+impl EvTable {
+    /// The number of sessions (rows).
+    pub fn len(&self) -> usize {
+        self.outcomes.len()
+    }
+
+    /// True when the table has no row.
+    pub fn is_empty(&self) -> bool {
+        self.outcomes.is_empty()
+    }
+
+    /// Row `i`, or `None` past the end.
+    pub fn get(&self, i: usize) -> Option<EvRecord> {
+        let o = self.outcomes.get(i)?;
+        let e = &self.fleet.evs()[i];
+        let gained = o.final_kwh - e.initial_kwh;
+        let shortfall = o.target_kwh.map(|target| (target - o.final_kwh).max(0.0));
+        Some(EvRecord {
+            ev_id: e.id.clone(),
+            kind: e.kind,
+            arrival: whole_minute(e.arrival),
+            departure: whole_minute(e.departure),
+            initial_kwh: e.initial_kwh,
+            final_kwh: o.final_kwh,
+            paid_cny: o.paid_cny,
+            received_cny: o.received_cny,
+            net_cost_cny: o.paid_cny - o.received_cny,
+            baseline_final_kwh: o.baseline_final_kwh,
+            baseline_cost_cny: o.baseline_cost_cny,
+            target_kwh: o.target_kwh,
+            target_reachable: o.target_reachable,
+            target_met: shortfall.map(|s| s <= TARGET_TOL_KWH),
+            shortfall_kwh: shortfall,
+            cost_per_kwh_delivered: (gained > 1e-9).then(|| (o.paid_cny - o.received_cny) / gained),
+            session_id: e.session_id.clone(),
+            wear_cny: o.wear_cny,
+        })
+    }
+
+    /// Row `i`, as indexing a list would give it.
+    ///
+    /// # Panics
+    ///
+    /// When `i` is not below [`EvTable::len`].
+    pub fn row(&self, i: usize) -> EvRecord {
+        self.get(i)
+            .unwrap_or_else(|| panic!("row {i} of an EV table of {} rows", self.len()))
+    }
+
+    /// Every row in order, each made as it is reached.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = EvRecord> + '_ {
+        (0..self.len()).map(|i| self.row(i))
+    }
+
+    /// Each row's `ev_id`, in order, borrowed from the fleet.
+    pub fn ids(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        self.fleet.evs()[..self.len()].iter().map(|e| e.id.as_str())
+    }
+
+    /// Every row, made at once.
+    pub fn to_vec(&self) -> Vec<EvRecord> {
+        self.iter().collect()
+    }
+}
+
+impl<'a> IntoIterator for &'a EvTable {
+    type Item = EvRecord;
+    type IntoIter = Box<dyn ExactSizeIterator<Item = EvRecord> + 'a>;
+
+    /// [`EvTable::iter`], so that `for e in &result.evs` reads every row.
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
+/// Two tables are equal when their rows are.
+impl PartialEq for EvTable {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
 }
 
 impl Run {
@@ -244,7 +354,7 @@ impl Run {
         };
         let site_of = site_assignment(&fleet, &scenario.sites)?;
         let run = Run {
-            fleet,
+            fleet: Arc::new(fleet),
             scenario,
             rows,
             site_of,
@@ -565,7 +675,7 @@ impl Run {
         curtailed: Vec<usize>,
     ) -> RunResult {
         RunResult {
-            evs: self.ev_records(energy, &tally),
+            evs: self.ev_table(energy, &tally),
             slots,
             cash: tally.cash,
             trades_below_1wh: tally.small,
@@ -577,7 +687,7 @@ impl Run {
     /// The rows of `evs.csv` (docs/model.md §8.2) from each session's final energy and
     /// what the slot loop tallied (paid, received, and the throughput on the battery's
     /// side for its wear), with the uncoordinated baseline's columns beside them.
-    pub(crate) fn ev_records(&self, energy: &[f64], tally: &Tally) -> Vec<EvRecord> {
+    pub(crate) fn ev_table(&self, energy: &[f64], tally: &Tally) -> EvTable {
         let (paid, received, throughput) = (&tally.paid, &tally.received, &tally.throughput);
         let h = self.scenario.horizon;
         let params = &self.scenario.params;
@@ -591,43 +701,35 @@ impl Run {
             params.e0_kwh,
             params.charge_efficiency,
         );
-        self.fleet
+        let outcomes = self
+            .fleet
             .evs()
             .iter()
             .enumerate()
             .map(|(i, e)| {
                 let state = e.state(params);
                 let target = state.target_kwh;
-                let gained = energy[i] - e.initial_kwh;
                 let n_slots = ranges[i].len() as f64;
                 let up = slot_up_kwh(&state, params.e0_kwh);
-                let shortfall = (target - energy[i]).max(0.0);
                 let has = target > 0.0;
-                EvRecord {
-                    ev_id: e.id.clone(),
-                    kind: e.kind,
-                    arrival: whole_minute(e.arrival),
-                    departure: whole_minute(e.departure),
-                    initial_kwh: e.initial_kwh,
+                EvOutcome {
                     final_kwh: energy[i],
                     paid_cny: paid[i],
                     received_cny: received[i],
-                    net_cost_cny: paid[i] - received[i],
                     baseline_final_kwh: base[i].final_kwh,
                     baseline_cost_cny: base[i].cost_cny,
+                    wear_cny: omega * throughput[i],
                     target_kwh: has.then_some(target),
                     target_reachable: has.then_some(
                         e.initial_kwh + n_slots * (up * params.charge_efficiency) >= target,
                     ),
-                    target_met: has.then_some(shortfall <= TARGET_TOL_KWH),
-                    shortfall_kwh: has.then_some(shortfall),
-                    cost_per_kwh_delivered: (gained > 1e-9)
-                        .then(|| (paid[i] - received[i]) / gained),
-                    session_id: e.session_id.clone(),
-                    wear_cny: omega * throughput[i],
                 }
             })
-            .collect()
+            .collect();
+        EvTable {
+            fleet: Arc::clone(&self.fleet),
+            outcomes,
+        }
     }
 }
 
@@ -797,6 +899,51 @@ mod tests {
                 .collect();
             Fleet::new(evs).unwrap()
         })
+    }
+
+    /// The EV table makes each row on demand from the fleet's row and the run's numbers:
+    /// every way of reading it gives the same rows, with the fleet's ids, the money's
+    /// difference as the net cost, and nothing past its end; two tables are equal when
+    /// their rows are.
+    #[test]
+    fn the_ev_table_makes_each_row_on_demand() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sustech.csv");
+        let fleet = Fleet::load(&path).unwrap();
+        let run = Run::new(fleet, None, Scenario::default()).unwrap();
+        let r = run.simulate(|_| Ok(())).unwrap();
+        let rows = r.evs.to_vec();
+        assert_eq!(rows.len(), run.fleet().len());
+        assert_eq!(r.evs.len(), rows.len());
+        assert!(!r.evs.is_empty());
+        assert!(rows
+            .iter()
+            .any(|e| e.paid_cny > 0.0 && e.received_cny > 0.0));
+        for (i, e) in rows.iter().enumerate() {
+            assert_eq!(r.evs.get(i).as_ref(), Some(e));
+            assert_eq!(&r.evs.row(i), e);
+            assert_eq!(e.ev_id, run.fleet().evs()[i].id);
+            assert_eq!(e.net_cost_cny, e.paid_cny - e.received_cny);
+        }
+        assert_eq!(r.evs.get(rows.len()), None);
+        let ids: Vec<&str> = rows.iter().map(|e| e.ev_id.as_str()).collect();
+        assert_eq!(r.evs.ids().collect::<Vec<_>>(), ids);
+        assert_eq!((&r.evs).into_iter().collect::<Vec<_>>(), rows);
+        assert_eq!(r.evs.iter().len(), rows.len());
+        let mut other = r.evs.clone();
+        assert_eq!(other, r.evs);
+        other.outcomes[3].received_cny += 0.5;
+        assert_ne!(other, r.evs);
+        assert_eq!(other.row(3).net_cost_cny, rows[3].net_cost_cny - 0.5);
+        other.outcomes.pop();
+        assert_ne!(other, r.evs);
+        assert!(EvTable::default().is_empty());
+        assert_eq!(EvTable::default(), EvTable::default());
+    }
+
+    #[test]
+    #[should_panic(expected = "row 3 of an EV table of 0 rows")]
+    fn an_ev_table_row_past_the_end_panics() {
+        EvTable::default().row(3);
     }
 
     proptest! {
@@ -1048,7 +1195,7 @@ mod tests {
             sc.params.charge_efficiency = eta;
             let run = Run::new(Fleet::new(vec![ev(3.75)]).unwrap(), None, sc).unwrap();
             let r = run.simulate(|_| Ok(())).unwrap();
-            let e = &r.evs[0];
+            let e = &r.evs.row(0);
             assert_eq!(e.target_reachable, Some(reachable), "η_c {eta}");
             assert!(
                 (e.final_kwh - final_kwh).abs() < 1e-9,

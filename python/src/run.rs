@@ -152,7 +152,7 @@ impl PyRunOutput {
 
     /// The columns of `evs.csv`, in its order.
     fn evs_columns<'py>(&self, py: Python<'py>) -> PyResult<Vec<Column<'py>>> {
-        let e = &self.out.result.evs;
+        let e = &self.out.result.evs.to_vec();
         Ok(vec![
             str_col(py, "ev_id", e, |r| &r.ev_id)?,
             str_col(py, "kind", e, |r| r.kind.as_str())?,

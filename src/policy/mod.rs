@@ -395,14 +395,14 @@ pub(crate) mod tests {
         // EDF: EV 0 first (it fills up in slot 0 and 1), then EV 1.
         assert_eq!(edf.slots[0].charge_kwh, 3.75);
         assert_eq!(edf.site_kwh[0][0], 3.75);
-        assert_eq!(edf.evs[0].final_kwh, 60.0);
-        assert!((edf.evs[1].final_kwh - (33.75 + 3.75 * 8.0 - 4.0)).abs() < 1e-9);
+        assert_eq!(edf.evs.row(0).final_kwh, 60.0);
+        assert!((edf.evs.row(1).final_kwh - (33.75 + 3.75 * 8.0 - 4.0)).abs() < 1e-9);
         // LLF: EV 1 first while its laxity is least (1 in slots 0 and 1; EV 0's falls
         // from 2.93 to 1.93), EV 0 in slot 2 (0.93 against 1), EV 1 again in slot 3 (0
         // against 0.93): EV 0 leaves 0.25 kWh short of full, EV 1 gets 7 slots.
         assert_eq!(llf.slots[2].charge_kwh, 3.75);
-        assert_eq!(llf.evs[0].final_kwh, 59.75);
-        assert_eq!(llf.evs[1].final_kwh, 60.0);
+        assert_eq!(llf.evs.row(0).final_kwh, 59.75);
+        assert_eq!(llf.evs.row(1).final_kwh, 60.0);
         for s in edf.slots.iter().chain(&llf.slots) {
             assert!(s.charge_kwh <= 3.75 + 1e-12 && s.discharge_kwh == 0.0);
             assert_eq!(s.p_d, None);
@@ -473,10 +473,10 @@ pub(crate) mod tests {
         let run = run_of(vec![a], &[0.5; 8], &[0.0; 8], Scenario::default());
         for p in [Policy::Edf, Policy::Llf] {
             let r = play(&run, p);
-            assert_eq!(r.evs[0].final_kwh, 20.0, "{p}");
-            assert_eq!(r.evs[0].target_met, Some(true));
+            assert_eq!(r.evs.row(0).final_kwh, 20.0, "{p}");
+            assert_eq!(r.evs.row(0).target_met, Some(true));
         }
-        assert_eq!(play(&run, Policy::Uncoordinated).evs[0].final_kwh, 40.0);
+        assert_eq!(play(&run, Policy::Uncoordinated).evs.row(0).final_kwh, 40.0);
     }
 
     /// With charging losses, EDF and LLF draw `need/η_c` at the meter: the target is met in
@@ -496,7 +496,7 @@ pub(crate) mod tests {
                 r.slots[0]
             );
             assert_eq!(r.slots[1].charge_kwh, 0.0, "{p}");
-            assert!((r.evs[0].final_kwh - 20.0).abs() < 1e-12, "{p}");
+            assert!((r.evs.row(0).final_kwh - 20.0).abs() < 1e-12, "{p}");
         }
     }
 
@@ -528,8 +528,8 @@ pub(crate) mod tests {
             "{:?}",
             r.slots[3]
         );
-        assert!((r.evs[0].final_kwh - 13.75).abs() < 1e-5);
-        assert_eq!(r.evs[0].target_met, Some(true));
+        assert!((r.evs.row(0).final_kwh - 13.75).abs() < 1e-5);
+        assert_eq!(r.evs.row(0).target_met, Some(true));
         let sc = crate::report::summary::SystemCost::of(&r.slots);
         assert!(
             (sc.total_cny - rep.objective_cny).abs() < 1e-6,

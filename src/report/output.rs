@@ -645,25 +645,30 @@ pub fn write_atomic_private(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Serialises records as CSV with a header from their field names.
-pub fn to_csv<T: Serialize>(rows: &[T], header_if_empty: &[&str]) -> Vec<u8> {
+pub fn to_csv<T: Serialize>(
+    rows: impl IntoIterator<Item = T>,
+    header_if_empty: &[&str],
+) -> Vec<u8> {
     let mut out = Vec::new();
     write_csv(&mut out, rows, header_if_empty).expect("in-memory write");
     out
 }
 
-/// [`to_csv`]'s bytes, written to `w` as they are made (a large table is not held in
-/// memory twice).
+/// [`to_csv`]'s bytes, written to `w` as the rows come (a large table, such as an
+/// [`crate::sim::EvTable`]'s rows, is never held in memory whole).
 pub fn write_csv<T: Serialize>(
     w: impl Write,
-    rows: &[T],
+    rows: impl IntoIterator<Item = T>,
     header_if_empty: &[&str],
 ) -> std::io::Result<()> {
     let mut w = csv::Writer::from_writer(w);
-    if rows.is_empty() {
-        w.write_record(header_if_empty)?;
-    }
+    let mut empty = true;
     for r in rows {
         w.serialize(r).map_err(std::io::Error::other)?;
+        empty = false;
+    }
+    if empty {
+        w.write_record(header_if_empty)?;
     }
     w.flush()
 }
@@ -717,7 +722,7 @@ pub const EV_COLUMNS: [&str; 18] = [
 /// [`figures`](crate::report::figures) (`grid` is the run's grid row per slot, for Fig. 3).
 pub fn run_outputs(result: &RunResult, grid: &[GridRow], summary: &Summary) -> Result<OutputSet> {
     let mut set = run_outputs_but_evs(result, grid, summary)?;
-    set.add("evs.csv", to_csv(&result.evs, &EV_COLUMNS));
+    set.add("evs.csv", to_csv(result.evs.iter(), &EV_COLUMNS));
     Ok(set)
 }
 

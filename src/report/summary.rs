@@ -278,13 +278,13 @@ impl Summary {
             en.aux_met_kwh += r.discharge_kwh.min(r.e_limit_kwh);
         }
         en.aux_share_met = share(en.aux_met_kwh, en.aux_asked_kwh);
-        let n_evs = crate::data::fleet::count_evs(result.evs.iter().map(|e| e.ev_id.as_str()));
+        let n_evs = crate::data::fleet::count_evs(result.evs.ids());
         let mut ev = EvTotals {
             n_evs,
             n_sessions: (n_evs != result.evs.len()).then_some(result.evs.len()),
             ..EvTotals::default()
         };
-        for e in &result.evs {
+        for e in result.evs.iter() {
             ev.paid_cny += e.paid_cny;
             ev.received_cny += e.received_cny;
             ev.net_cost_cny += e.net_cost_cny;
@@ -512,7 +512,7 @@ mod tests {
     fn result_of(slots: Vec<SlotRecord>) -> RunResult {
         RunResult {
             slots,
-            evs: vec![],
+            evs: Default::default(),
             cash: Default::default(),
             site_kwh: Vec::new(),
             curtailed: Vec::new(),
