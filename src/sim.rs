@@ -625,6 +625,7 @@ impl Run {
             buffer = game.into_followers();
         }
         drop(buffer);
+        crate::game::exact::free_buffers();
         Ok(self.result(slots, &energy, tally, curtailed_evs))
     }
 }

@@ -227,6 +227,32 @@ const PAR_MIN_THRESHOLDS: usize = 512;
 /// every `every`-th piece keeps its state and the others replay the changes since.
 const MAX_TABLE: usize = 1 << 22;
 
+/// The buffers of one exact search, kept on the searching thread from one slot to the
+/// next: a city-scale slot fills about 100 MB of them, which fresh allocations would
+/// fault in anew each slot and which the allocator would not always give back between
+/// slots (docs/benchmarks.md, "City scale"). A thread keeps its largest slot's buffers
+/// until it ends. A search that finds them taken (one started inside another on the same
+/// thread, as rayon may) works with fresh ones.
+#[derive(Default)]
+struct Scratch {
+    thr: Vec<Threshold>,
+    taus: Vec<u128>,
+    events: Vec<Event>,
+    list: Vec<Piece>,
+    kept: Vec<(f64, f64)>,
+    deltas: Vec<Delta>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::Cell<Scratch> = std::cell::Cell::new(Scratch::default());
+}
+
+/// Frees the buffers this thread's exact searches kept ([`Scratch`]): what a slot loop
+/// calls when its last slot is searched, before it builds its result.
+pub(crate) fn free_buffers() {
+    drop(SCRATCH.take());
+}
+
 /// The pieces of a slot, in descending price order, with everything needed to evaluate
 /// `R` on each.
 struct Pieces<'a> {
@@ -393,9 +419,11 @@ impl PieceFn<'_> {
     }
 }
 
-/// Builds the pieces of a slot from its followers and their thresholds.
+/// Builds the pieces of a slot from its followers and their thresholds (what
+/// [`search_within`] builds, in fresh buffers).
+#[cfg(test)]
 fn pieces<'a>(game: &'a SlotGame, thr: &[Threshold]) -> Pieces<'a> {
-    pieces_within(game, thr, MAX_TABLE)
+    pieces_within(game, thr, MAX_TABLE, &mut Scratch::default())
 }
 
 /// `x`'s place in [`f64::total_cmp`]'s order as an unsigned integer (a bijection, so
@@ -503,8 +531,14 @@ fn distinct_a(followers: &[Follower]) -> Vec<f64> {
     a
 }
 
-/// [`pieces`], keeping at most about `max_table` group entries.
-fn pieces_within<'a>(game: &'a SlotGame, thr: &[Threshold], max_table: usize) -> Pieces<'a> {
+/// The pieces of a slot, keeping at most about `max_table` group entries, in `scratch`'s buffers
+/// (the events' is handed back; the pieces' go with the pieces).
+fn pieces_within<'a>(
+    game: &'a SlotGame,
+    thr: &[Threshold],
+    max_table: usize,
+    scratch: &mut Scratch,
+) -> Pieces<'a> {
     let pr = &game.prices;
     let (p_min, p_max) = (pr.p_d_min, pr.p_d_max);
     let e0 = pr.e0_kwh;
@@ -518,7 +552,8 @@ fn pieces_within<'a>(game: &'a SlotGame, thr: &[Threshold], max_table: usize) ->
     // Initial state at p_max.
     let (mut k, mut c) = (0.0, 0.0);
     let mut gs = vec![(0.0, 0.0); ng];
-    let mut events: Vec<Event> = Vec::new();
+    let mut events = std::mem::take(&mut scratch.events);
+    events.clear();
     for (i, (f, t)) in game.followers.iter().zip(thr).enumerate() {
         let event = |price: f64, kind: Kind| Event {
             key: event_key(price, kind, i),
@@ -551,10 +586,15 @@ fn pieces_within<'a>(game: &'a SlotGame, thr: &[Threshold], max_table: usize) ->
     // else: reading each event's EV after sorting keys alone costs more in cache misses.
     sort_by_distinct_key(&mut events, |e| e.key);
     let every = ((events.len() + 1).saturating_mul(ng) / max_table.max(1)).max(1);
-    let mut list = Vec::with_capacity(events.len() + 1);
-    let mut kept = Vec::new();
+    let mut list = std::mem::take(&mut scratch.list);
+    list.clear();
+    list.reserve(events.len() + 1);
+    let mut kept = std::mem::take(&mut scratch.kept);
+    kept.clear();
     // With every piece's state kept nothing is replayed: no changes are recorded.
-    let mut deltas = Vec::with_capacity(if every > 1 { events.len() } else { 0 });
+    let mut deltas = std::mem::take(&mut scratch.deltas);
+    deltas.clear();
+    deltas.reserve(if every > 1 { events.len() } else { 0 });
     let mut hi = p_max;
     let mut hi_open = false;
     let mut i = 0;
@@ -610,6 +650,7 @@ fn pieces_within<'a>(game: &'a SlotGame, thr: &[Threshold], max_table: usize) ->
         }
         hi = price;
     }
+    scratch.events = events;
     Pieces {
         prices: pr,
         a,
@@ -814,20 +855,25 @@ pub fn search_within(
     workers: &[Worker],
     allowed: std::ops::Range<usize>,
 ) -> Result<SearchResult> {
-    let thr: Vec<Threshold> = if game.followers.len() >= PAR_MIN_THRESHOLDS {
-        game.followers.par_iter().map(threshold).collect()
+    let mut scratch = SCRATCH.take();
+    let mut thr = std::mem::take(&mut scratch.thr);
+    thr.clear();
+    if game.followers.len() >= PAR_MIN_THRESHOLDS {
+        thr.par_extend(game.followers.par_iter().map(threshold));
     } else {
-        game.followers.iter().map(threshold).collect()
-    };
-    let ps = pieces(game, &thr);
-    let mut taus: Vec<u128> = thr
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| t.tau.is_finite())
-        .map(|(i, t)| tau_key(t.tau, i))
-        .collect();
+        thr.extend(game.followers.iter().map(threshold));
+    }
+    let ps = pieces_within(game, &thr, MAX_TABLE, &mut scratch);
+    let mut taus = std::mem::take(&mut scratch.taus);
+    taus.clear();
+    taus.extend(
+        thr.iter()
+            .enumerate()
+            .filter(|(_, t)| t.tau.is_finite())
+            .map(|(i, t)| tau_key(t.tau, i)),
+    );
     sort_by_distinct_key(&mut taus, |&k| k);
-    decompose(game.grid.len(), workers, |range| {
+    let found = decompose(game.grid.len(), workers, |range| {
         let range = crate::game::search::within(&range, &allowed);
         if range.is_empty() {
             return None;
@@ -841,7 +887,19 @@ pub fn search_within(
                 revenue,
             }
         })
-    })
+    });
+    let Pieces {
+        list, kept, deltas, ..
+    } = ps;
+    SCRATCH.set(Scratch {
+        thr,
+        taus,
+        events: scratch.events,
+        list,
+        kept,
+        deltas,
+    });
+    found
 }
 
 #[cfg(test)]
@@ -851,6 +909,44 @@ mod tests {
     use crate::game::solve::equal_workers;
     use crate::game::testing::game;
     use proptest::prelude::*;
+
+    /// A search in the buffers its thread kept from the searches before (a larger slot, a
+    /// smaller one, one with more `a` groups) finds exactly what a search in fresh buffers
+    /// (another thread's) finds.
+    #[test]
+    fn kept_buffers_give_what_fresh_ones_give() {
+        let make = |n: usize, groups: usize, p_rt: f64| {
+            let evs: Vec<(f64, f64, f64, f64)> = (0..n)
+                .map(|i| {
+                    (
+                        0.05 + (i as f64 * 0.377) % 0.9,
+                        30.0 + (i % 17) as f64 * 10.0,
+                        0.05 + (i % 7) as f64 * 0.05,
+                        -0.01 - 0.02 * (i % groups) as f64,
+                    )
+                })
+                .collect();
+            game(p_rt, 50.0, &evs, 0.001)
+        };
+        let games = [
+            make(6000, 1, 1.12),
+            make(300, 3, 0.5),
+            make(9000, 40, 0.8),
+            make(40, 1, 1.12),
+        ];
+        let w = equal_workers(8);
+        let fresh: Vec<SearchResult> = games
+            .iter()
+            .map(|g| std::thread::scope(|s| s.spawn(|| search(g, &w).unwrap()).join().unwrap()))
+            .collect();
+        for _ in 0..2 {
+            for (g, f) in games.iter().zip(&fresh) {
+                assert_eq!(&search(g, &w).unwrap(), f);
+            }
+        }
+        free_buffers();
+        assert_eq!(search(&games[2], &w).unwrap(), fresh[2]);
+    }
 
     #[test]
     fn thresholds_match_the_followers_own_decisions() {
@@ -934,8 +1030,8 @@ mod tests {
             .collect();
         let g = game(1.12, 150.0, &evs, 0.001);
         let thr: Vec<Threshold> = g.followers.iter().map(threshold).collect();
-        let full = pieces_within(&g, &thr, usize::MAX);
-        let small = pieces_within(&g, &thr, 1000);
+        let full = pieces_within(&g, &thr, usize::MAX, &mut Scratch::default());
+        let small = pieces_within(&g, &thr, 1000, &mut Scratch::default());
         assert_eq!(full.every, 1);
         assert!(small.every > 10, "{}", small.every);
         assert!(small.kept.len() * 10 < full.kept.len());
