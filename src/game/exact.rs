@@ -88,6 +88,7 @@ use rayon::prelude::*;
 
 use crate::error::Result;
 use crate::game::follower::{Follower, Regime};
+use crate::game::leader::RevenueSum;
 use crate::game::leader::{Revenue, SlotPrices};
 use crate::game::search::{decompose, Best, SearchResult, SlotGame, PAR_MIN_EVS};
 use crate::game::solve::Worker;
@@ -741,65 +742,113 @@ const MAX_DIRECT: usize = 8;
 /// 1e-9 relative); starting from the peak (or the float just below an open end), prices
 /// ever further away inside the peak's part of its piece are tried: one step in the last
 /// place, then 4, 16, … times that, below first.
-fn settle(game: &SlotGame, ps: &Pieces<'_>, taus: &[u128], peak: &Peak) -> (f64, Revenue) {
+fn settle(
+    game: &SlotGame,
+    ps: &Pieces<'_>,
+    taus: &[u128],
+    peak: &Peak,
+    mut revenue: impl FnMut(f64) -> Revenue,
+) -> (f64, Revenue) {
     let gs = ps.state(peak.piece);
     let model_at = ps.piece(peak.piece, &gs);
-    let consistent = |p: f64| {
-        let band = BAND * (1.0 + p.abs());
-        let from = taus.partition_point(|&t| decode_tau(t).0 < p - band);
-        // Identical followers (equal thresholds, adjacent here) decide alike: the exact
-        // decision of the last one is reused.
-        let mut last: Option<(&Follower, bool)> = None;
-        taus[from..]
-            .iter()
-            .map(|&t| decode_tau(t))
-            .take_while(|t| t.0 <= p + band)
-            .all(|(tau, i)| {
-                let f = &game.followers[i];
-                let own = f.discharge(p).is_some();
-                if own != (p < tau) {
-                    return false;
-                }
-                let exact = match last {
-                    Some((g, d)) if g == f => d,
-                    _ => tie::discharges(f, &game.prices, p),
-                };
-                last = Some((f, exact));
-                own == exact
-            })
-    };
-    let inside = |p: f64| p >= peak.lo && (p < peak.hi || (p == peak.hi && !peak.open));
-    let base = if peak.open && peak.p == peak.hi {
+    let mut best: Option<(f64, Revenue)> = None;
+    let mut direct = 0;
+    for p in probes(peak).filter(|&p| acceptable(game, taus, peak, p)) {
+        let r = revenue(p);
+        direct += 1;
+        let model = model_at.value(p);
+        if best.is_none_or(|(bp, b)| r.total > b.total || (r.total == b.total && p > bp)) {
+            best = Some((p, r));
+        }
+        if r.total >= model - 1e-9 * model.abs().max(1.0) || direct >= MAX_DIRECT {
+            return best.expect("just set");
+        }
+    }
+    best.unwrap_or_else(|| {
+        let p = base_of(peak).clamp(peak.lo, peak.hi);
+        (p, revenue(p))
+    })
+}
+
+/// Where [`settle`] starts: the peak, or the float just below an open end.
+fn base_of(peak: &Peak) -> f64 {
+    if peak.open && peak.p == peak.hi {
         next_down(peak.p)
     } else {
         peak.p
-    };
-    let mut best: Option<(f64, Revenue)> = None;
-    let mut direct = 0;
-    let mut step = f64::EPSILON * base.abs().max(1e-12);
-    let mut probes = vec![base];
-    for _ in 0..48 {
-        for p in probes.drain(..) {
-            if !inside(p) || !consistent(p) {
-                continue;
+    }
+}
+
+/// The prices [`settle`] tries, in order: the start, then one step in the last place
+/// either side of it, then 4, 16, … times that (47 pairs), below first.
+fn probes(peak: &Peak) -> impl Iterator<Item = f64> {
+    let base = base_of(peak);
+    let step = f64::EPSILON * base.abs().max(1e-12);
+    std::iter::once(base).chain(
+        (0..47)
+            .scan(step, move |step, _| {
+                let s = *step;
+                *step *= 4.0;
+                Some([base - s, base + s])
+            })
+            .flatten(),
+    )
+}
+
+/// Whether [`settle`] may propose `p`: inside the peak's part of its piece, and every EV
+/// whose threshold lies within [`BAND`] of it decides there as the model does, and as
+/// exact arithmetic does.
+fn acceptable(game: &SlotGame, taus: &[u128], peak: &Peak, p: f64) -> bool {
+    let inside = p >= peak.lo && (p < peak.hi || (p == peak.hi && !peak.open));
+    if !inside {
+        return false;
+    }
+    let band = BAND * (1.0 + p.abs());
+    let from = taus.partition_point(|&t| decode_tau(t).0 < p - band);
+    // Identical followers (equal thresholds, adjacent here) decide alike: the exact
+    // decision of the last one is reused.
+    let mut last: Option<(&Follower, bool)> = None;
+    taus[from..]
+        .iter()
+        .map(|&t| decode_tau(t))
+        .take_while(|t| t.0 <= p + band)
+        .all(|(tau, i)| {
+            let f = &game.followers[i];
+            let own = f.discharge(p).is_some();
+            if own != (p < tau) {
+                return false;
             }
-            let r = revenue_at(game, p);
-            direct += 1;
-            let model = model_at.value(p);
-            if best.is_none_or(|(bp, b)| r.total > b.total || (r.total == b.total && p > bp)) {
-                best = Some((p, r));
-            }
-            if r.total >= model - 1e-9 * model.abs().max(1.0) || direct >= MAX_DIRECT {
-                return best.expect("just set");
+            let exact = match last {
+                Some((g, d)) if g == f => d,
+                _ => tie::discharges(f, &game.prices, p),
+            };
+            last = Some((f, exact));
+            own == exact
+        })
+}
+
+/// `R` at each of `prices` from the followers' own responses: [`revenue_at`] for each,
+/// bit for bit (each price's sums run over the followers in order), in one pass over
+/// the followers for up to four prices at a time, on both cores. The workers' first
+/// proposals are evaluated together so that the followers are read twice per slot
+/// instead of once per worker.
+fn revenues_at(game: &SlotGame, prices: &[f64]) -> Vec<Revenue> {
+    const AT_ONCE: usize = 4;
+    let pr = &game.prices;
+    let pass = |ps: &[f64]| -> Vec<Revenue> {
+        let mut sums = [RevenueSum::default(); AT_ONCE];
+        for f in &game.followers {
+            for (sum, &p) in sums.iter_mut().zip(ps) {
+                sum.add(pr, f.respond(p));
             }
         }
-        probes.extend([base - step, base + step]);
-        step *= 4.0;
+        sums.iter().zip(ps).map(|(s, &p)| s.finish(pr, p)).collect()
+    };
+    if game.followers.len() >= PAR_MIN_EVS {
+        prices.par_chunks(AT_ONCE).flat_map_iter(pass).collect()
+    } else {
+        prices.chunks(AT_ONCE).flat_map(pass).collect()
     }
-    best.unwrap_or_else(|| {
-        let p = base.clamp(peak.lo, peak.hi);
-        (p, revenue_at(game, p))
-    })
 }
 
 /// The largest `f64` below `x` (for finite `x`).
@@ -873,19 +922,41 @@ pub fn search_within(
             .map(|(i, t)| tau_key(t.tau, i)),
     );
     sort_by_distinct_key(&mut taus, |&k| k);
-    let found = decompose(game.grid.len(), workers, |range| {
-        let range = crate::game::search::within(&range, &allowed);
-        if range.is_empty() {
-            return None;
-        }
-        let (lo, hi) = price_range(game, &range);
-        peak_in(&ps, lo, hi).map(|peak| {
-            let (p, revenue) = settle(game, &ps, &taus, &peak);
-            Best {
-                k: cell(game, p, &range),
-                p_d: p,
-                revenue,
+    // Each worker's peak and the first price it would evaluate, then those prices'
+    // revenues in one pass, then each worker settles from there ([`settle`]: a price
+    // found consistent is evaluated once, as before).
+    let ranges = crate::game::search::split_ranges(game.grid.len(), workers);
+    let peaks: Vec<Option<(Peak, Option<f64>)>> = ranges
+        .par_iter()
+        .map(|r| {
+            let range = crate::game::search::within(r.as_ref()?, &allowed);
+            if range.is_empty() {
+                return None;
             }
+            let (lo, hi) = price_range(game, &range);
+            let peak = peak_in(&ps, lo, hi)?;
+            let first = probes(&peak).find(|&p| acceptable(game, &taus, &peak, p));
+            Some((peak, first))
+        })
+        .collect();
+    let firsts: Vec<f64> = peaks.iter().flatten().filter_map(|(_, p)| *p).collect();
+    let first_revenues = revenues_at(game, &firsts);
+    let found = decompose(game.grid.len(), workers, |range| {
+        let j = ranges.iter().position(|r| r.as_ref() == Some(&range))?;
+        let (peak, first) = peaks[j].as_ref()?;
+        let mut known = first.map(|p| {
+            let at = firsts.iter().position(|&q| q.to_bits() == p.to_bits());
+            (p, at.map(|k| first_revenues[k]))
+        });
+        let range = crate::game::search::within(&range, &allowed);
+        let (p, revenue) = settle(game, &ps, &taus, peak, |p| match known.take() {
+            Some((q, Some(r))) if q.to_bits() == p.to_bits() => r,
+            _ => revenue_at(game, p),
+        });
+        Some(Best {
+            k: cell(game, p, &range),
+            p_d: p,
+            revenue,
         })
     });
     let Pieces {
@@ -946,6 +1017,32 @@ mod tests {
         }
         free_buffers();
         assert_eq!(search(&games[2], &w).unwrap(), fresh[2]);
+    }
+
+    /// Several prices' revenues in one pass are each price's own, bit for bit, for any
+    /// number of prices, on one core and on both.
+    #[test]
+    fn revenues_at_several_prices_are_each_prices_own() {
+        for n in [30, 2 * PAR_MIN_EVS + 7] {
+            let evs: Vec<(f64, f64, f64, f64)> = (0..n)
+                .map(|i| {
+                    (
+                        0.05 + (i as f64 * 0.611) % 0.9,
+                        30.0 + (i % 13) as f64 * 20.0,
+                        0.05 + (i % 5) as f64 * 0.07,
+                        -0.01 - 0.01 * (i % 3) as f64,
+                    )
+                })
+                .collect();
+            let g = game(1.12, 40.0, &evs, 0.001);
+            let all: Vec<f64> = (0..9).map(|k| -0.05 - 0.37 * k as f64).collect();
+            for m in 0..=all.len() {
+                let got = revenues_at(&g, &all[..m]);
+                let want: Vec<Revenue> = all[..m].iter().map(|&p| revenue_at(&g, p)).collect();
+                assert_eq!(got, want, "{n} EVs, {m} prices");
+            }
+            assert!(revenue_at(&g, all[4]).n_discharge > 0);
+        }
     }
 
     #[test]

@@ -94,31 +94,56 @@ impl SlotPrices {
     /// [`Self::revenue`] of responses as they come (in follower order, the same sums bit
     /// for bit), without collecting them.
     pub fn revenue_of(&self, p_d: f64, responses: impl IntoIterator<Item = Response>) -> Revenue {
-        let (mut r_service, mut charge, mut d) = (0.0, 0.0, 0.0);
-        let (mut nc, mut ni, mut nd) = (0, 0, 0);
+        let mut sum = RevenueSum::default();
         for r in responses {
-            match r.regime {
-                Regime::Charge => {
-                    r_service += self.w_service * self.e0_kwh * r.x;
-                    charge += self.e0_kwh * r.x;
-                    nc += 1;
-                }
-                Regime::Idle => ni += 1,
-                Regime::Discharge => {
-                    d += self.e0_kwh * r.x.abs();
-                    nd += 1;
-                }
+            sum.add(self, r);
+        }
+        sum.finish(self, p_d)
+    }
+}
+
+/// The running sums of Eqs. (3)–(7) over responses in follower order: what
+/// [`SlotPrices::revenue_of`] adds up, for callers that add up several prices' responses
+/// in one pass over the followers (the same sums, bit for bit).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RevenueSum {
+    r_service: f64,
+    charge_kwh: f64,
+    discharge_kwh: f64,
+    n_charge: usize,
+    n_idle: usize,
+    n_discharge: usize,
+}
+
+impl RevenueSum {
+    /// Adds one EV's response.
+    #[inline]
+    pub(crate) fn add(&mut self, prices: &SlotPrices, r: Response) {
+        match r.regime {
+            Regime::Charge => {
+                self.r_service += prices.w_service * prices.e0_kwh * r.x;
+                self.charge_kwh += prices.e0_kwh * r.x;
+                self.n_charge += 1;
+            }
+            Regime::Idle => self.n_idle += 1,
+            Regime::Discharge => {
+                self.discharge_kwh += prices.e0_kwh * r.x.abs();
+                self.n_discharge += 1;
             }
         }
-        self.assemble(
+    }
+
+    /// `R` at `p_d` from the sums ([`SlotPrices::assemble`]).
+    pub(crate) fn finish(self, prices: &SlotPrices, p_d: f64) -> Revenue {
+        prices.assemble(
             p_d,
             Revenue {
-                r_service,
-                n_charge: nc,
-                n_discharge: nd,
-                n_idle: ni,
-                charge_kwh: charge,
-                discharge_kwh: d,
+                r_service: self.r_service,
+                n_charge: self.n_charge,
+                n_discharge: self.n_discharge,
+                n_idle: self.n_idle,
+                charge_kwh: self.charge_kwh,
+                discharge_kwh: self.discharge_kwh,
                 ..Revenue::default()
             },
         )
