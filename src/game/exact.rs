@@ -239,6 +239,7 @@ struct Scratch {
     thr: Vec<Threshold>,
     taus: Vec<u128>,
     events: Vec<Event>,
+    enters: Vec<u128>,
     list: Vec<Piece>,
     kept: Vec<(f64, f64)>,
     deltas: Vec<Delta>,
@@ -424,7 +425,21 @@ impl PieceFn<'_> {
 /// [`search_within`] builds, in fresh buffers).
 #[cfg(test)]
 fn pieces<'a>(game: &'a SlotGame, thr: &[Threshold]) -> Pieces<'a> {
-    pieces_within(game, thr, MAX_TABLE, &mut Scratch::default())
+    let mut taus = Vec::new();
+    tau_order(thr, &mut taus);
+    pieces_within(game, thr, &taus, MAX_TABLE, &mut Scratch::default())
+}
+
+/// Every finite threshold's [`tau_key`], in ascending order, into `taus`.
+fn tau_order(thr: &[Threshold], taus: &mut Vec<u128>) {
+    taus.clear();
+    taus.extend(
+        thr.iter()
+            .enumerate()
+            .filter(|(_, t)| t.tau.is_finite())
+            .map(|(i, t)| tau_key(t.tau, i)),
+    );
+    sort_by_distinct_key(taus, |&k| k);
 }
 
 /// `x`'s place in [`f64::total_cmp`]'s order as an unsigned integer (a bijection, so
@@ -532,11 +547,55 @@ fn distinct_a(followers: &[Follower]) -> Vec<f64> {
     a
 }
 
+/// The sweep's events in order: the enters (their keys; each made into its event, read
+/// from its EV, when reached) merged by key with the clamps (sorted events).
+struct Merged<'e, F> {
+    enters: &'e [u128],
+    clamps: &'e [Event],
+    e: usize,
+    c: usize,
+    enter: F,
+}
+
+impl<F: Fn(u128) -> Event> Merged<'_, F> {
+    /// The next event's key, if any.
+    fn peek(&self) -> Option<u128> {
+        let enter = self.enters.get(self.e).copied();
+        let clamp = self.clamps.get(self.c).map(|ev| ev.key);
+        match (enter, clamp) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The next event (there must be one).
+    fn next_event(&mut self) -> Event {
+        let enter = self.enters.get(self.e).copied();
+        let clamp = self.clamps.get(self.c).copied();
+        match (enter, clamp) {
+            (Some(a), Some(b)) if b.key < a => {
+                self.c += 1;
+                b
+            }
+            (Some(a), _) => {
+                self.e += 1;
+                (self.enter)(a)
+            }
+            (None, Some(b)) => {
+                self.c += 1;
+                b
+            }
+            (None, None) => unreachable!("next_event past the last event"),
+        }
+    }
+}
+
 /// The pieces of a slot, keeping at most about `max_table` group entries, in `scratch`'s buffers
 /// (the events' is handed back; the pieces' go with the pieces).
 fn pieces_within<'a>(
     game: &'a SlotGame,
     thr: &[Threshold],
+    taus: &[u128],
     max_table: usize,
     scratch: &mut Scratch,
 ) -> Pieces<'a> {
@@ -553,23 +612,24 @@ fn pieces_within<'a>(
     // Initial state at p_max.
     let (mut k, mut c) = (0.0, 0.0);
     let mut gs = vec![(0.0, 0.0); ng];
-    let mut events = std::mem::take(&mut scratch.events);
-    events.clear();
-    for (i, (f, t)) in game.followers.iter().zip(thr).enumerate() {
-        let event = |price: f64, kind: Kind| Event {
+    let event = |i: usize, price: f64, kind: Kind| {
+        let (f, t) = (&game.followers[i], &thr[i]);
+        Event {
             key: event_key(price, kind, i),
             group: group(f.a),
             w: f.w,
             fee: fee_of(f),
             clamp_kwh: e0 * -(f.eta_d * f.x_min),
             enters_clamped: t.tau <= t.kappa,
-        };
+        }
+    };
+    // The clamps, sorted below; the enters come in order from the sorted thresholds.
+    let mut events = std::mem::take(&mut scratch.events);
+    events.clear();
+    for (i, (f, t)) in game.followers.iter().zip(thr).enumerate() {
         let discharging = p_max < t.tau;
         if !discharging {
             k += fee_of(f);
-            if t.tau > p_min {
-                events.push(event(t.tau, Kind::Enter));
-            }
         }
         let clamped = p_max <= t.kappa;
         if discharging && clamped {
@@ -578,33 +638,63 @@ fn pieces_within<'a>(
             apply(&mut gs, (group(f.a), f.w, true));
         }
         if !clamped && t.kappa > p_min && t.kappa < t.tau.min(p_max) {
-            events.push(event(t.kappa, Kind::Clamp));
+            events.push(event(i, t.kappa, Kind::Clamp));
         }
     }
-    // Descending price; at one price, enters before clamps; then by index: the keys are
-    // distinct, so this is the one order whatever the number of threads. The events carry
-    // what the sweep needs (read from the followers in order), so the sweep reads nothing
-    // else: reading each event's EV after sorting keys alone costs more in cache misses.
+    // The sweep's order: descending price; at one price, enters before clamps; then by
+    // index (every key is distinct, so this is the one order whatever the number of
+    // threads). The clamps are sorted by their keys. Each EV with `p_min < τ <= p_max`
+    // enters at `τ`: `taus` holds them in ascending `(τ, index)` order, so they are read
+    // backwards, a run of equal `τ` forwards. The two lists are merged by key as the
+    // sweep goes. The clamps carry what the sweep needs (read from the followers in
+    // order); an enter is made when it is reached.
     sort_by_distinct_key(&mut events, |e| e.key);
-    let every = ((events.len() + 1).saturating_mul(ng) / max_table.max(1)).max(1);
+    let window = {
+        let from = taus.partition_point(|&t| decode_tau(t).0 <= p_min);
+        let to = taus.partition_point(|&t| decode_tau(t).0 <= p_max);
+        &taus[from..to.max(from)]
+    };
+    let mut enters = std::mem::take(&mut scratch.enters);
+    enters.clear();
+    let mut end = window.len();
+    while end > 0 {
+        let bits = window[end - 1] >> 64;
+        let mut start = end - 1;
+        while start > 0 && window[start - 1] >> 64 == bits {
+            start -= 1;
+        }
+        enters.extend(window[start..end].iter().map(|&t| {
+            let (tau, i) = decode_tau(t);
+            event_key(tau, Kind::Enter, i)
+        }));
+        end = start;
+    }
+    let n_events = events.len() + enters.len();
+    let mut stream = Merged {
+        enters: &enters,
+        clamps: &events,
+        e: 0,
+        c: 0,
+        enter: |key: u128| {
+            let i = decode_event(key).2;
+            event(i, thr[i].tau, Kind::Enter)
+        },
+    };
+    let every = ((n_events + 1).saturating_mul(ng) / max_table.max(1)).max(1);
     let mut list = std::mem::take(&mut scratch.list);
     list.clear();
-    list.reserve(events.len() + 1);
+    list.reserve(n_events + 1);
     let mut kept = std::mem::take(&mut scratch.kept);
     kept.clear();
     // With every piece's state kept nothing is replayed: no changes are recorded.
     let mut deltas = std::mem::take(&mut scratch.deltas);
     deltas.clear();
-    deltas.reserve(if every > 1 { events.len() } else { 0 });
+    deltas.reserve(if every > 1 { n_events } else { 0 });
     let mut hi = p_max;
     let mut hi_open = false;
-    let mut i = 0;
     loop {
-        let lo = if i < events.len() {
-            decode_event(events[i].key).0
-        } else {
-            p_min
-        };
+        let next = stream.peek();
+        let lo = next.map_or(p_min, |key| decode_event(key).0);
         if lo <= hi {
             if list.len() % every == 0 {
                 kept.extend_from_slice(&gs);
@@ -618,13 +708,16 @@ fn pieces_within<'a>(
                 delta_end: deltas.len(),
             });
         }
-        if i >= events.len() {
+        let Some(key) = next else {
             break;
-        }
-        let price = decode_event(events[i].key).0;
+        };
+        let price = decode_event(key).0;
         hi_open = false;
-        while i < events.len() && decode_event(events[i].key).0 == price {
-            let ev = events[i];
+        while stream
+            .peek()
+            .is_some_and(|key| decode_event(key).0 == price)
+        {
+            let ev = stream.next_event();
             let kind = decode_event(ev.key).1;
             let mut change = |d: Delta| {
                 apply(&mut gs, d);
@@ -647,11 +740,11 @@ fn pieces_within<'a>(
                     c += ev.clamp_kwh;
                 }
             }
-            i += 1;
         }
         hi = price;
     }
     scratch.events = events;
+    scratch.enters = enters;
     Pieces {
         prices: pr,
         a,
@@ -912,16 +1005,9 @@ pub fn search_within(
     } else {
         thr.extend(game.followers.iter().map(threshold));
     }
-    let ps = pieces_within(game, &thr, MAX_TABLE, &mut scratch);
     let mut taus = std::mem::take(&mut scratch.taus);
-    taus.clear();
-    taus.extend(
-        thr.iter()
-            .enumerate()
-            .filter(|(_, t)| t.tau.is_finite())
-            .map(|(i, t)| tau_key(t.tau, i)),
-    );
-    sort_by_distinct_key(&mut taus, |&k| k);
+    tau_order(&thr, &mut taus);
+    let ps = pieces_within(game, &thr, &taus, MAX_TABLE, &mut scratch);
     // Each worker's peak and the first price it would evaluate, then those prices'
     // revenues in one pass, then each worker settles from there ([`settle`]: a price
     // found consistent is evaluated once, as before).
@@ -966,6 +1052,7 @@ pub fn search_within(
         thr,
         taus,
         events: scratch.events,
+        enters: scratch.enters,
         list,
         kept,
         deltas,
@@ -1017,6 +1104,51 @@ mod tests {
         }
         free_buffers();
         assert_eq!(search(&games[2], &w).unwrap(), fresh[2]);
+    }
+
+    /// The sweep's merge of the enters with the sorted clamps gives every event once, in
+    /// the order of sorting them all by key, and each enter made from its key.
+    #[test]
+    fn the_merged_events_are_the_sorted_union() {
+        let ev = |key: u128| Event {
+            key,
+            group: (key % 7) as u32,
+            w: key as f64,
+            fee: 0.5,
+            clamp_kwh: 1.0,
+            enters_clamped: false,
+        };
+        let mut all: Vec<u128> = (0..500u128).map(|i| (i * 7919) % 100_003).collect();
+        all.sort_unstable();
+        all.dedup();
+        for split in [0usize, 1, 3, 250] {
+            let enters: Vec<u128> = all
+                .iter()
+                .copied()
+                .filter(|k| *k as usize % 4 < split.min(4))
+                .collect();
+            let clamps: Vec<Event> = all
+                .iter()
+                .copied()
+                .filter(|k| *k as usize % 4 >= split.min(4))
+                .map(ev)
+                .collect();
+            let mut m = Merged {
+                enters: &enters,
+                clamps: &clamps,
+                e: 0,
+                c: 0,
+                enter: ev,
+            };
+            let mut got = Vec::new();
+            while let Some(key) = m.peek() {
+                let e = m.next_event();
+                assert_eq!(e.key, key);
+                assert_eq!(e.w, key as f64);
+                got.push(e.key);
+            }
+            assert_eq!(got, all, "split {split}");
+        }
     }
 
     /// Several prices' revenues in one pass are each price's own, bit for bit, for any
@@ -1127,8 +1259,10 @@ mod tests {
             .collect();
         let g = game(1.12, 150.0, &evs, 0.001);
         let thr: Vec<Threshold> = g.followers.iter().map(threshold).collect();
-        let full = pieces_within(&g, &thr, usize::MAX, &mut Scratch::default());
-        let small = pieces_within(&g, &thr, 1000, &mut Scratch::default());
+        let mut taus = Vec::new();
+        tau_order(&thr, &mut taus);
+        let full = pieces_within(&g, &thr, &taus, usize::MAX, &mut Scratch::default());
+        let small = pieces_within(&g, &thr, &taus, 1000, &mut Scratch::default());
         assert_eq!(full.every, 1);
         assert!(small.every > 10, "{}", small.every);
         assert!(small.kept.len() * 10 < full.kept.len());
