@@ -626,7 +626,7 @@ impl Run {
         }
         drop(buffer);
         crate::game::exact::free_buffers();
-        Ok(self.result(slots, &energy, tally, curtailed_evs))
+        Ok(self.result(slots, &ranges, &energy, tally, curtailed_evs))
     }
 }
 
@@ -666,17 +666,19 @@ impl Run {
         }
     }
 
-    /// A slot loop's result: its slots, each session's row of `evs.csv` from its final
-    /// `energy` and the loop's `tally`, and each slot's curtailed EVs.
+    /// A slot loop's result: its slots, each session's row of `evs.csv` from its plugged
+    /// slots (`ranges`, [`Run::plug_schedule`]'s), final `energy` and the loop's `tally`,
+    /// and each slot's curtailed EVs.
     pub(crate) fn result(
         &self,
         slots: Vec<SlotRecord>,
+        ranges: &[std::ops::Range<usize>],
         energy: &[f64],
         tally: Tally,
         curtailed: Vec<usize>,
     ) -> RunResult {
         RunResult {
-            evs: self.ev_table(energy, &tally),
+            evs: self.ev_table(ranges, energy, &tally),
             slots,
             cash: tally.cash,
             trades_below_1wh: tally.small,
@@ -688,12 +690,16 @@ impl Run {
     /// The rows of `evs.csv` (docs/model.md §8.2) from each session's final energy and
     /// what the slot loop tallied (paid, received, and the throughput on the battery's
     /// side for its wear), with the uncoordinated baseline's columns beside them.
-    pub(crate) fn ev_table(&self, energy: &[f64], tally: &Tally) -> EvTable {
+    pub(crate) fn ev_table(
+        &self,
+        ranges: &[std::ops::Range<usize>],
+        energy: &[f64],
+        tally: &Tally,
+    ) -> EvTable {
         let (paid, received, throughput) = (&tally.paid, &tally.received, &tally.throughput);
         let h = self.scenario.horizon;
         let params = &self.scenario.params;
         let p_c_all: Vec<f64> = (0..h.slots).map(|t| self.prices(t).p_c).collect();
-        let (ranges, _) = self.plug_schedule();
         let omega = self.scenario.wear.per_kwh();
         let base = baseline::run(
             &self.fleet,

@@ -200,7 +200,7 @@ pub fn replay(
     } else {
         Vec::new()
     };
-    Ok(run.result(slots, &energy, tally, curtailed))
+    Ok(run.result(slots, &ranges, &energy, tally, curtailed))
 }
 
 /// Settles one slot of a policy other than the scheme (docs/model.md §10.1): each plugged
