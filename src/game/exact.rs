@@ -88,8 +88,7 @@ use rayon::prelude::*;
 
 use crate::error::Result;
 use crate::game::follower::{Follower, Regime};
-use crate::game::leader::RevenueSum;
-use crate::game::leader::{Revenue, SlotPrices};
+use crate::game::leader::{Revenue, RevenueSum, SlotPrices};
 use crate::game::search::{decompose, Best, SearchResult, SlotGame, PAR_MIN_EVS};
 use crate::game::solve::Worker;
 use crate::game::tie;
@@ -558,35 +557,34 @@ struct Merged<'e, F> {
 }
 
 impl<F: Fn(u128) -> Event> Merged<'_, F> {
-    /// The next event's key, if any.
-    fn peek(&self) -> Option<u128> {
-        let enter = self.enters.get(self.e).copied();
-        let clamp = self.clamps.get(self.c).map(|ev| ev.key);
-        match (enter, clamp) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+    /// Whether the next event is a clamp (its key is the smaller); `None` past the last.
+    fn clamp_next(&self) -> Option<bool> {
+        match (self.enters.get(self.e), self.clamps.get(self.c)) {
+            (Some(&a), Some(b)) => Some(b.key < a),
+            (a, b) => b.map(|_| true).or(a.map(|_| false)),
         }
     }
 
-    /// The next event (there must be one).
-    fn next_event(&mut self) -> Event {
-        let enter = self.enters.get(self.e).copied();
-        let clamp = self.clamps.get(self.c).copied();
-        match (enter, clamp) {
-            (Some(a), Some(b)) if b.key < a => {
-                self.c += 1;
-                b
-            }
-            (Some(a), _) => {
-                self.e += 1;
-                (self.enter)(a)
-            }
-            (None, Some(b)) => {
-                self.c += 1;
-                b
-            }
-            (None, None) => unreachable!("next_event past the last event"),
+    /// The next event's key, if any.
+    fn peek(&self) -> Option<u128> {
+        Some(match self.clamp_next()? {
+            true => self.clamps[self.c].key,
+            false => self.enters[self.e],
+        })
+    }
+
+    /// The next event, if there is one and its key passes `take`.
+    fn next_if(&mut self, take: impl Fn(u128) -> bool) -> Option<Event> {
+        if !take(self.peek()?) {
+            return None;
         }
+        Some(if self.clamp_next()? {
+            self.c += 1;
+            self.clamps[self.c - 1]
+        } else {
+            self.e += 1;
+            (self.enter)(self.enters[self.e - 1])
+        })
     }
 }
 
@@ -713,11 +711,7 @@ fn pieces_within<'a>(
         };
         let price = decode_event(key).0;
         hi_open = false;
-        while stream
-            .peek()
-            .is_some_and(|key| decode_event(key).0 == price)
-        {
-            let ev = stream.next_event();
+        while let Some(ev) = stream.next_if(|key| decode_event(key).0 == price) {
             let kind = decode_event(ev.key).1;
             let mut change = |d: Delta| {
                 apply(&mut gs, d);
@@ -834,33 +828,55 @@ const MAX_DIRECT: usize = 8;
 /// [`BAND`] of it decides as the model does and the direct revenue is the model's (to
 /// 1e-9 relative); starting from the peak (or the float just below an open end), prices
 /// ever further away inside the peak's part of its piece are tried: one step in the last
-/// place, then 4, 16, … times that, below first.
+/// place, then 4, 16, … times that, below first ([`probes`], [`acceptable`]). `first` is
+/// [`first_probe`]'s price with its place and its revenue, found before; without one the
+/// start, clamped to the peak's part, is proposed.
 fn settle(
     game: &SlotGame,
     ps: &Pieces<'_>,
     taus: &[u128],
     peak: &Peak,
-    mut revenue: impl FnMut(f64) -> Revenue,
+    first: Option<(usize, f64, Revenue)>,
 ) -> (f64, Revenue) {
+    let Some((at, p0, r0)) = first else {
+        let p = base_of(peak).clamp(peak.lo, peak.hi);
+        return (p, revenue_at(game, p));
+    };
     let gs = ps.state(peak.piece);
     let model_at = ps.piece(peak.piece, &gs);
+    let later = probes(peak)
+        .skip(at + 1)
+        .filter(|&p| acceptable(game, taus, peak, p))
+        .map(|p| (p, revenue_at(game, p)));
     let mut best: Option<(f64, Revenue)> = None;
     let mut direct = 0;
-    for p in probes(peak).filter(|&p| acceptable(game, taus, peak, p)) {
-        let r = revenue(p);
+    for (p, r) in std::iter::once((p0, r0)).chain(later) {
         direct += 1;
         let model = model_at.value(p);
         if best.is_none_or(|(bp, b)| r.total > b.total || (r.total == b.total && p > bp)) {
             best = Some((p, r));
         }
         if r.total >= model - 1e-9 * model.abs().max(1.0) || direct >= MAX_DIRECT {
-            return best.expect("just set");
+            break;
         }
     }
-    best.unwrap_or_else(|| {
-        let p = base_of(peak).clamp(peak.lo, peak.hi);
-        (p, revenue(p))
-    })
+    best.unwrap_or((p0, r0))
+}
+
+/// One worker's start for [`settle`]: its part of the candidates, its peak and the first
+/// price it may propose ([`first_probe`]'s, with its revenue once evaluated).
+struct Start {
+    range: std::ops::Range<usize>,
+    peak: Peak,
+    first: Option<(usize, f64, Revenue)>,
+}
+
+/// The first price [`settle`] may propose for `peak`, with its place among the
+/// [`probes`]; `None` when none may be.
+fn first_probe(game: &SlotGame, taus: &[u128], peak: &Peak) -> Option<(usize, f64)> {
+    probes(peak)
+        .enumerate()
+        .find(|&(_, p)| acceptable(game, taus, peak, p))
 }
 
 /// Where [`settle`] starts: the peak, or the float just below an open end.
@@ -1008,39 +1024,38 @@ pub fn search_within(
     let mut taus = std::mem::take(&mut scratch.taus);
     tau_order(&thr, &mut taus);
     let ps = pieces_within(game, &thr, &taus, MAX_TABLE, &mut scratch);
-    // Each worker's peak and the first price it would evaluate, then those prices'
-    // revenues in one pass, then each worker settles from there ([`settle`]: a price
-    // found consistent is evaluated once, as before).
-    let ranges = crate::game::search::split_ranges(game.grid.len(), workers);
-    let peaks: Vec<Option<(Peak, Option<f64>)>> = ranges
-        .par_iter()
-        .map(|r| {
-            let range = crate::game::search::within(r.as_ref()?, &allowed);
-            if range.is_empty() {
-                return None;
-            }
-            let (lo, hi) = price_range(game, &range);
-            let peak = peak_in(&ps, lo, hi)?;
-            let first = probes(&peak).find(|&p| acceptable(game, &taus, &peak, p));
-            Some((peak, first))
-        })
+    // Each worker's part of the prices, its peak and the first price it may propose;
+    // then those prices' revenues in one pass over the followers; then each worker
+    // settles from there ([`settle`]).
+    let mut starts: Vec<Option<Start>> =
+        crate::game::search::split_ranges(game.grid.len(), workers)
+            .into_par_iter()
+            .map(|r| {
+                let range = crate::game::search::within(&r?, &allowed);
+                if range.is_empty() {
+                    return None;
+                }
+                let (lo, hi) = price_range(game, &range);
+                let peak = peak_in(&ps, lo, hi)?;
+                let first =
+                    first_probe(game, &taus, &peak).map(|(at, p)| (at, p, Revenue::default()));
+                Some(Start { range, peak, first })
+            })
+            .collect();
+    let firsts: Vec<f64> = starts
+        .iter()
+        .flatten()
+        .filter_map(|s| s.first.map(|(_, p, _)| p))
         .collect();
-    let firsts: Vec<f64> = peaks.iter().flatten().filter_map(|(_, p)| *p).collect();
-    let first_revenues = revenues_at(game, &firsts);
-    let found = decompose(game.grid.len(), workers, |range| {
-        let j = ranges.iter().position(|r| r.as_ref() == Some(&range))?;
-        let (peak, first) = peaks[j].as_ref()?;
-        let mut known = first.map(|p| {
-            let at = firsts.iter().position(|&q| q.to_bits() == p.to_bits());
-            (p, at.map(|k| first_revenues[k]))
-        });
-        let range = crate::game::search::within(&range, &allowed);
-        let (p, revenue) = settle(game, &ps, &taus, peak, |p| match known.take() {
-            Some((q, Some(r))) if q.to_bits() == p.to_bits() => r,
-            _ => revenue_at(game, p),
-        });
+    let mut revenues = revenues_at(game, &firsts).into_iter();
+    for (_, _, r) in starts.iter_mut().flatten().filter_map(|s| s.first.as_mut()) {
+        *r = revenues.next().expect("one revenue per first price");
+    }
+    let found = decompose(game.grid.len(), workers, |worker, _| {
+        let s = starts[worker].as_ref()?;
+        let (p, revenue) = settle(game, &ps, &taus, &s.peak, s.first);
         Some(Best {
-            k: cell(game, p, &range),
+            k: cell(game, p, &s.range),
             p_d: p,
             revenue,
         })
@@ -1142,7 +1157,7 @@ mod tests {
             };
             let mut got = Vec::new();
             while let Some(key) = m.peek() {
-                let e = m.next_event();
+                let e = m.next_if(|k| k == key).unwrap();
                 assert_eq!(e.key, key);
                 assert_eq!(e.w, key as f64);
                 got.push(e.key);

@@ -178,13 +178,13 @@ pub fn split_ranges(n: usize, workers: &[Worker]) -> Vec<Option<Range<usize>>> {
 }
 
 /// Step 4's decomposition, shared by both solvers: the `n` candidates split over the
-/// workers ([`split_ranges`]), each available worker's best found by `best_in` over its
-/// sub-range (in parallel with rayon), and the best proposal winning ([`Best::better`]).
-/// Refuses a worker set with no available worker.
+/// workers ([`split_ranges`]), each available worker's best found by `best_in(worker,
+/// sub-range)` (in parallel with rayon), and the best proposal winning
+/// ([`Best::better`]). Refuses a worker set with no available worker.
 pub fn decompose(
     n: usize,
     workers: &[Worker],
-    best_in: impl Fn(Range<usize>) -> Option<Best> + Sync,
+    best_in: impl Fn(usize, Range<usize>) -> Option<Best> + Sync,
 ) -> Result<SearchResult> {
     let proposals: Vec<Proposal> = split_ranges(n, workers)
         .into_par_iter()
@@ -193,7 +193,7 @@ pub fn decompose(
             let range = r?;
             Some(Proposal {
                 worker,
-                best: best_in(range.clone()),
+                best: best_in(worker, range.clone()),
                 range,
             })
         })
@@ -572,13 +572,13 @@ impl SlotGame {
     /// parallel with rayon), the best proposal wins. Refuses a worker set with no
     /// available worker.
     pub fn search(&self, workers: &[Worker]) -> Result<SearchResult> {
-        decompose(self.grid.len(), workers, |range| self.best_in(range))
+        decompose(self.grid.len(), workers, |_, range| self.best_in(range))
     }
 
     /// [`SlotGame::search`] over the candidates in `allowed` only: each worker's best in
     /// the part of its sub-range inside `allowed`, none when that part is empty.
     pub fn search_within(&self, workers: &[Worker], allowed: Range<usize>) -> Result<SearchResult> {
-        decompose(self.grid.len(), workers, |range| {
+        decompose(self.grid.len(), workers, |_, range| {
             let part = within(&range, &allowed);
             if part.is_empty() {
                 None
